@@ -1,0 +1,125 @@
+// The only reader of process.env. Settings are validated once, typed and frozen; a bad value
+// stops the start with a message that names the setting and what is wrong with it.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const durationPattern = /^\d+\s*(s|m|h|d)$/;
+
+const EnvSchema = z.object({
+  PORT: z.coerce
+    .number({ error: 'PORT must be a number' })
+    .int('PORT must be a whole number')
+    .min(0, 'PORT must be between 0 and 65535')
+    .max(65535, 'PORT must be between 0 and 65535')
+    .default(4000),
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .refine((v) => v === '' || /^postgres(ql)?:\/\//.test(v), {
+      message: 'DATABASE_URL must start with postgres:// or postgresql://',
+    })
+    .optional(),
+  DATA_DIR: z.string().trim().min(1).default('./.parley'),
+  REDIS_URL: z
+    .string()
+    .trim()
+    .refine((v) => v === '' || /^rediss?:\/\//.test(v), {
+      message: 'REDIS_URL must start with redis:// or rediss://',
+    })
+    .optional(),
+  JWT_SECRET: z.string().optional(),
+  JWT_EXPIRES_IN: z
+    .string()
+    .trim()
+    .regex(durationPattern, 'JWT_EXPIRES_IN must look like 30m, 12h or 7d')
+    .default('7d'),
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z
+    .enum(LOG_LEVELS, { error: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` })
+    .optional(),
+  DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  DB_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
+});
+
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  readonly port: number;
+  /** Set: PostgreSQL via postgres.js. Unset: embedded PGlite in `dataDir`. */
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  readonly redisUrl: string | undefined;
+  readonly jwtSecret: string;
+  readonly jwtExpiresIn: string;
+  readonly nodeEnv: 'development' | 'production' | 'test';
+  readonly logLevel: LogLevel;
+  readonly dbStatementTimeoutMs: number;
+  readonly dbPoolSize: number;
+  readonly mode: 'embedded' | 'production';
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const MIN_SECRET_LENGTH = 32;
+
+/** The secret kept in DATA_DIR for modes that may generate one (anything but production). */
+function readOrCreateSecret(dataDir: string): string {
+  const file = path.join(dataDir, 'jwt-secret');
+  try {
+    const existing = readFileSync(file, 'utf8').trim();
+    if (existing.length >= MIN_SECRET_LENGTH) return existing;
+  } catch {
+    // not there yet: create it below
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(48).toString('base64url');
+  writeFileSync(file, secret + '\n', { mode: 0o600 });
+  return secret;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid settings:\n${problems.join('\n')}`);
+  }
+  const e = parsed.data;
+  const databaseUrl = e.DATABASE_URL ? e.DATABASE_URL : undefined;
+  const redisUrl = e.REDIS_URL ? e.REDIS_URL : undefined;
+  const dataDir = path.resolve(e.DATA_DIR);
+
+  let jwtSecret = e.JWT_SECRET?.trim() ?? '';
+  if (jwtSecret && jwtSecret.length < MIN_SECRET_LENGTH) {
+    throw new ConfigError(
+      `Invalid settings:\n  - JWT_SECRET: must be at least ${MIN_SECRET_LENGTH} characters`,
+    );
+  }
+  if (!jwtSecret) {
+    if (e.NODE_ENV === 'production') {
+      throw new ConfigError(
+        'Invalid settings:\n  - JWT_SECRET: required when NODE_ENV=production (at least 32 random characters)',
+      );
+    }
+    jwtSecret = readOrCreateSecret(dataDir);
+  }
+
+  return Object.freeze({
+    port: e.PORT,
+    databaseUrl,
+    dataDir,
+    redisUrl,
+    jwtSecret,
+    jwtExpiresIn: e.JWT_EXPIRES_IN.replace(/\s+/g, ''),
+    nodeEnv: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'warn' : 'info'),
+    dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+    dbPoolSize: e.DB_POOL_SIZE,
+    mode: databaseUrl ? 'production' : 'embedded',
+  });
+}

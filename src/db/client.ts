@@ -1,0 +1,130 @@
+// One database interface over two drivers: postgres.js for PostgreSQL (production) and PGlite
+// (embedded). Both speak the same SQL and run the same migrations and queries.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import type { SQL } from 'drizzle-orm';
+import type { Logger } from 'drizzle-orm/logger';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import postgres from 'postgres';
+import * as schema from './schema.js';
+
+export type Schema = typeof schema;
+export type Database = PgDatabase<PgQueryResultHKT, Schema>;
+export type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
+/** Either the database or an open transaction: queries take this so they compose into one. */
+export type Executor = Database | Tx;
+
+export interface DatabaseHandle {
+  readonly db: Database;
+  readonly kind: 'postgres' | 'pglite';
+  /** Cheap round trip, for readiness checks. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** postgres:// URL; unset → PGlite. */
+  url?: string | undefined;
+  /** PGlite data folder; unset (with no url) → in memory. */
+  dataDir?: string | undefined;
+  statementTimeoutMs: number;
+  poolSize?: number;
+  /** Called with every statement the application issues (for tests that count them). */
+  onQuery?: (sql: string) => void;
+}
+
+const migrationsFolder = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'drizzle',
+);
+
+// Held while migrating so N instances starting at once do not race (duplicate pg_type errors).
+const MIGRATION_LOCK_KEY = 7_362_110_001;
+
+function queryLogger(onQuery?: (sql: string) => void): Logger | undefined {
+  return onQuery ? { logQuery: (query) => onQuery(query) } : undefined;
+}
+
+export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseHandle> {
+  const logger = queryLogger(opts.onQuery);
+  if (opts.url) {
+    await migrateWithLock(opts.url);
+    const client = postgres(opts.url, {
+      max: opts.poolSize ?? 10,
+      onnotice: () => {},
+      connection: { statement_timeout: opts.statementTimeoutMs },
+    });
+    const db = drizzlePostgres({ client, schema, ...(logger ? { logger } : {}) }) as Database;
+    return {
+      db,
+      kind: 'postgres',
+      ping: async () => {
+        await client`select 1`;
+      },
+      close: () => client.end({ timeout: 5 }),
+    };
+  }
+
+  if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
+  const client = opts.dataDir ? new PGlite(opts.dataDir) : new PGlite();
+  await client.waitReady;
+  await client.exec(`set statement_timeout = ${Math.trunc(opts.statementTimeoutMs)}`);
+  const migrationDb = drizzlePglite({ client, schema });
+  await migratePglite(migrationDb, { migrationsFolder });
+  const db = drizzlePglite({
+    client,
+    schema,
+    ...(logger ? { logger } : {}),
+  }) as unknown as Database;
+  return {
+    db,
+    kind: 'pglite',
+    ping: async () => {
+      await client.query('select 1');
+    },
+    close: () => client.close(),
+  };
+}
+
+/** Applies pending migrations under an advisory lock on a dedicated connection. */
+export async function migrateWithLock(url: string): Promise<void> {
+  const conn = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await conn`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
+    try {
+      await migratePostgres(drizzlePostgres({ client: conn }), { migrationsFolder });
+    } finally {
+      await conn`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`;
+    }
+  } finally {
+    await conn.end({ timeout: 5 });
+  }
+}
+
+/** Runs raw SQL and returns its rows, whichever driver is underneath. */
+export async function queryRows<T>(db: Executor, query: SQL): Promise<T[]> {
+  const result: unknown = await db.execute(query);
+  if (Array.isArray(result)) return result as T[];
+  return (result as { rows: T[] }).rows;
+}
+
+/** The SQLSTATE of a database error, looking through drizzle's wrapper. */
+export function pgErrorCode(err: unknown): string | undefined {
+  let current: unknown = err;
+  for (let depth = 0; depth < 5 && current; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+export const UNIQUE_VIOLATION = '23505';

@@ -1,0 +1,250 @@
+import { and, asc, desc, eq, getTableColumns, inArray, or, sql, type SQL } from 'drizzle-orm';
+import type { Executor } from './client.js';
+import {
+  conversationMembers,
+  conversations,
+  directConversations,
+  type ConversationRow,
+  type MemberRow,
+} from './schema.js';
+
+/** A conversation as one member sees it: the row plus that member's read position. */
+export type ConversationView = ConversationRow & { readonly viewerLastReadSeq: number };
+
+const viewColumns = {
+  ...getTableColumns(conversations),
+  viewerLastReadSeq: conversationMembers.lastReadSeq,
+};
+
+const memberOf = (userId: string) =>
+  and(
+    eq(conversationMembers.conversationId, conversations.id),
+    eq(conversationMembers.userId, userId),
+  );
+
+export async function findConversationView(
+  db: Executor,
+  conversationId: string,
+  userId: string,
+): Promise<ConversationView | undefined> {
+  const [row] = await db
+    .select(viewColumns)
+    .from(conversations)
+    .innerJoin(conversationMembers, memberOf(userId))
+    .where(eq(conversations.id, conversationId))
+    .limit(1);
+  return row;
+}
+
+/**
+ * Locks the conversation row (so sends and membership changes of one conversation serialize)
+ * and returns it, but only when `userId` is a member.
+ */
+export async function lockConversationForMember(
+  db: Executor,
+  conversationId: string,
+  userId: string,
+): Promise<ConversationRow | undefined> {
+  const [row] = await db
+    .select(getTableColumns(conversations))
+    .from(conversations)
+    .innerJoin(conversationMembers, memberOf(userId))
+    .where(eq(conversations.id, conversationId))
+    .for('update', { of: conversations });
+  return row;
+}
+
+export async function findDirectConversationId(
+  db: Executor,
+  userLow: string,
+  userHigh: string,
+): Promise<string | undefined> {
+  const [row] = await db
+    .select({ id: directConversations.conversationId })
+    .from(directConversations)
+    .where(
+      and(eq(directConversations.userLow, userLow), eq(directConversations.userHigh, userHigh)),
+    );
+  return row?.id;
+}
+
+/** True when this call claimed the pair; false when another conversation already holds it. */
+export async function claimDirectPair(
+  db: Executor,
+  userLow: string,
+  userHigh: string,
+  conversationId: string,
+): Promise<boolean> {
+  const rows = await db
+    .insert(directConversations)
+    .values({ userLow, userHigh, conversationId })
+    .onConflictDoNothing()
+    .returning({ id: directConversations.conversationId });
+  return rows.length === 1;
+}
+
+export async function insertConversation(
+  db: Executor,
+  row: { id: string; kind: 'DIRECT' | 'GROUP'; title: string | null },
+): Promise<void> {
+  await db.insert(conversations).values(row);
+}
+
+export async function deleteConversation(db: Executor, id: string): Promise<void> {
+  await db.delete(conversations).where(eq(conversations.id, id));
+}
+
+/** Adds members who are not in yet; they start with everything so far read. Returns who was added. */
+export async function insertMembers(
+  db: Executor,
+  conversationId: string,
+  userIds: readonly string[],
+  readUpToSeq: number,
+): Promise<string[]> {
+  if (userIds.length === 0) return [];
+  const rows = await db
+    .insert(conversationMembers)
+    .values(
+      userIds.map((userId) => ({
+        conversationId,
+        userId,
+        lastReadSeq: readUpToSeq,
+        lastDeliveredSeq: readUpToSeq,
+      })),
+    )
+    .onConflictDoNothing()
+    .returning({ userId: conversationMembers.userId });
+  return rows.map((r) => r.userId);
+}
+
+export async function deleteMember(
+  db: Executor,
+  conversationId: string,
+  userId: string,
+): Promise<boolean> {
+  const rows = await db
+    .delete(conversationMembers)
+    .where(
+      and(
+        eq(conversationMembers.conversationId, conversationId),
+        eq(conversationMembers.userId, userId),
+      ),
+    )
+    .returning({ userId: conversationMembers.userId });
+  return rows.length === 1;
+}
+
+export async function countMembers(db: Executor, conversationId: string): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(conversationMembers)
+    .where(eq(conversationMembers.conversationId, conversationId));
+  return row?.n ?? 0;
+}
+
+export function findMembers(
+  db: Executor,
+  conversationIds: readonly string[],
+): Promise<MemberRow[]> {
+  if (conversationIds.length === 0) return Promise.resolve([]);
+  return db
+    .select()
+    .from(conversationMembers)
+    .where(inArray(conversationMembers.conversationId, [...conversationIds]))
+    .orderBy(asc(conversationMembers.joinedAt), asc(conversationMembers.userId));
+}
+
+export interface ConversationPageQuery {
+  direction: 'forward' | 'backward';
+  limit: number;
+  after: { updatedAt: Date; id: string } | null;
+  before: { updatedAt: Date; id: string } | null;
+}
+
+/**
+ * One page of a member's conversations in list order (latest activity first, then id), returned
+ * in list order whichever direction it was read in.
+ */
+export async function listConversationViews(
+  db: Executor,
+  userId: string,
+  q: ConversationPageQuery,
+): Promise<ConversationView[]> {
+  const conds: (SQL | undefined)[] = [eq(conversationMembers.userId, userId)];
+  // List order is (updated_at desc, id desc): "after" a key means strictly later in that order.
+  if (q.after) conds.push(laterInList(q.after));
+  if (q.before) conds.push(earlierInList(q.before));
+  const forward = q.direction === 'forward';
+  const rows = await db
+    .select(viewColumns)
+    .from(conversationMembers)
+    .innerJoin(conversations, eq(conversations.id, conversationMembers.conversationId))
+    .where(and(...conds))
+    .orderBy(
+      forward ? desc(conversations.updatedAt) : asc(conversations.updatedAt),
+      forward ? desc(conversations.id) : asc(conversations.id),
+    )
+    .limit(q.limit);
+  return forward ? rows : rows.reverse();
+}
+
+function laterInList(k: { updatedAt: Date; id: string }): SQL | undefined {
+  return or(
+    sql`${conversations.updatedAt} < ${k.updatedAt.toISOString()}`,
+    and(
+      sql`${conversations.updatedAt} = ${k.updatedAt.toISOString()}`,
+      sql`${conversations.id} < ${k.id}`,
+    ),
+  );
+}
+
+function earlierInList(k: { updatedAt: Date; id: string }): SQL | undefined {
+  return or(
+    sql`${conversations.updatedAt} > ${k.updatedAt.toISOString()}`,
+    and(
+      sql`${conversations.updatedAt} = ${k.updatedAt.toISOString()}`,
+      sql`${conversations.id} > ${k.id}`,
+    ),
+  );
+}
+
+/** Advances a member's read (and delivered) position; never moves it backwards. */
+export async function advanceRead(
+  db: Executor,
+  conversationId: string,
+  userId: string,
+  seq: number,
+): Promise<void> {
+  await db
+    .update(conversationMembers)
+    .set({
+      lastReadSeq: sql`greatest(${conversationMembers.lastReadSeq}, ${seq})`,
+      lastDeliveredSeq: sql`greatest(${conversationMembers.lastDeliveredSeq}, ${seq})`,
+    })
+    .where(
+      and(
+        eq(conversationMembers.conversationId, conversationId),
+        eq(conversationMembers.userId, userId),
+      ),
+    );
+}
+
+/** Advances a member's delivered position in several conversations in one statement. */
+export async function advanceDelivered(
+  db: Executor,
+  userId: string,
+  upTo: readonly { conversationId: string; seq: number }[],
+): Promise<void> {
+  if (upTo.length === 0) return;
+  const pairs = sql.join(
+    upTo.map((p) => sql`(${p.conversationId}::uuid, ${p.seq}::int)`),
+    sql`, `,
+  );
+  await db.execute(sql`
+    update conversation_members m
+       set last_delivered_seq = v.seq
+      from (values ${pairs}) as v(conversation_id, seq)
+     where m.conversation_id = v.conversation_id
+       and m.user_id = ${userId}
+       and m.last_delivered_seq < v.seq`);
+}

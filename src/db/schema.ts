@@ -1,0 +1,107 @@
+// Tables. Every key of a per-conversation table leads with conversation_id, so the tables can
+// later be distributed by it (DESIGN.md §4).
+import { sql } from 'drizzle-orm';
+import {
+  check,
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  unique,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+// Millisecond precision, so a timestamp round-trips through a JavaScript Date (and a cursor) exactly.
+const ts = (name: string) => timestamp(name, { withTimezone: true, precision: 3 });
+
+export const users = pgTable('users', {
+  id: uuid('id').primaryKey(),
+  phone: text('phone').notNull().unique('users_phone_key'),
+  displayName: text('display_name').notNull(),
+  passwordHash: text('password_hash').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  lastSeenAt: ts('last_seen_at'),
+});
+
+export const conversations = pgTable(
+  'conversations',
+  {
+    id: uuid('id').primaryKey(),
+    kind: text('kind', { enum: ['DIRECT', 'GROUP'] }).notNull(),
+    title: text('title'),
+    /** The seq of the newest message; the next message gets last_seq + 1. */
+    lastSeq: integer('last_seq').notNull().default(0),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    /** Latest activity: creation or the newest message. Orders the conversation list. */
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [check('conversations_kind_check', sql`${t.kind} in ('DIRECT', 'GROUP')`)],
+);
+
+/** One row per pair of users with a 1:1 conversation; user_low < user_high. */
+export const directConversations = pgTable(
+  'direct_conversations',
+  {
+    userLow: uuid('user_low')
+      .notNull()
+      .references(() => users.id),
+    userHigh: uuid('user_high')
+      .notNull()
+      .references(() => users.id),
+    conversationId: uuid('conversation_id')
+      .notNull()
+      .references(() => conversations.id, { onDelete: 'cascade' }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.userLow, t.userHigh] }),
+    check('direct_conversations_order_check', sql`${t.userLow} < ${t.userHigh}`),
+  ],
+);
+
+export const conversationMembers = pgTable(
+  'conversation_members',
+  {
+    conversationId: uuid('conversation_id')
+      .notNull()
+      .references(() => conversations.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id),
+    joinedAt: ts('joined_at').notNull().defaultNow(),
+    lastReadSeq: integer('last_read_seq').notNull().default(0),
+    lastDeliveredSeq: integer('last_delivered_seq').notNull().default(0),
+  },
+  (t) => [
+    primaryKey({ columns: [t.conversationId, t.userId] }),
+    index('conversation_members_user_idx').on(t.userId),
+  ],
+);
+
+export const messages = pgTable(
+  'messages',
+  {
+    conversationId: uuid('conversation_id')
+      .notNull()
+      .references(() => conversations.id, { onDelete: 'cascade' }),
+    seq: integer('seq').notNull(),
+    senderId: uuid('sender_id')
+      .notNull()
+      .references(() => users.id),
+    body: text('body'),
+    clientMessageId: text('client_message_id'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    editedAt: ts('edited_at'),
+    deletedAt: ts('deleted_at'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.conversationId, t.seq] }),
+    unique('messages_client_message_id_key').on(t.conversationId, t.senderId, t.clientMessageId),
+  ],
+);
+
+export type UserRow = typeof users.$inferSelect;
+export type ConversationRow = typeof conversations.$inferSelect;
+export type MemberRow = typeof conversationMembers.$inferSelect;
+export type MessageRow = typeof messages.$inferSelect;

@@ -1,0 +1,57 @@
+// Passwords (argon2id) and session tokens (HS256 JWTs signed with JWT_SECRET).
+import argon2 from 'argon2';
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { unauthenticated } from './errors.js';
+
+export interface TokenService {
+  issue(userId: string): Promise<string>;
+  /** The user id the token was issued to; UNAUTHENTICATED when invalid or expired. */
+  verify(token: string): Promise<string>;
+}
+
+const ISSUER = 'parley';
+
+export function createTokenService(secret: string, expiresIn: string): TokenService {
+  const key = new TextEncoder().encode(secret);
+  return {
+    issue: (userId) =>
+      new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(userId)
+        .setIssuer(ISSUER)
+        .setIssuedAt()
+        .setExpirationTime(expiresIn)
+        .sign(key),
+    async verify(token) {
+      try {
+        const { payload } = await jwtVerify(token, key, { issuer: ISSUER, algorithms: ['HS256'] });
+        if (typeof payload.sub !== 'string') throw unauthenticated('Invalid token: log in again.');
+        return payload.sub;
+      } catch (err) {
+        if (err instanceof joseErrors.JWTExpired) {
+          throw unauthenticated('Your session has expired: log in again.');
+        }
+        throw unauthenticated('Invalid token: log in again.');
+      }
+    },
+  };
+}
+
+export const hashPassword = (password: string): Promise<string> =>
+  argon2.hash(password, { type: argon2.argon2id });
+
+// Verified against when the phone is unknown, so both failures take the same time.
+let dummyHash: Promise<string> | undefined;
+
+export async function verifyPassword(hash: string | undefined, password: string): Promise<boolean> {
+  if (hash === undefined) {
+    dummyHash ??= hashPassword('parley-dummy-password');
+    await argon2.verify(await dummyHash, password).catch(() => false);
+    return false;
+  }
+  try {
+    return await argon2.verify(hash, password);
+  } catch {
+    return false;
+  }
+}

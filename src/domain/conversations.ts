@@ -1,0 +1,210 @@
+import type { Executor } from '../db/client.js';
+import {
+  claimDirectPair,
+  deleteConversation,
+  deleteMember,
+  countMembers,
+  findConversationView,
+  findDirectConversationId,
+  insertConversation,
+  insertMembers,
+  listConversationViews,
+  lockConversationForMember,
+  type ConversationView,
+} from '../db/conversations.js';
+import type { Deps, Session } from './context.js';
+import {
+  decodeConversationCursor,
+  encodeConversationCursor,
+  type ConversationCursor,
+} from './cursor.js';
+import { badInput, conversationNotFound, notFound } from './errors.js';
+import { isUuid, newId } from './ids.js';
+import { limits } from './limits.js';
+import { parseConnectionArgs, toConnection, type ConnectionArgs } from './pagination.js';
+import { parsePhone } from './phone.js';
+import { findUserByPhone } from '../db/users.js';
+import { usersForPhones } from './users.js';
+
+/**
+ * The 1:1 conversation of two users, created if needed. The unique key on the ordered pair makes
+ * concurrent calls (from either user, on any instance) converge on one conversation.
+ */
+export async function getOrCreateDirect(db: Executor, a: string, b: string): Promise<string> {
+  const [low, high] = a < b ? [a, b] : [b, a];
+  const existing = await findDirectConversationId(db, low, high);
+  if (existing) return existing;
+  return db.transaction(async (tx) => {
+    const id = newId();
+    await insertConversation(tx, { id, kind: 'DIRECT', title: null });
+    if (await claimDirectPair(tx, low, high, id)) {
+      await insertMembers(tx, id, [low, high], 0);
+      return id;
+    }
+    // Someone else claimed the pair first (their insert committed while ours waited): use theirs.
+    await deleteConversation(tx, id);
+    const winner = await findDirectConversationId(tx, low, high);
+    if (!winner) throw new Error('direct conversation pair claimed but not found');
+    return winner;
+  });
+}
+
+export async function requireOtherUser(
+  deps: Deps,
+  viewerId: string,
+  phoneInput: string,
+  field: string,
+) {
+  const phone = parsePhone(phoneInput, field);
+  const other = await findUserByPhone(deps.db, phone);
+  if (!other) throw notFound(`No user is registered with ${phone}.`);
+  if (other.id === viewerId) {
+    throw badInput('That is your own number: a direct conversation needs someone else.', field);
+  }
+  return other;
+}
+
+export async function startDirectConversation(
+  session: Session,
+  phoneInput: string,
+): Promise<ConversationView> {
+  const other = await requireOtherUser(session.deps, session.userId, phoneInput, 'phone');
+  const id = await getOrCreateDirect(session.deps.db, session.userId, other.id);
+  return requireConversation(session, id);
+}
+
+function parseTitle(input: string): string {
+  const title = input.trim();
+  const length = [...title].length;
+  if (length < 1 || length > limits.maxTitleLength) {
+    throw badInput(`title must be 1–${limits.maxTitleLength} characters.`, 'title');
+  }
+  return title;
+}
+
+export async function createGroupConversation(
+  session: Session,
+  input: { title: string; memberPhones: readonly string[] },
+): Promise<ConversationView> {
+  const title = parseTitle(input.title);
+  const others = await usersForPhones(session.deps, input.memberPhones, 'memberPhones');
+  const memberIds = [...new Set([session.userId, ...others.map((u) => u.id)])];
+  const id = newId();
+  await session.deps.db.transaction(async (tx) => {
+    await insertConversation(tx, { id, kind: 'GROUP', title });
+    await insertMembers(tx, id, memberIds, 0);
+  });
+  return requireConversation(session, id);
+}
+
+export async function addMembers(
+  session: Session,
+  conversationId: string,
+  phones: readonly string[],
+): Promise<ConversationView> {
+  if (!isUuid(conversationId)) throw conversationNotFound();
+  const users = await usersForPhones(session.deps, phones, 'phones');
+  await session.deps.db.transaction(async (tx) => {
+    const conversation = await lockConversationForMember(tx, conversationId, session.userId);
+    if (!conversation) throw conversationNotFound();
+    if (conversation.kind === 'DIRECT') {
+      throw badInput(
+        'A direct conversation has exactly two members: create a group instead.',
+        'conversationId',
+      );
+    }
+    const added = await insertMembers(
+      tx,
+      conversationId,
+      users.map((u) => u.id),
+      conversation.lastSeq,
+    );
+    if (added.length > 0 && (await countMembers(tx, conversationId)) > limits.maxGroupMembers) {
+      throw badInput(`A group can have at most ${limits.maxGroupMembers} members.`, 'phones');
+    }
+  });
+  session.loaders.members.clear(conversationId);
+  return requireConversation(session, conversationId);
+}
+
+export async function leaveConversation(
+  session: Session,
+  conversationId: string,
+): Promise<boolean> {
+  if (!isUuid(conversationId)) throw conversationNotFound();
+  await session.deps.db.transaction(async (tx) => {
+    const conversation = await lockConversationForMember(tx, conversationId, session.userId);
+    if (!conversation) throw conversationNotFound();
+    if (conversation.kind === 'DIRECT') {
+      throw badInput('Direct conversations cannot be left.', 'conversationId');
+    }
+    await deleteMember(tx, conversationId, session.userId);
+  });
+  session.loaders.members.clear(conversationId);
+  return true;
+}
+
+/** A conversation the viewer is in, or null: one that exists without them looks the same as none. */
+export async function findConversation(
+  session: Session,
+  conversationId: string,
+): Promise<ConversationView | null> {
+  if (!isUuid(conversationId)) return null;
+  return (await findConversationView(session.deps.db, conversationId, session.userId)) ?? null;
+}
+
+export async function requireConversation(
+  session: Session,
+  conversationId: string,
+): Promise<ConversationView> {
+  const view = await findConversation(session, conversationId);
+  if (!view) throw conversationNotFound();
+  return view;
+}
+
+const cursorOf = (c: ConversationView) =>
+  encodeConversationCursor({ updatedAtMs: c.updatedAt.getTime(), id: c.id });
+
+const toKey = (c: ConversationCursor | null) =>
+  c ? { updatedAt: new Date(c.updatedAtMs), id: c.id } : null;
+
+export async function listConversations(session: Session, args: ConnectionArgs) {
+  const window = parseConnectionArgs(args, decodeConversationCursor);
+  const db = session.deps.db;
+  const query = { after: toKey(window.after), before: toKey(window.before) };
+  const rows = await listConversationViews(db, session.userId, {
+    ...query,
+    direction: window.direction,
+    limit: window.size + 1,
+  });
+  // Relay: when reading forward, hasPreviousPage says whether anything precedes `after` (and
+  // backward, hasNextPage whether anything follows `before`). One cheap probe, only when asked.
+  const precedes = async (key: typeof query.after) =>
+    key !== null &&
+    (
+      await listConversationViews(db, session.userId, {
+        direction: 'forward',
+        limit: 1,
+        after: null,
+        before: key,
+      })
+    ).length > 0;
+  const follows = async (key: typeof query.before) =>
+    key !== null &&
+    (
+      await listConversationViews(db, session.userId, {
+        direction: 'forward',
+        limit: 1,
+        after: key,
+        before: null,
+      })
+    ).length > 0;
+  if (window.direction === 'forward') {
+    const page = rows.slice(0, window.size);
+    const hasNextPage = rows.length > window.size || (await follows(query.before));
+    return toConnection(page, cursorOf, await precedes(query.after), hasNextPage);
+  }
+  const page = rows.slice(Math.max(0, rows.length - window.size));
+  const hasPreviousPage = rows.length > window.size || (await precedes(query.after));
+  return toConnection(page, cursorOf, hasPreviousPage, await follows(query.before));
+}

@@ -1,0 +1,36 @@
+// Expected failures: a code from the public contract and a message a person can act on.
+// Anything that is not a DomainError is unexpected and gets masked at the edge.
+
+export type ErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'RATE_LIMITED'
+  | 'RESYNC_REQUIRED';
+
+export class DomainError extends Error {
+  override name = 'DomainError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly extensions: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(message);
+  }
+}
+
+export const badInput = (message: string, field?: string): DomainError =>
+  new DomainError('BAD_USER_INPUT', message, field ? { field } : {});
+
+export const notFound = (message: string): DomainError => new DomainError('NOT_FOUND', message);
+
+export const conversationNotFound = (): DomainError =>
+  notFound('Conversation not found (it does not exist or you are not a member).');
+
+export const messageNotFound = (): DomainError =>
+  notFound('Message not found (it does not exist or you are not a member of its conversation).');
+
+export const unauthenticated = (message = 'Sign in first: send Authorization: Bearer <token>.') =>
+  new DomainError('UNAUTHENTICATED', message);

@@ -1,0 +1,40 @@
+// Message ids name a message by its primary key (conversation, seq) in 27 opaque characters, so a
+// lookup by id is a primary-key read that stays on the conversation's shard.
+import { randomUUID } from 'node:crypto';
+import { badInput } from './errors.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export const newId = (): string => randomUUID();
+
+export const isUuid = (value: string): boolean => UUID.test(value);
+
+export interface MessageKey {
+  readonly conversationId: string;
+  readonly seq: number;
+}
+
+export function encodeMessageId(key: MessageKey): string {
+  const bytes = Buffer.alloc(20);
+  Buffer.from(key.conversationId.replace(/-/g, ''), 'hex').copy(bytes, 0);
+  bytes.writeUInt32BE(key.seq, 16);
+  return bytes.toString('base64url');
+}
+
+/** The key of a message id, or null when the string is not one. */
+export function decodeMessageId(id: string): MessageKey | null {
+  if (id.length !== 27 || !/^[A-Za-z0-9_-]+$/.test(id)) return null;
+  const bytes = Buffer.from(id, 'base64url');
+  if (bytes.length !== 20) return null;
+  const hex = bytes.subarray(0, 16).toString('hex');
+  const conversationId = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  const seq = bytes.readUInt32BE(16);
+  if (seq < 1 || seq > 2_147_483_647) return null;
+  return { conversationId, seq };
+}
+
+export function parseMessageId(id: string, field = 'messageId'): MessageKey {
+  const key = decodeMessageId(id);
+  if (!key) throw badInput(`"${id.slice(0, 40)}" is not a message id.`, field);
+  return key;
+}

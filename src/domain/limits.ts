@@ -1,0 +1,15 @@
+// The size limits of the public contract, in one place.
+export const limits = Object.freeze({
+  maxPageSize: 100,
+  defaultPageSize: 50,
+  maxBodyLength: 4_000,
+  minPasswordLength: 8,
+  /** argon2 hashes anything, but a megabyte password is a denial-of-service lever. */
+  maxPasswordLength: 1_024,
+  maxDisplayNameLength: 64,
+  maxTitleLength: 128,
+  maxClientMessageIdLength: 128,
+  /** Phones in one createGroupConversation / addMembers call. */
+  maxPhonesPerCall: 2_000,
+  maxGroupMembers: 10_000,
+});

@@ -1,0 +1,201 @@
+import { pgErrorCode, UNIQUE_VIOLATION } from '../db/client.js';
+import {
+  advanceRead,
+  findConversationView,
+  lockConversationForMember,
+} from '../db/conversations.js';
+import {
+  findByClientMessageId,
+  findMessage,
+  insertMessage,
+  listMessages as listMessageRows,
+  nextSeq,
+  updateMessage,
+} from '../db/messages.js';
+import type { MemberRow, MessageRow } from '../db/schema.js';
+import type { Session } from './context.js';
+import { getOrCreateDirect, requireOtherUser } from './conversations.js';
+import { decodeMessageCursor, encodeMessageCursor } from './cursor.js';
+import { badInput, conversationNotFound, DomainError, messageNotFound } from './errors.js';
+import { isUuid, parseMessageId, type MessageKey } from './ids.js';
+import { limits } from './limits.js';
+import { parseConnectionArgs, toConnection, type ConnectionArgs } from './pagination.js';
+
+export function parseBody(body: string): string {
+  if (body.trim().length === 0) throw badInput('body must not be empty.', 'body');
+  // Counted in characters as people see them (code points), not UTF-16 units.
+  let length = 0;
+  for (const _ of body) {
+    if (++length > limits.maxBodyLength) {
+      throw badInput(`body is longer than ${limits.maxBodyLength} characters.`, 'body');
+    }
+  }
+  return body;
+}
+
+function parseClientMessageId(value: string | null | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  if (value.length < 1 || value.length > limits.maxClientMessageIdLength) {
+    throw badInput(
+      `clientMessageId must be 1–${limits.maxClientMessageIdLength} characters.`,
+      'clientMessageId',
+    );
+  }
+  return value;
+}
+
+export interface SendMessageInput {
+  conversationId?: string | null | undefined;
+  toPhone?: string | null | undefined;
+  body: string;
+  clientMessageId?: string | null | undefined;
+}
+
+/**
+ * Sends a message. Its seq is taken inside the transaction from the locked conversation row, so
+ * seqs are gap-free and in commit order. A clientMessageId already used by this sender in the
+ * conversation returns the stored message (the lock makes concurrent retries see each other).
+ */
+export async function sendMessage(session: Session, input: SendMessageInput): Promise<MessageRow> {
+  const hasConversation = input.conversationId !== null && input.conversationId !== undefined;
+  const hasPhone = input.toPhone !== null && input.toPhone !== undefined;
+  if (hasConversation === hasPhone) {
+    throw badInput('Give exactly one of conversationId and toPhone.', 'conversationId');
+  }
+  const body = parseBody(input.body);
+  const clientMessageId = parseClientMessageId(input.clientMessageId);
+  if (hasConversation && !isUuid(input.conversationId!)) throw conversationNotFound();
+  const recipient = hasPhone
+    ? await requireOtherUser(session.deps, session.userId, input.toPhone!, 'toPhone')
+    : null;
+  const senderId = session.userId;
+
+  const send = () =>
+    session.deps.db.transaction(async (tx) => {
+      const conversationId = recipient
+        ? await getOrCreateDirect(tx, senderId, recipient.id)
+        : input.conversationId!;
+      const conversation = await lockConversationForMember(tx, conversationId, senderId);
+      if (!conversation) throw conversationNotFound();
+      if (clientMessageId) {
+        const existing = await findByClientMessageId(tx, conversationId, senderId, clientMessageId);
+        if (existing) return existing;
+      }
+      const { seq, at } = await nextSeq(tx, conversationId);
+      const message = await insertMessage(tx, {
+        conversationId,
+        seq,
+        senderId,
+        body,
+        clientMessageId,
+        createdAt: at,
+      });
+      // A member's own messages count as read (unreadCount = last_seq - last_read_seq).
+      await advanceRead(tx, conversationId, senderId, seq);
+      return message;
+    });
+
+  try {
+    return await send();
+  } catch (err) {
+    // The row lock makes this unreachable in practice; if a retry still collides, it lost the
+    // race to an identical send, and the stored message is the answer.
+    if (clientMessageId && pgErrorCode(err) === UNIQUE_VIOLATION) return send();
+    throw err;
+  }
+}
+
+/** The message, after checking that the viewer is a member of its conversation. */
+async function requireMessage(session: Session, key: MessageKey): Promise<MessageRow> {
+  const view = await findConversationView(session.deps.db, key.conversationId, session.userId);
+  const message = view ? await findMessage(session.deps.db, key) : undefined;
+  if (!message) throw messageNotFound();
+  return message;
+}
+
+function requireOwn(session: Session, message: MessageRow, action: string): void {
+  if (message.senderId !== session.userId) {
+    throw new DomainError('FORBIDDEN', `You can only ${action} your own messages.`);
+  }
+}
+
+export async function editMessage(
+  session: Session,
+  input: { messageId: string; body: string },
+): Promise<MessageRow> {
+  const key = parseMessageId(input.messageId);
+  const body = parseBody(input.body);
+  const message = await requireMessage(session, key);
+  requireOwn(session, message, 'edit');
+  if (message.deletedAt)
+    throw badInput('This message was deleted and cannot be edited.', 'messageId');
+  const updated = await updateMessage(session.deps.db, key, { body, editedAt: new Date() });
+  return updated ?? message;
+}
+
+export async function deleteMessage(session: Session, messageId: string): Promise<MessageRow> {
+  const key = parseMessageId(messageId);
+  const message = await requireMessage(session, key);
+  requireOwn(session, message, 'delete');
+  if (message.deletedAt) return message;
+  const updated = await updateMessage(session.deps.db, key, { body: null, deletedAt: new Date() });
+  return updated ?? message;
+}
+
+export async function markRead(session: Session, messageId: string) {
+  const key = parseMessageId(messageId);
+  const view = await findConversationView(session.deps.db, key.conversationId, session.userId);
+  if (!view || key.seq > view.lastSeq) throw messageNotFound();
+  await advanceRead(session.deps.db, key.conversationId, session.userId, key.seq);
+  session.loaders.members.clear(key.conversationId);
+  const updated = await findConversationView(session.deps.db, key.conversationId, session.userId);
+  if (!updated) throw conversationNotFound();
+  return updated;
+}
+
+export const messageCursor = (m: MessageRow): string => encodeMessageCursor(m.seq);
+
+export async function listMessages(session: Session, conversationId: string, args: ConnectionArgs) {
+  const window = parseConnectionArgs(args, decodeMessageCursor);
+  if (!isUuid(conversationId)) throw conversationNotFound();
+  const view = await findConversationView(session.deps.db, conversationId, session.userId);
+  if (!view) throw conversationNotFound();
+  const rows = await listMessageRows(session.deps.db, conversationId, {
+    direction: window.direction,
+    limit: window.size + 1,
+    afterSeq: window.after,
+    beforeSeq: window.before,
+  });
+  // Seqs run 1..lastSeq without holes (deleted messages stay as tombstones), so whether anything
+  // lies before `after` or from `before` on is arithmetic, not another query.
+  const somethingUpTo = (seq: number | null) => seq !== null && seq >= 1 && view.lastSeq >= 1;
+  const somethingFrom = (seq: number | null) => seq !== null && seq <= view.lastSeq;
+  let page: MessageRow[];
+  let hasPreviousPage: boolean;
+  let hasNextPage: boolean;
+  if (window.direction === 'forward') {
+    page = rows.slice(0, window.size);
+    hasNextPage = rows.length > window.size || somethingFrom(window.before);
+    hasPreviousPage = somethingUpTo(window.after);
+  } else {
+    page = rows.slice(Math.max(0, rows.length - window.size));
+    hasPreviousPage = rows.length > window.size || somethingUpTo(window.after);
+    hasNextPage = somethingFrom(window.before);
+  }
+  const newest = page.at(-1);
+  if (newest) await session.loaders.delivered.load({ conversationId, seq: newest.seq });
+  return toConnection(page, messageCursor, hasPreviousPage, hasNextPage);
+}
+
+export type MessageStatus = 'SENT' | 'DELIVERED' | 'READ';
+
+/** A message's status as its sender sees it, from the other members' positions. */
+export function messageStatus(
+  message: Pick<MessageRow, 'seq' | 'senderId'>,
+  members: readonly MemberRow[],
+): MessageStatus {
+  const others = members.filter((m) => m.userId !== message.senderId);
+  if (others.every((m) => m.lastReadSeq >= message.seq)) return 'READ';
+  if (others.every((m) => m.lastDeliveredSeq >= message.seq)) return 'DELIVERED';
+  return 'SENT';
+}

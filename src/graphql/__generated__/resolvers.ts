@@ -1,0 +1,642 @@
+import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
+import type { UserRow, MessageRow } from '../../db/schema.js';
+import type { ConversationView } from '../../db/conversations.js';
+import type { GraphQLContext } from '../context.js';
+export type Maybe<T> = T | null;
+export type InputMaybe<T> = Maybe<T>;
+export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
+export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
+/** All built-in and custom scalars, mapped to their actual values */
+export type Scalars = {
+  ID: { input: string; output: string };
+  String: { input: string; output: string };
+  Boolean: { input: boolean; output: boolean };
+  Int: { input: number; output: number };
+  Float: { input: number; output: number };
+  /** An ISO 8601 date-time string in UTC, for example 2026-11-21T06:00:00.000Z. */
+  DateTime: { input: string; output: Date | string };
+};
+
+export type AuthPayload = {
+  __typename?: 'AuthPayload';
+  /** A signed token: send it as `Authorization: Bearer <token>`. */
+  token: Scalars['String']['output'];
+  user: User;
+};
+
+export type Conversation = {
+  __typename?: 'Conversation';
+  id: Scalars['ID']['output'];
+  kind: ConversationKind;
+  lastMessage?: Maybe<Message>;
+  members: Array<User>;
+  /** Same as `Query.messages` for this conversation. */
+  messages: MessageConnection;
+  /** The group's title; null for a direct conversation. */
+  title?: Maybe<Scalars['String']['output']>;
+  /** Messages of others after the caller's last read message. */
+  unreadCount: Scalars['Int']['output'];
+  /** When the last message was sent (or the conversation created). */
+  updatedAt: Scalars['DateTime']['output'];
+};
+
+export type ConversationMessagesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type ConversationConnection = {
+  __typename?: 'ConversationConnection';
+  edges: Array<ConversationEdge>;
+  pageInfo: PageInfo;
+};
+
+export type ConversationEdge = {
+  __typename?: 'ConversationEdge';
+  cursor: Scalars['String']['output'];
+  node: Conversation;
+};
+
+export type ConversationKind = 'DIRECT' | 'GROUP';
+
+export type CreateGroupConversationInput = {
+  /** Phones of the other members; the caller is always a member. */
+  memberPhones: Array<Scalars['String']['input']>;
+  title: Scalars['String']['input'];
+};
+
+export type EditMessageInput = {
+  body: Scalars['String']['input'];
+  messageId: Scalars['ID']['input'];
+};
+
+export type LoginInput = {
+  password: Scalars['String']['input'];
+  phone: Scalars['String']['input'];
+};
+
+export type Message = {
+  __typename?: 'Message';
+  /** Null once deleted. */
+  body?: Maybe<Scalars['String']['output']>;
+  clientMessageId?: Maybe<Scalars['String']['output']>;
+  conversationId: Scalars['ID']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  deletedAt?: Maybe<Scalars['DateTime']['output']>;
+  editedAt?: Maybe<Scalars['DateTime']['output']>;
+  id: Scalars['ID']['output'];
+  sender: User;
+  /** 1 for a conversation's first message; gap-free and strictly increasing within it. */
+  seq: Scalars['Int']['output'];
+  status: MessageStatus;
+};
+
+export type MessageConnection = {
+  __typename?: 'MessageConnection';
+  edges: Array<MessageEdge>;
+  pageInfo: PageInfo;
+};
+
+export type MessageEdge = {
+  __typename?: 'MessageEdge';
+  cursor: Scalars['String']['output'];
+  node: Message;
+};
+
+export type MessageStatus =
+  /** Delivered to every other member (pushed to one of their connections or fetched by them). */
+  | 'DELIVERED'
+  /** Read by every other member. */
+  | 'READ'
+  /** Stored, not yet delivered to every other member. */
+  | 'SENT';
+
+export type Mutation = {
+  __typename?: 'Mutation';
+  addMembers: Conversation;
+  createGroupConversation: Conversation;
+  /** Delete one of your messages; it stays in history as a tombstone (deletedAt set, body null). */
+  deleteMessage: Message;
+  editMessage: Message;
+  leaveConversation: Scalars['Boolean']['output'];
+  login: AuthPayload;
+  /** Mark everything up to and including this message as read. Never moves backwards. */
+  markRead: Conversation;
+  register: AuthPayload;
+  /**
+   * Send a message to a conversation (`conversationId`) or to a person (`toPhone`, which opens the
+   * 1:1 conversation if needed). Exactly one of the two. Repeating a `clientMessageId` returns the
+   * original message instead of sending a second one.
+   */
+  sendMessage: Message;
+  /** Get or create the 1:1 conversation with the user who has this phone number. */
+  startDirectConversation: Conversation;
+  updateProfile: User;
+};
+
+export type MutationAddMembersArgs = {
+  conversationId: Scalars['ID']['input'];
+  phones: Array<Scalars['String']['input']>;
+};
+
+export type MutationCreateGroupConversationArgs = {
+  input: CreateGroupConversationInput;
+};
+
+export type MutationDeleteMessageArgs = {
+  messageId: Scalars['ID']['input'];
+};
+
+export type MutationEditMessageArgs = {
+  input: EditMessageInput;
+};
+
+export type MutationLeaveConversationArgs = {
+  conversationId: Scalars['ID']['input'];
+};
+
+export type MutationLoginArgs = {
+  input: LoginInput;
+};
+
+export type MutationMarkReadArgs = {
+  messageId: Scalars['ID']['input'];
+};
+
+export type MutationRegisterArgs = {
+  input: RegisterInput;
+};
+
+export type MutationSendMessageArgs = {
+  input: SendMessageInput;
+};
+
+export type MutationStartDirectConversationArgs = {
+  phone: Scalars['String']['input'];
+};
+
+export type MutationUpdateProfileArgs = {
+  input: UpdateProfileInput;
+};
+
+export type PageInfo = {
+  __typename?: 'PageInfo';
+  endCursor?: Maybe<Scalars['String']['output']>;
+  hasNextPage: Scalars['Boolean']['output'];
+  hasPreviousPage: Scalars['Boolean']['output'];
+  startCursor?: Maybe<Scalars['String']['output']>;
+};
+
+export type Query = {
+  __typename?: 'Query';
+  /** A conversation the caller is a member of; null when it does not exist or the caller is not in it. */
+  conversation?: Maybe<Conversation>;
+  /** The caller's conversations, most recent activity first. */
+  conversations: ConversationConnection;
+  /** The signed-in user. */
+  me: User;
+  /**
+   * Messages of one conversation. Within a page messages run oldest → newest.
+   * `last: N` is the newest N; `before` pages back into history; `after` syncs forward.
+   * Without `first` or `last` a page holds the newest 50 (or the 50 after `after`).
+   */
+  messages: MessageConnection;
+  /** A registered user found by phone number (any common formatting), or null. */
+  userByPhone?: Maybe<User>;
+};
+
+export type QueryConversationArgs = {
+  id: Scalars['ID']['input'];
+};
+
+export type QueryConversationsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type QueryMessagesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
+  conversationId: Scalars['ID']['input'];
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type QueryUserByPhoneArgs = {
+  phone: Scalars['String']['input'];
+};
+
+export type RegisterInput = {
+  /** 1–64 characters. */
+  displayName: Scalars['String']['input'];
+  /** At least 8 characters. */
+  password: Scalars['String']['input'];
+  /** E.164 after removing spaces, dashes, dots and brackets: + and 8–15 digits. */
+  phone: Scalars['String']['input'];
+};
+
+export type SendMessageInput = {
+  /** 1–4,000 characters. */
+  body: Scalars['String']['input'];
+  /** A client-generated id (a UUID, say) that makes retries safe; at most 128 characters. */
+  clientMessageId?: InputMaybe<Scalars['String']['input']>;
+  conversationId?: InputMaybe<Scalars['ID']['input']>;
+  toPhone?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type UpdateProfileInput = {
+  displayName: Scalars['String']['input'];
+};
+
+export type User = {
+  __typename?: 'User';
+  displayName: Scalars['String']['output'];
+  id: Scalars['ID']['output'];
+  /** E.164, for example +15551234567. */
+  phone: Scalars['String']['output'];
+};
+
+export type ResolverTypeWrapper<T> = Promise<T> | T;
+
+export type ResolverWithResolve<TResult, TParent, TContext, TArgs> = {
+  resolve: ResolverFn<TResult, TParent, TContext, TArgs>;
+};
+export type Resolver<
+  TResult,
+  TParent = Record<PropertyKey, never>,
+  TContext = Record<PropertyKey, never>,
+  TArgs = Record<PropertyKey, never>,
+> =
+  | ResolverFn<TResult, TParent, TContext, TArgs>
+  | ResolverWithResolve<TResult, TParent, TContext, TArgs>;
+
+export type ResolverFn<TResult, TParent, TContext, TArgs> = (
+  parent: TParent,
+  args: TArgs,
+  context: TContext,
+  info: GraphQLResolveInfo,
+) => Promise<TResult> | TResult;
+
+export type SubscriptionSubscribeFn<TResult, TParent, TContext, TArgs> = (
+  parent: TParent,
+  args: TArgs,
+  context: TContext,
+  info: GraphQLResolveInfo,
+) => AsyncIterable<TResult> | Promise<AsyncIterable<TResult>>;
+
+export type SubscriptionResolveFn<TResult, TParent, TContext, TArgs> = (
+  parent: TParent,
+  args: TArgs,
+  context: TContext,
+  info: GraphQLResolveInfo,
+) => TResult | Promise<TResult>;
+
+export interface SubscriptionSubscriberObject<
+  TResult,
+  TKey extends string,
+  TParent,
+  TContext,
+  TArgs,
+> {
+  subscribe: SubscriptionSubscribeFn<{ [key in TKey]: TResult }, TParent, TContext, TArgs>;
+  resolve?: SubscriptionResolveFn<TResult, { [key in TKey]: TResult }, TContext, TArgs>;
+}
+
+export interface SubscriptionResolverObject<TResult, TParent, TContext, TArgs> {
+  subscribe: SubscriptionSubscribeFn<any, TParent, TContext, TArgs>;
+  resolve: SubscriptionResolveFn<TResult, any, TContext, TArgs>;
+}
+
+export type SubscriptionObject<TResult, TKey extends string, TParent, TContext, TArgs> =
+  | SubscriptionSubscriberObject<TResult, TKey, TParent, TContext, TArgs>
+  | SubscriptionResolverObject<TResult, TParent, TContext, TArgs>;
+
+export type SubscriptionResolver<
+  TResult,
+  TKey extends string,
+  TParent = Record<PropertyKey, never>,
+  TContext = Record<PropertyKey, never>,
+  TArgs = Record<PropertyKey, never>,
+> =
+  | ((...args: any[]) => SubscriptionObject<TResult, TKey, TParent, TContext, TArgs>)
+  | SubscriptionObject<TResult, TKey, TParent, TContext, TArgs>;
+
+export type TypeResolveFn<
+  TTypes,
+  TParent = Record<PropertyKey, never>,
+  TContext = Record<PropertyKey, never>,
+> = (
+  parent: TParent,
+  context: TContext,
+  info: GraphQLResolveInfo,
+) => Maybe<TTypes> | Promise<Maybe<TTypes>>;
+
+export type IsTypeOfResolverFn<
+  T = Record<PropertyKey, never>,
+  TContext = Record<PropertyKey, never>,
+> = (obj: T, context: TContext, info: GraphQLResolveInfo) => boolean | Promise<boolean>;
+
+export type NextResolverFn<T> = () => Promise<T>;
+
+export type DirectiveResolverFn<
+  TResult = Record<PropertyKey, never>,
+  TParent = Record<PropertyKey, never>,
+  TContext = Record<PropertyKey, never>,
+  TArgs = Record<PropertyKey, never>,
+> = (
+  next: NextResolverFn<TResult>,
+  parent: TParent,
+  args: TArgs,
+  context: TContext,
+  info: GraphQLResolveInfo,
+) => TResult | Promise<TResult>;
+
+/** Mapping between all available schema types and the resolvers types */
+export type ResolversTypes = {
+  AuthPayload: ResolverTypeWrapper<Omit<AuthPayload, 'user'> & { user: ResolversTypes['User'] }>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  Conversation: ResolverTypeWrapper<ConversationView>;
+  ConversationConnection: ResolverTypeWrapper<
+    Omit<ConversationConnection, 'edges'> & { edges: Array<ResolversTypes['ConversationEdge']> }
+  >;
+  ConversationEdge: ResolverTypeWrapper<
+    Omit<ConversationEdge, 'node'> & { node: ResolversTypes['Conversation'] }
+  >;
+  ConversationKind: ConversationKind;
+  CreateGroupConversationInput: CreateGroupConversationInput;
+  DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  EditMessageInput: EditMessageInput;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  LoginInput: LoginInput;
+  Message: ResolverTypeWrapper<MessageRow>;
+  MessageConnection: ResolverTypeWrapper<
+    Omit<MessageConnection, 'edges'> & { edges: Array<ResolversTypes['MessageEdge']> }
+  >;
+  MessageEdge: ResolverTypeWrapper<Omit<MessageEdge, 'node'> & { node: ResolversTypes['Message'] }>;
+  MessageStatus: MessageStatus;
+  Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  PageInfo: ResolverTypeWrapper<PageInfo>;
+  Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  RegisterInput: RegisterInput;
+  SendMessageInput: SendMessageInput;
+  String: ResolverTypeWrapper<Scalars['String']['output']>;
+  UpdateProfileInput: UpdateProfileInput;
+  User: ResolverTypeWrapper<UserRow>;
+};
+
+/** Mapping between all available schema types and the resolvers parents */
+export type ResolversParentTypes = {
+  AuthPayload: Omit<AuthPayload, 'user'> & { user: ResolversParentTypes['User'] };
+  Boolean: Scalars['Boolean']['output'];
+  Conversation: ConversationView;
+  ConversationConnection: Omit<ConversationConnection, 'edges'> & {
+    edges: Array<ResolversParentTypes['ConversationEdge']>;
+  };
+  ConversationEdge: Omit<ConversationEdge, 'node'> & { node: ResolversParentTypes['Conversation'] };
+  CreateGroupConversationInput: CreateGroupConversationInput;
+  DateTime: Scalars['DateTime']['output'];
+  EditMessageInput: EditMessageInput;
+  ID: Scalars['ID']['output'];
+  Int: Scalars['Int']['output'];
+  LoginInput: LoginInput;
+  Message: MessageRow;
+  MessageConnection: Omit<MessageConnection, 'edges'> & {
+    edges: Array<ResolversParentTypes['MessageEdge']>;
+  };
+  MessageEdge: Omit<MessageEdge, 'node'> & { node: ResolversParentTypes['Message'] };
+  Mutation: Record<PropertyKey, never>;
+  PageInfo: PageInfo;
+  Query: Record<PropertyKey, never>;
+  RegisterInput: RegisterInput;
+  SendMessageInput: SendMessageInput;
+  String: Scalars['String']['output'];
+  UpdateProfileInput: UpdateProfileInput;
+  User: UserRow;
+};
+
+export type AuthPayloadResolvers<
+  ContextType = GraphQLContext,
+  ParentType extends ResolversParentTypes['AuthPayload'] = ResolversParentTypes['AuthPayload'],
+> = {
+  token?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+};
+
+export type ConversationResolvers<
+  ContextType = GraphQLContext,
+  ParentType extends ResolversParentTypes['Conversation'] = ResolversParentTypes['Conversation'],
+> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['ConversationKind'], ParentType, ContextType>;
+  lastMessage?: Resolver<Maybe<ResolversTypes['Message']>, ParentType, ContextType>;
+  members?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType>;
+  messages?: Resolver<
+    ResolversTypes['MessageConnection'],
+    ParentType,
+    ContextType,
+    Partial<ConversationMessagesArgs>
+  >;
+  title?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  unreadCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type ConversationConnectionResolvers<
+  ContextType = GraphQLContext,
+  ParentType extends ResolversParentTypes['ConversationConnection'] =
+    ResolversParentTypes['ConversationConnection'],
+> = {
+  edges?: Resolver<Array<ResolversTypes['ConversationEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type ConversationEdgeResolvers<
+  ContextType = GraphQLContext,
+  ParentType extends ResolversParentTypes['ConversationEdge'] =
+    ResolversParentTypes['ConversationEdge'],
+> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Conversation'], ParentType, ContextType>;
+};
+
+export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<
+  ResolversTypes['DateTime'],
+  any
+> {
+  name: 'DateTime';
+}
+
+export type MessageResolvers<
+  ContextType = GraphQLContext,
+  ParentType extends ResolversParentTypes['Message'] = ResolversParentTypes['Message'],
+> = {
+  body?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  clientMessageId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  conversationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  deletedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  editedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  sender?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['MessageStatus'], ParentType, ContextType>;
+};
+
+export type MessageConnectionResolvers<
+  ContextType = GraphQLContext,
+  ParentType extends ResolversParentTypes['MessageConnection'] =
+    ResolversParentTypes['MessageConnection'],
+> = {
+  edges?: Resolver<Array<ResolversTypes['MessageEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type MessageEdgeResolvers<
+  ContextType = GraphQLContext,
+  ParentType extends ResolversParentTypes['MessageEdge'] = ResolversParentTypes['MessageEdge'],
+> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
+};
+
+export type MutationResolvers<
+  ContextType = GraphQLContext,
+  ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation'],
+> = {
+  addMembers?: Resolver<
+    ResolversTypes['Conversation'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationAddMembersArgs, 'conversationId' | 'phones'>
+  >;
+  createGroupConversation?: Resolver<
+    ResolversTypes['Conversation'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationCreateGroupConversationArgs, 'input'>
+  >;
+  deleteMessage?: Resolver<
+    ResolversTypes['Message'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationDeleteMessageArgs, 'messageId'>
+  >;
+  editMessage?: Resolver<
+    ResolversTypes['Message'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationEditMessageArgs, 'input'>
+  >;
+  leaveConversation?: Resolver<
+    ResolversTypes['Boolean'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationLeaveConversationArgs, 'conversationId'>
+  >;
+  login?: Resolver<
+    ResolversTypes['AuthPayload'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationLoginArgs, 'input'>
+  >;
+  markRead?: Resolver<
+    ResolversTypes['Conversation'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationMarkReadArgs, 'messageId'>
+  >;
+  register?: Resolver<
+    ResolversTypes['AuthPayload'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationRegisterArgs, 'input'>
+  >;
+  sendMessage?: Resolver<
+    ResolversTypes['Message'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationSendMessageArgs, 'input'>
+  >;
+  startDirectConversation?: Resolver<
+    ResolversTypes['Conversation'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationStartDirectConversationArgs, 'phone'>
+  >;
+  updateProfile?: Resolver<
+    ResolversTypes['User'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationUpdateProfileArgs, 'input'>
+  >;
+};
+
+export type PageInfoResolvers<
+  ContextType = GraphQLContext,
+  ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo'],
+> = {
+  endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  hasPreviousPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  startCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type QueryResolvers<
+  ContextType = GraphQLContext,
+  ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query'],
+> = {
+  conversation?: Resolver<
+    Maybe<ResolversTypes['Conversation']>,
+    ParentType,
+    ContextType,
+    RequireFields<QueryConversationArgs, 'id'>
+  >;
+  conversations?: Resolver<
+    ResolversTypes['ConversationConnection'],
+    ParentType,
+    ContextType,
+    Partial<QueryConversationsArgs>
+  >;
+  me?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  messages?: Resolver<
+    ResolversTypes['MessageConnection'],
+    ParentType,
+    ContextType,
+    RequireFields<QueryMessagesArgs, 'conversationId'>
+  >;
+  userByPhone?: Resolver<
+    Maybe<ResolversTypes['User']>,
+    ParentType,
+    ContextType,
+    RequireFields<QueryUserByPhoneArgs, 'phone'>
+  >;
+};
+
+export type UserResolvers<
+  ContextType = GraphQLContext,
+  ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'],
+> = {
+  displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  phone?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type Resolvers<ContextType = GraphQLContext> = {
+  AuthPayload?: AuthPayloadResolvers<ContextType>;
+  Conversation?: ConversationResolvers<ContextType>;
+  ConversationConnection?: ConversationConnectionResolvers<ContextType>;
+  ConversationEdge?: ConversationEdgeResolvers<ContextType>;
+  DateTime?: GraphQLScalarType;
+  Message?: MessageResolvers<ContextType>;
+  MessageConnection?: MessageConnectionResolvers<ContextType>;
+  MessageEdge?: MessageEdgeResolvers<ContextType>;
+  Mutation?: MutationResolvers<ContextType>;
+  PageInfo?: PageInfoResolvers<ContextType>;
+  Query?: QueryResolvers<ContextType>;
+  User?: UserResolvers<ContextType>;
+};

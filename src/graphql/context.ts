@@ -1,0 +1,46 @@
+import { createLoaders, type Loaders } from '../db/loaders.js';
+import type { Deps, Session } from '../domain/context.js';
+import {
+  DomainError as DomainErrorClass,
+  unauthenticated,
+  type DomainError,
+} from '../domain/errors.js';
+
+export interface GraphQLContext {
+  readonly deps: Deps;
+  readonly loaders: Loaders;
+  readonly requestId: string;
+  /** The signed-in user, or null (with the reason in authError when a token was sent). */
+  readonly userId: string | null;
+  readonly authError: DomainError | null;
+}
+
+/** The caller as a domain session; UNAUTHENTICATED when not signed in. */
+export function requireSession(ctx: GraphQLContext): Session {
+  if (!ctx.userId) throw ctx.authError ?? unauthenticated();
+  return { deps: ctx.deps, userId: ctx.userId, loaders: ctx.loaders };
+}
+
+/** Builds the context of one request from its Authorization header. */
+export async function createContext(
+  deps: Deps,
+  authorization: string | undefined,
+  requestId: string,
+): Promise<GraphQLContext> {
+  let userId: string | null = null;
+  let authError: DomainError | null = null;
+  if (authorization) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (!match) {
+      authError = unauthenticated('Malformed Authorization header: use "Bearer <token>".');
+    } else {
+      try {
+        userId = await deps.tokens.verify(match[1]!);
+      } catch (err) {
+        if (!(err instanceof DomainErrorClass)) throw err;
+        authError = err;
+      }
+    }
+  }
+  return { deps, loaders: createLoaders(deps.db, userId), requestId, userId, authError };
+}

@@ -1,0 +1,42 @@
+import { DateTimeResolver } from 'graphql-scalars';
+import type { Resolvers } from '../__generated__/resolvers.js';
+import { addMembers } from './mutation/addMembers.js';
+import { createGroupConversation } from './mutation/createGroupConversation.js';
+import { deleteMessage } from './mutation/deleteMessage.js';
+import { editMessage } from './mutation/editMessage.js';
+import { leaveConversation } from './mutation/leaveConversation.js';
+import { login } from './mutation/login.js';
+import { markRead } from './mutation/markRead.js';
+import { register } from './mutation/register.js';
+import { sendMessage } from './mutation/sendMessage.js';
+import { startDirectConversation } from './mutation/startDirectConversation.js';
+import { updateProfile } from './mutation/updateProfile.js';
+import { conversation } from './query/conversation.js';
+import { conversations } from './query/conversations.js';
+import { me } from './query/me.js';
+import { messages } from './query/messages.js';
+import { userByPhone } from './query/userByPhone.js';
+import { Conversation } from './types/Conversation.js';
+import { Message } from './types/Message.js';
+import { User } from './types/User.js';
+
+export const resolvers: Resolvers = {
+  DateTime: DateTimeResolver,
+  Query: { me, userByPhone, conversation, conversations, messages },
+  Mutation: {
+    register,
+    login,
+    updateProfile,
+    startDirectConversation,
+    createGroupConversation,
+    addMembers,
+    leaveConversation,
+    sendMessage,
+    editMessage,
+    deleteMessage,
+    markRead,
+  },
+  User,
+  Conversation,
+  Message,
+};

@@ -1,0 +1,111 @@
+// One port: HTTP GraphQL, health. (WebSockets, metrics and attachments join here later.)
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { expressMiddleware } from '@as-integrations/express5';
+import express, { type ErrorRequestHandler } from 'express';
+import type { Config } from './config.js';
+import type { DatabaseHandle } from './db/client.js';
+import { createTokenService } from './domain/auth.js';
+import type { Deps } from './domain/context.js';
+import { createContext, type GraphQLContext } from './graphql/context.js';
+import { createErrorFormatter } from './graphql/errors.js';
+import { buildSchema } from './graphql/schema.js';
+import type { Logger } from './logger.js';
+
+export interface ParleyServer {
+  readonly httpServer: http.Server;
+  /** Starts listening; resolves with the bound port. */
+  listen(port: number, host?: string): Promise<number>;
+  /** Stops accepting, finishes in-flight requests, then resolves. */
+  close(): Promise<void>;
+}
+
+const MAX_REQUEST_BYTES = 1024 * 1024;
+
+export async function createServer(opts: {
+  config: Config;
+  database: DatabaseHandle;
+  logger: Logger;
+}): Promise<ParleyServer> {
+  const { config, database, logger } = opts;
+  const deps: Deps = {
+    db: database.db,
+    tokens: createTokenService(config.jwtSecret, config.jwtExpiresIn),
+  };
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer = http.createServer(app);
+
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema: buildSchema(),
+    formatError: createErrorFormatter(logger),
+    includeStacktraceInErrorResponses: false,
+    csrfPrevention: true,
+    allowBatchedHttpRequests: false,
+    introspection: config.nodeEnv !== 'production',
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ...(config.nodeEnv === 'production' ? [ApolloServerPluginLandingPageDisabled()] : []),
+    ],
+  });
+  await apollo.start();
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.use(
+    '/graphql',
+    express.json({ limit: MAX_REQUEST_BYTES }),
+    expressMiddleware(apollo, {
+      context: async ({ req, res }) => {
+        const header = req.headers['x-request-id'];
+        const requestId =
+          typeof header === 'string' && /^[\w.-]{1,100}$/.test(header) ? header : randomUUID();
+        res.setHeader('x-request-id', requestId);
+        return createContext(deps, req.headers.authorization, requestId);
+      },
+    }),
+  );
+
+  // Malformed or oversized bodies: a GraphQL-shaped JSON error, never an HTML page or a stack.
+  const onError: ErrorRequestHandler = (
+    err: { status?: number; type?: string },
+    _req,
+    res,
+    _next,
+  ) => {
+    const status =
+      typeof err.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
+    if (status === 500) logger.error({ err }, 'request failed');
+    const message =
+      err.type === 'entity.too.large'
+        ? `Request body is larger than ${MAX_REQUEST_BYTES} bytes.`
+        : status === 500
+          ? 'Unexpected error.'
+          : 'Malformed request body: send JSON.';
+    res.status(status).json({
+      errors: [
+        { message, extensions: { code: status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST' } },
+      ],
+    });
+  };
+  app.use(onError);
+
+  return {
+    httpServer,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(port, host, () => {
+          httpServer.off('error', reject);
+          resolve((httpServer.address() as AddressInfo).port);
+        });
+      }),
+    close: () => apollo.stop(),
+  };
+}

@@ -1,0 +1,124 @@
+// Starts a real Parley server in-process on a free port, over PGlite or a fresh database on the
+// real PostgreSQL of the test run, and talks to it over HTTP like a client would.
+import { randomBytes, randomInt } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { inject } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { openDatabase, type DatabaseHandle } from '../../src/db/client.js';
+import { createLogger } from '../../src/logger.js';
+import { createServer } from '../../src/server.js';
+import { createDatabase } from './services.js';
+
+export type BackendName = 'pglite' | 'postgres';
+
+export interface GraphQLResponse<T = Record<string, unknown>> {
+  data?: T | null;
+  errors?: { message: string; path?: string[]; extensions?: Record<string, unknown> }[];
+}
+
+export interface TestApp {
+  readonly url: string;
+  readonly backend: BackendName;
+  readonly database: DatabaseHandle;
+  /** Statements issued by the application so far. */
+  readonly statements: string[];
+  gql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    token?: string,
+  ): Promise<GraphQLResponse<T>>;
+  close(): Promise<void>;
+}
+
+/** The backends to run a suite against: PGlite always, PostgreSQL when the run started one. */
+export function backends(): { name: BackendName; available: boolean }[] {
+  return [
+    { name: 'pglite', available: true },
+    { name: 'postgres', available: inject('postgresUrl') !== '' },
+  ];
+}
+
+export async function startApp(backend: BackendName): Promise<TestApp> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'parley-test-'));
+  const databaseUrl =
+    backend === 'postgres' ? await createDatabase(inject('postgresUrl')) : undefined;
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATA_DIR: dataDir,
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    PORT: '0',
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+  });
+  const statements: string[] = [];
+  const database = await openDatabase({
+    url: config.databaseUrl,
+    statementTimeoutMs: config.dbStatementTimeoutMs,
+    poolSize: 20,
+    onQuery: (sql) => statements.push(sql),
+  });
+  const server = await createServer({ config, database, logger: createLogger('silent') });
+  const port = await server.listen(0, '127.0.0.1');
+  const url = `http://127.0.0.1:${port}/graphql`;
+  return {
+    url,
+    backend,
+    database,
+    statements,
+    async gql(query, variables, token) {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        body: JSON.stringify({ query, variables }),
+      });
+      return (await res.json()) as GraphQLResponse<never>;
+    },
+    async close() {
+      await server.close();
+      await database.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+let phoneCounter = 0;
+const phonePrefix = 100 + randomInt(900);
+/** A phone number (E.164) no other user of this test process has. */
+export function uniquePhone(): string {
+  phoneCounter += 1;
+  return `+1${phonePrefix}${String(phoneCounter).padStart(7, '0')}`;
+}
+
+export interface TestUser {
+  id: string;
+  phone: string;
+  displayName: string;
+  token: string;
+}
+
+export async function registerUser(app: TestApp, displayName = 'Test User'): Promise<TestUser> {
+  const phone = uniquePhone();
+  const res = await app.gql<{ register: { token: string; user: { id: string; phone: string } } }>(
+    `mutation($input: RegisterInput!) { register(input: $input) { token user { id phone } } }`,
+    { input: { phone, displayName, password: 'correct horse battery' } },
+  );
+  if (!res.data?.register) throw new Error(`register failed: ${JSON.stringify(res.errors)}`);
+  return { ...res.data.register.user, displayName, token: res.data.register.token };
+}
+
+/** The data of a response that must have succeeded. */
+export function ok<T>(res: GraphQLResponse<T>): T {
+  if (res.errors?.length || !res.data) {
+    throw new Error(`expected success, got ${JSON.stringify(res.errors)}`);
+  }
+  return res.data;
+}
+
+/** The code of the first error of a response that must have failed. */
+export function errorCode(res: GraphQLResponse<unknown>): string | undefined {
+  return res.errors?.[0]?.extensions?.['code'] as string | undefined;
+}

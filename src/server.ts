@@ -46,6 +46,8 @@ export async function createServer(opts: {
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
+    // main.ts owns the signals: it stops this server, then the database, then exits.
+    stopOnTerminationSignals: false,
     introspection: config.nodeEnv !== 'production',
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),

@@ -30,6 +30,8 @@ export function decodeMessageId(id: string): MessageKey | null {
   const conversationId = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
   const seq = bytes.readUInt32BE(16);
   if (seq < 1 || seq > 2_147_483_647) return null;
+  // Base64 leaves spare bits in the last character: accept only the one spelling we issue.
+  if (bytes.toString('base64url') !== id) return null;
   return { conversationId, seq };
 }
 

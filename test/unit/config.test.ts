@@ -1,0 +1,199 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, it, expect } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+const SECRET = 'unit-test-secret-0123456789abcdefghij';
+
+/** The ConfigError that loading `env` throws. */
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  let thrown: unknown;
+  try {
+    loadConfig(env);
+  } catch (err) {
+    thrown = err;
+  }
+  expect(thrown, 'expected loadConfig to throw').toBeInstanceOf(ConfigError);
+  return thrown as ConfigError;
+}
+
+const tempDirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-config-'));
+  tempDirs.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('loadConfig defaults', () => {
+  it('starts embedded on port 4000 with nothing but a secret set', () => {
+    const config = loadConfig({ JWT_SECRET: SECRET });
+    expect(config.port).toBe(4000);
+    expect(config.mode).toBe('embedded');
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.redisUrl).toBeUndefined();
+    expect(config.nodeEnv).toBe('development');
+    expect(config.logLevel).toBe('info');
+    expect(config.jwtSecret).toBe(SECRET);
+  });
+
+  it('resolves the default data folder to an absolute ./.parley', () => {
+    const { dataDir } = loadConfig({ JWT_SECRET: SECRET });
+    expect(path.isAbsolute(dataDir)).toBe(true);
+    expect(dataDir).toBe(path.resolve('.parley'));
+  });
+
+  it('resolves a relative DATA_DIR against the working directory', () => {
+    expect(loadConfig({ JWT_SECRET: SECRET, DATA_DIR: 'var/parley' }).dataDir).toBe(
+      path.resolve('var/parley'),
+    );
+  });
+
+  it('treats an empty DATABASE_URL as unset (embedded)', () => {
+    const config = loadConfig({ JWT_SECRET: SECRET, DATABASE_URL: '' });
+    expect(config.mode).toBe('embedded');
+    expect(config.databaseUrl).toBeUndefined();
+  });
+
+  it('is quieter under NODE_ENV=test', () => {
+    expect(loadConfig({ JWT_SECRET: SECRET, NODE_ENV: 'test' }).logLevel).toBe('warn');
+  });
+
+  it('is frozen', () => {
+    const config = loadConfig({ JWT_SECRET: SECRET });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(() => {
+      (config as { port: number }).port = 1;
+    }).toThrow(TypeError);
+    expect(config.port).toBe(4000);
+  });
+});
+
+describe('loadConfig settings', () => {
+  it('reads PORT, LOG_LEVEL and a postgres:// DATABASE_URL (production mode)', () => {
+    const config = loadConfig({
+      JWT_SECRET: SECRET,
+      PORT: '8080',
+      LOG_LEVEL: 'debug',
+      DATABASE_URL: 'postgres://parley:pw@db.internal:5432/parley',
+      REDIS_URL: 'redis://cache.internal:6379',
+      NODE_ENV: 'production',
+    });
+    expect(config.port).toBe(8080);
+    expect(config.logLevel).toBe('debug');
+    expect(config.mode).toBe('production');
+    expect(config.databaseUrl).toBe('postgres://parley:pw@db.internal:5432/parley');
+    expect(config.redisUrl).toBe('redis://cache.internal:6379');
+    expect(config.nodeEnv).toBe('production');
+  });
+
+  it('accepts postgresql:// as well', () => {
+    expect(
+      loadConfig({ JWT_SECRET: SECRET, DATABASE_URL: 'postgresql://localhost/parley' }).mode,
+    ).toBe('production');
+  });
+
+  it.each(['abc', '70000', '65536', '-1', '80.5'])('rejects PORT=%s, naming PORT', (PORT) => {
+    const error = configError({ JWT_SECRET: SECRET, PORT });
+    expect(error.message).toContain('PORT');
+    expect(error.name).toBe('ConfigError');
+  });
+
+  it.each(['mysql://localhost/parley', 'http://localhost:5432/parley', 'localhost:5432/parley'])(
+    'rejects DATABASE_URL=%s, naming DATABASE_URL',
+    (DATABASE_URL) => {
+      expect(configError({ JWT_SECRET: SECRET, DATABASE_URL }).message).toContain('DATABASE_URL');
+    },
+  );
+
+  it('rejects a REDIS_URL that is not redis://, naming REDIS_URL', () => {
+    expect(configError({ JWT_SECRET: SECRET, REDIS_URL: 'http://cache:6379' }).message).toContain(
+      'REDIS_URL',
+    );
+  });
+
+  it('rejects an unknown LOG_LEVEL and lists the valid ones', () => {
+    const { message } = configError({ JWT_SECRET: SECRET, LOG_LEVEL: 'loud' });
+    expect(message).toContain('LOG_LEVEL');
+    expect(message).toContain('debug');
+  });
+
+  it('rejects an unknown NODE_ENV, naming NODE_ENV', () => {
+    expect(configError({ JWT_SECRET: SECRET, NODE_ENV: 'staging' }).message).toContain('NODE_ENV');
+  });
+
+  it('reports every bad setting at once', () => {
+    const { message } = configError({ JWT_SECRET: SECRET, PORT: 'abc', LOG_LEVEL: 'loud' });
+    expect(message).toContain('PORT');
+    expect(message).toContain('LOG_LEVEL');
+  });
+});
+
+describe('loadConfig JWT_SECRET', () => {
+  it('is required under NODE_ENV=production and is never generated there', () => {
+    const dataDir = tempDir();
+    for (const JWT_SECRET of [undefined, '', '   ']) {
+      const error = configError({ NODE_ENV: 'production', DATA_DIR: dataDir, JWT_SECRET });
+      expect(error.message).toContain('JWT_SECRET');
+    }
+    expect(existsSync(path.join(dataDir, 'jwt-secret'))).toBe(false);
+  });
+
+  it('rejects a secret shorter than 32 characters, in any mode', () => {
+    for (const NODE_ENV of ['development', 'production']) {
+      const error = configError({ NODE_ENV, JWT_SECRET: 'x'.repeat(31) });
+      expect(error.message).toContain('JWT_SECRET');
+      expect(error.message).toContain('32');
+    }
+  });
+
+  it('does not count surrounding whitespace towards the length', () => {
+    expect(configError({ JWT_SECRET: `  ${'x'.repeat(31)}  ` }).message).toContain('JWT_SECRET');
+  });
+
+  it('accepts a 32-character secret', () => {
+    const secret = 'y'.repeat(32);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: secret }).jwtSecret).toBe(secret);
+  });
+
+  it('outside production, generates one into DATA_DIR/jwt-secret and keeps it', () => {
+    const dataDir = path.join(tempDir(), 'nested', 'data');
+    const first = loadConfig({ DATA_DIR: dataDir });
+    expect(first.jwtSecret.length).toBeGreaterThanOrEqual(32);
+
+    const file = path.join(dataDir, 'jwt-secret');
+    expect(readFileSync(file, 'utf8').trim()).toBe(first.jwtSecret);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+
+    const second = loadConfig({ DATA_DIR: dataDir });
+    expect(second.jwtSecret).toBe(first.jwtSecret);
+  });
+
+  it('generates a different secret for a different data folder', () => {
+    const a = loadConfig({ NODE_ENV: 'test', DATA_DIR: tempDir() }).jwtSecret;
+    const b = loadConfig({ NODE_ENV: 'test', DATA_DIR: tempDir() }).jwtSecret;
+    expect(a).not.toBe(b);
+  });
+
+  it('prefers an explicit JWT_SECRET over the stored one', () => {
+    const dataDir = tempDir();
+    const generated = loadConfig({ DATA_DIR: dataDir }).jwtSecret;
+    expect(loadConfig({ DATA_DIR: dataDir, JWT_SECRET: SECRET }).jwtSecret).toBe(SECRET);
+    expect(loadConfig({ DATA_DIR: dataDir }).jwtSecret).toBe(generated);
+  });
+});
+
+describe('empty settings', () => {
+  it('treats an empty PORT (PORT= in a compose file) as unset: the default 4000', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-config-'));
+    try {
+      expect(loadConfig({ PORT: '', DATA_DIR: dir, JWT_SECRET: SECRET }).port).toBe(4000);
+      expect(loadConfig({ PORT: '  ', DATA_DIR: dir, JWT_SECRET: SECRET }).port).toBe(4000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

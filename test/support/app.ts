@@ -79,7 +79,8 @@ export async function startApp(backend: BackendName): Promise<TestApp> {
     },
     async close() {
       await server.close();
-      await database.close();
+      // A test may have closed the database on purpose already.
+      await database.close().catch(() => undefined);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -29,7 +29,8 @@ describe('request errors', () => {
       JSON.stringify({ query: `{ me { id } }`, variables: { pad: 'x'.repeat(1_100_000) } }),
     );
     expect(big.status).toBe(413);
-    expect((await big.json()).errors[0].message).toMatch(/larger than/);
+    const bigBody = (await big.json()) as { errors: { message: string }[] };
+    expect(bigBody.errors[0]!.message).toMatch(/larger than/);
     const batch = await post(
       JSON.stringify([{ query: '{ me { id } }' }, { query: '{ me { id } }' }]),
     );

@@ -17,6 +17,8 @@ const config: CodegenConfig = {
           User: '../../db/schema.js#UserRow',
           Conversation: '../../db/conversations.js#ConversationView',
           Message: '../../db/schema.js#MessageRow',
+          TypingEvent: '../../realtime/events.js#TypingPayload',
+          ReadReceipt: '../../realtime/events.js#ReceiptPayload',
         },
       },
     },

@@ -13,6 +13,7 @@ export default tseslint.config(
       ],
       '@typescript-eslint/no-non-null-assertion': 'off',
       eqeqeq: ['error', 'smart'],
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
       'no-restricted-properties': [
         'error',
         { object: 'process', property: 'env', message: 'Read settings through src/config.ts.' },

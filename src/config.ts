@@ -43,6 +43,10 @@ const EnvSchema = z.object({
     .optional(),
   DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
+  WS_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
+  WS_KEEPALIVE_MS: z.coerce.number().int().min(0).max(300_000).default(12_000),
+  OUTBOX_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(2_000),
+  OUTBOX_DRAIN_INTERVAL_MS: z.coerce.number().int().min(50).max(600_000).default(1_000),
 });
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -59,6 +63,13 @@ export interface Config {
   readonly logLevel: LogLevel;
   readonly dbStatementTimeoutMs: number;
   readonly dbPoolSize: number;
+  /** A WebSocket must send connection_init within this. */
+  readonly wsInitTimeoutMs: number;
+  /** Ping interval that detects dead WebSocket peers (0: off). */
+  readonly wsKeepAliveMs: number;
+  /** Outbox rows younger than this are left to the instance that wrote them. */
+  readonly outboxGraceMs: number;
+  readonly outboxDrainIntervalMs: number;
   readonly mode: 'embedded' | 'production';
 }
 
@@ -124,6 +135,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'warn' : 'info'),
     dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
     dbPoolSize: e.DB_POOL_SIZE,
+    wsInitTimeoutMs: e.WS_INIT_TIMEOUT_MS,
+    wsKeepAliveMs: e.WS_KEEPALIVE_MS,
+    outboxGraceMs: e.OUTBOX_GRACE_MS,
+    outboxDrainIntervalMs: e.OUTBOX_DRAIN_INTERVAL_MS,
     mode: databaseUrl ? 'production' : 'embedded',
   });
 }

@@ -2,6 +2,8 @@
 import { ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/client.js';
 import { createLogger } from './logger.js';
+import { createMemoryBus } from './realtime/memory-bus.js';
+import { createRedisBus } from './realtime/redis-bus.js';
 import { createServer } from './server.js';
 
 async function main(): Promise<void> {
@@ -22,7 +24,8 @@ async function main(): Promise<void> {
     statementTimeoutMs: config.dbStatementTimeoutMs,
     poolSize: config.dbPoolSize,
   });
-  const server = await createServer({ config, database, logger });
+  const bus = config.redisUrl ? createRedisBus(config.redisUrl, logger) : createMemoryBus();
+  const server = await createServer({ config, database, bus, logger });
   const port = await server.listen(config.port);
   logger.info(
     {
@@ -46,6 +49,7 @@ async function main(): Promise<void> {
     force.unref();
     try {
       await server.close();
+      await bus.close();
       await database.close();
       process.exit(0);
     } catch (err) {

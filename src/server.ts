@@ -9,12 +9,16 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type ErrorRequestHandler } from 'express';
 import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/client.js';
+import { createDeliveryRecorder, createMembershipChecker } from './db/realtime-support.js';
 import { createTokenService } from './domain/auth.js';
 import type { Deps } from './domain/context.js';
+import { createEvents } from './domain/events.js';
 import { createContext, type GraphQLContext } from './graphql/context.js';
 import { createErrorFormatter } from './graphql/errors.js';
 import { buildSchema } from './graphql/schema.js';
+import { attachWebSocketServer } from './graphql/websocket.js';
 import type { Logger } from './logger.js';
+import type { EventBus } from './realtime/bus.js';
 
 export interface ParleyServer {
   readonly httpServer: http.Server;
@@ -29,19 +33,35 @@ const MAX_REQUEST_BYTES = 1024 * 1024;
 export async function createServer(opts: {
   config: Config;
   database: DatabaseHandle;
+  bus: EventBus;
   logger: Logger;
 }): Promise<ParleyServer> {
-  const { config, database, logger } = opts;
+  const { config, database, bus, logger } = opts;
+  const events = createEvents(database.db, bus, logger, {
+    graceMs: config.outboxGraceMs,
+    drainIntervalMs: config.outboxDrainIntervalMs,
+  });
   const deps: Deps = {
     db: database.db,
     tokens: createTokenService(config.jwtSecret, config.jwtExpiresIn),
+    events,
+    membership: createMembershipChecker(database.db),
+    deliveries: createDeliveryRecorder(database.db, (err) =>
+      logger.warn({ err: String(err) }, 'could not record deliveries'),
+    ),
   };
   const app = express();
   app.disable('x-powered-by');
   const httpServer = http.createServer(app);
+  const schema = buildSchema();
+  const ws = attachWebSocketServer(httpServer, schema, deps, logger, {
+    maxPayloadBytes: MAX_REQUEST_BYTES,
+    connectionInitWaitMs: config.wsInitTimeoutMs,
+    keepAliveMs: config.wsKeepAliveMs,
+  });
 
   const apollo = new ApolloServer<GraphQLContext>({
-    schema: buildSchema(),
+    schema,
     formatError: createErrorFormatter(logger),
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
@@ -51,13 +71,29 @@ export async function createServer(opts: {
     introspection: config.nodeEnv !== 'production',
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      { serverWillStart: async () => ({ drainServer: () => ws.dispose() }) },
       ...(config.nodeEnv === 'production' ? [ApolloServerPluginLandingPageDisabled()] : []),
     ],
   });
   await apollo.start();
+  events.start();
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const [database_, broker] = await Promise.all([
+      database.ping().then(
+        () => true,
+        () => false,
+      ),
+      bus.ping(),
+    ]);
+    res.status(database_ && broker ? 200 : 503).json({
+      status: database_ && broker ? 'ready' : 'unavailable',
+      database: database_ ? 'ok' : 'unreachable',
+      pubsub: `${bus.kind}: ${broker ? 'ok' : 'unreachable'}`,
+    });
   });
 
   app.use(
@@ -108,6 +144,10 @@ export async function createServer(opts: {
           resolve((httpServer.address() as AddressInfo).port);
         });
       }),
-    close: () => apollo.stop(),
+    close: async () => {
+      await apollo.stop();
+      await events.stop();
+      await deps.deliveries.stop();
+    },
   };
 }

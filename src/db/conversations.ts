@@ -248,3 +248,65 @@ export async function advanceDelivered(
        and m.user_id = ${userId}
        and m.last_delivered_seq < v.seq`);
 }
+
+export async function lastSeqOf(db: Executor, conversationId: string): Promise<number> {
+  const [row] = await db
+    .select({ lastSeq: conversations.lastSeq })
+    .from(conversations)
+    .where(eq(conversations.id, conversationId));
+  return row?.lastSeq ?? 0;
+}
+
+/** Every conversation of a member, with its newest seq and what was delivered to the member. */
+export function findMemberConversations(
+  db: Executor,
+  userId: string,
+): Promise<{ conversationId: string; lastSeq: number; lastDeliveredSeq: number }[]> {
+  return db
+    .select({
+      conversationId: conversationMembers.conversationId,
+      lastSeq: conversations.lastSeq,
+      lastDeliveredSeq: conversationMembers.lastDeliveredSeq,
+    })
+    .from(conversationMembers)
+    .innerJoin(conversations, eq(conversations.id, conversationMembers.conversationId))
+    .where(eq(conversationMembers.userId, userId));
+}
+
+/** Which of these (conversation, user) pairs are memberships now. */
+export async function findMemberships(
+  db: Executor,
+  pairs: readonly { conversationId: string; userId: string }[],
+): Promise<Set<string>> {
+  if (pairs.length === 0) return new Set();
+  const list = sql.join(
+    pairs.map((p) => sql`(${p.conversationId}::uuid, ${p.userId}::uuid)`),
+    sql`, `,
+  );
+  const rows = await db
+    .select({ c: conversationMembers.conversationId, u: conversationMembers.userId })
+    .from(conversationMembers)
+    .where(
+      sql`(${conversationMembers.conversationId}, ${conversationMembers.userId}) in (${list})`,
+    );
+  return new Set(rows.map((r) => `${r.c}:${r.u}`));
+}
+
+/** Advances delivered positions of several members at once; never backwards. */
+export async function advanceDeliveredMany(
+  db: Executor,
+  rows: readonly { conversationId: string; userId: string; seq: number }[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  const values = sql.join(
+    rows.map((r) => sql`(${r.conversationId}::uuid, ${r.userId}::uuid, ${r.seq}::int)`),
+    sql`, `,
+  );
+  await db.execute(sql`
+    update conversation_members m
+       set last_delivered_seq = v.seq
+      from (values ${values}) as v(conversation_id, user_id, seq)
+     where m.conversation_id = v.conversation_id
+       and m.user_id = v.user_id
+       and m.last_delivered_seq < v.seq`);
+}

@@ -18,26 +18,37 @@ export interface Loaders {
 
 const keyOf = (k: MessageKey) => `${k.conversationId}:${k.seq}`;
 
-export function createLoaders(db: Executor, viewerId: string | null): Loaders {
+export function createLoaders(
+  db: Executor,
+  viewerId: string | null,
+  /** Off for long-lived contexts (a subscription): each event must see current data. */
+  cache = true,
+): Loaders {
   return {
-    user: new DataLoader(async (ids) => {
-      const rows = await findUsersByIds(db, ids);
-      const byId = new Map(rows.map((r) => [r.id, r]));
-      return ids.map((id) => byId.get(id));
-    }),
-    members: new DataLoader(async (conversationIds) => {
-      const rows = await findMembers(db, conversationIds);
-      const byConversation = new Map<string, MemberRow[]>(conversationIds.map((id) => [id, []]));
-      for (const row of rows) byConversation.get(row.conversationId)?.push(row);
-      return conversationIds.map((id) => byConversation.get(id) ?? []);
-    }),
+    user: new DataLoader(
+      async (ids) => {
+        const rows = await findUsersByIds(db, ids);
+        const byId = new Map(rows.map((r) => [r.id, r]));
+        return ids.map((id) => byId.get(id));
+      },
+      { cache },
+    ),
+    members: new DataLoader(
+      async (conversationIds) => {
+        const rows = await findMembers(db, conversationIds);
+        const byConversation = new Map<string, MemberRow[]>(conversationIds.map((id) => [id, []]));
+        for (const row of rows) byConversation.get(row.conversationId)?.push(row);
+        return conversationIds.map((id) => byConversation.get(id) ?? []);
+      },
+      { cache },
+    ),
     message: new DataLoader(
       async (keys) => {
         const rows = await findMessagesByKeys(db, keys);
         const byKey = new Map(rows.map((r) => [keyOf(r), r]));
         return keys.map((k) => byKey.get(keyOf(k)));
       },
-      { cacheKeyFn: keyOf },
+      { cacheKeyFn: keyOf, cache },
     ),
     delivered: new DataLoader(
       async (keys) => {
@@ -54,7 +65,7 @@ export function createLoaders(db: Executor, viewerId: string | null): Loaders {
         }
         return keys.map(() => true as const);
       },
-      { cacheKeyFn: keyOf },
+      { cacheKeyFn: keyOf, cache },
     ),
   };
 }

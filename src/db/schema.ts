@@ -2,6 +2,7 @@
 // later be distributed by it (DESIGN.md §4).
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   check,
   index,
   integer,
@@ -98,6 +99,25 @@ export const messages = pgTable(
   (t) => [
     primaryKey({ columns: [t.conversationId, t.seq] }),
     unique('messages_client_message_id_key').on(t.conversationId, t.senderId, t.clientMessageId),
+  ],
+);
+
+/**
+ * Events committed with the change that caused them and published after the commit. A row left
+ * behind (publish failed, process died) is published by any instance's drainer.
+ */
+export const outbox = pgTable(
+  'outbox',
+  {
+    conversationId: uuid('conversation_id').notNull(),
+    id: bigint('id', { mode: 'number' }).generatedAlwaysAsIdentity(),
+    topic: text('topic').notNull(),
+    payload: text('payload').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.conversationId, t.id] }),
+    index('outbox_created_at_idx').on(t.createdAt),
   ],
 );
 

@@ -13,6 +13,7 @@ import {
   type ConversationView,
 } from '../db/conversations.js';
 import type { Deps, Session } from './context.js';
+import type { Staged } from './events.js';
 import {
   decodeConversationCursor,
   encodeConversationCursor,
@@ -30,23 +31,45 @@ import { usersForPhones } from './users.js';
  * The 1:1 conversation of two users, created if needed. The unique key on the ordered pair makes
  * concurrent calls (from either user, on any instance) converge on one conversation.
  */
-export async function getOrCreateDirect(db: Executor, a: string, b: string): Promise<string> {
+export async function getOrCreateDirect(
+  deps: Deps,
+  db: Executor,
+  a: string,
+  b: string,
+): Promise<{ id: string; staged: Staged | null }> {
   const [low, high] = a < b ? [a, b] : [b, a];
   const existing = await findDirectConversationId(db, low, high);
-  if (existing) return existing;
+  if (existing) return { id: existing, staged: null };
   return db.transaction(async (tx) => {
     const id = newId();
     await insertConversation(tx, { id, kind: 'DIRECT', title: null });
     if (await claimDirectPair(tx, low, high, id)) {
       await insertMembers(tx, id, [low, high], 0);
-      return id;
+      return { id, staged: await stageJoined(deps, tx, id, [low, high], 0) };
     }
     // Someone else claimed the pair first (their insert committed while ours waited): use theirs.
     await deleteConversation(tx, id);
     const winner = await findDirectConversationId(tx, low, high);
     if (!winner) throw new Error('direct conversation pair claimed but not found');
-    return winner;
+    return { id: winner, staged: null };
   });
+}
+
+/** Announces new members on their own topics, so their "all conversations" streams follow. */
+function stageJoined(
+  deps: Deps,
+  tx: Executor,
+  conversationId: string,
+  userIds: readonly string[],
+  fromSeq: number,
+): Promise<Staged> {
+  return deps.events.stage(
+    tx,
+    userIds.map((userId) => ({
+      conversationId,
+      event: { type: 'joined' as const, conversationId, userId, fromSeq },
+    })),
+  );
 }
 
 export async function requireOtherUser(
@@ -69,7 +92,13 @@ export async function startDirectConversation(
   phoneInput: string,
 ): Promise<ConversationView> {
   const other = await requireOtherUser(session.deps, session.userId, phoneInput, 'phone');
-  const id = await getOrCreateDirect(session.deps.db, session.userId, other.id);
+  const { id, staged } = await getOrCreateDirect(
+    session.deps,
+    session.deps.db,
+    session.userId,
+    other.id,
+  );
+  if (staged) session.deps.events.publish(staged);
   return requireConversation(session, id);
 }
 
@@ -90,10 +119,12 @@ export async function createGroupConversation(
   const others = await usersForPhones(session.deps, input.memberPhones, 'memberPhones');
   const memberIds = [...new Set([session.userId, ...others.map((u) => u.id)])];
   const id = newId();
-  await session.deps.db.transaction(async (tx) => {
+  const staged = await session.deps.db.transaction(async (tx) => {
     await insertConversation(tx, { id, kind: 'GROUP', title });
     await insertMembers(tx, id, memberIds, 0);
+    return stageJoined(session.deps, tx, id, memberIds, 0);
   });
+  session.deps.events.publish(staged);
   return requireConversation(session, id);
 }
 
@@ -104,7 +135,7 @@ export async function addMembers(
 ): Promise<ConversationView> {
   if (!isUuid(conversationId)) throw conversationNotFound();
   const users = await usersForPhones(session.deps, phones, 'phones');
-  await session.deps.db.transaction(async (tx) => {
+  const staged = await session.deps.db.transaction(async (tx) => {
     const conversation = await lockConversationForMember(tx, conversationId, session.userId);
     if (!conversation) throw conversationNotFound();
     if (conversation.kind === 'DIRECT') {
@@ -122,7 +153,9 @@ export async function addMembers(
     if (added.length > 0 && (await countMembers(tx, conversationId)) > limits.maxGroupMembers) {
       throw badInput(`A group can have at most ${limits.maxGroupMembers} members.`, 'phones');
     }
+    return stageJoined(session.deps, tx, conversationId, added, conversation.lastSeq);
   });
+  session.deps.events.publish(staged);
   session.loaders.members.clear(conversationId);
   return requireConversation(session, conversationId);
 }
@@ -132,14 +165,17 @@ export async function leaveConversation(
   conversationId: string,
 ): Promise<boolean> {
   if (!isUuid(conversationId)) throw conversationNotFound();
-  await session.deps.db.transaction(async (tx) => {
+  const staged = await session.deps.db.transaction(async (tx) => {
     const conversation = await lockConversationForMember(tx, conversationId, session.userId);
     if (!conversation) throw conversationNotFound();
     if (conversation.kind === 'DIRECT') {
       throw badInput('Direct conversations cannot be left.', 'conversationId');
     }
     await deleteMember(tx, conversationId, session.userId);
+    const event = { type: 'left' as const, conversationId, userId: session.userId };
+    return session.deps.events.stage(tx, [{ conversationId, event }]);
   });
+  session.deps.events.publish(staged);
   session.loaders.members.clear(conversationId);
   return true;
 }

@@ -1,5 +1,9 @@
 // The size limits of the public contract, in one place.
 export const limits = Object.freeze({
+  /** Messages a subscription replays before it asks the client to page instead. */
+  maxReplay: 1_000,
+  /** A typing indicator not renewed within this expires. */
+  typingTtlMs: 5_000,
   maxPageSize: 100,
   defaultPageSize: 50,
   maxBodyLength: 4_000,

@@ -18,6 +18,8 @@ import { getOrCreateDirect, requireOtherUser } from './conversations.js';
 import { decodeMessageCursor, encodeMessageCursor } from './cursor.js';
 import { badInput, conversationNotFound, DomainError, messageNotFound } from './errors.js';
 import { isUuid, parseMessageId, type MessageKey } from './ids.js';
+import { toWire } from './events.js';
+import { conversationTopic } from '../realtime/events.js';
 import { limits } from './limits.js';
 import { parseConnectionArgs, toConnection, type ConnectionArgs } from './pagination.js';
 
@@ -70,16 +72,16 @@ export async function sendMessage(session: Session, input: SendMessageInput): Pr
     : null;
   const senderId = session.userId;
 
+  const { deps } = session;
   const send = () =>
-    session.deps.db.transaction(async (tx) => {
-      const conversationId = recipient
-        ? await getOrCreateDirect(tx, senderId, recipient.id)
-        : input.conversationId!;
+    deps.db.transaction(async (tx) => {
+      const direct = recipient ? await getOrCreateDirect(deps, tx, senderId, recipient.id) : null;
+      const conversationId = direct ? direct.id : input.conversationId!;
       const conversation = await lockConversationForMember(tx, conversationId, senderId);
       if (!conversation) throw conversationNotFound();
       if (clientMessageId) {
         const existing = await findByClientMessageId(tx, conversationId, senderId, clientMessageId);
-        if (existing) return existing;
+        if (existing) return { message: existing, staged: [] };
       }
       const { seq, at } = await nextSeq(tx, conversationId);
       const message = await insertMessage(tx, {
@@ -92,17 +94,41 @@ export async function sendMessage(session: Session, input: SendMessageInput): Pr
       });
       // A member's own messages count as read (unreadCount = last_seq - last_read_seq).
       await advanceRead(tx, conversationId, senderId, seq);
-      return message;
+      const event = { type: 'messageAdded' as const, message: toWire(message) };
+      const staged = await deps.events.stage(tx, [{ conversationId, event }]);
+      return { message, staged: direct?.staged ? [direct.staged, staged] : [staged] };
     });
 
+  let result: Awaited<ReturnType<typeof send>>;
   try {
-    return await send();
+    result = await send();
   } catch (err) {
     // The row lock makes this unreachable in practice; if a retry still collides, it lost the
     // race to an identical send, and the stored message is the answer.
-    if (clientMessageId && pgErrorCode(err) === UNIQUE_VIOLATION) return send();
-    throw err;
+    if (clientMessageId && pgErrorCode(err) === UNIQUE_VIOLATION) result = await send();
+    else throw err;
   }
+  // Committed: ring the doorbell. A failed publish is retried from the outbox.
+  for (const staged of result.staged) deps.events.publish(staged);
+  return result.message;
+}
+
+async function updateAndAnnounce(
+  session: Session,
+  key: MessageKey,
+  change: { body: string | null; editedAt?: Date; deletedAt?: Date },
+): Promise<MessageRow | undefined> {
+  const { deps } = session;
+  const result = await deps.db.transaction(async (tx) => {
+    const updated = await updateMessage(tx, key, change);
+    if (!updated) return null;
+    const event = { type: 'messageUpdated' as const, message: toWire(updated) };
+    const staged = await deps.events.stage(tx, [{ conversationId: key.conversationId, event }]);
+    return { updated, staged };
+  });
+  if (!result) return undefined;
+  deps.events.publish(result.staged);
+  return result.updated;
 }
 
 /** The message, after checking that the viewer is a member of its conversation. */
@@ -129,7 +155,7 @@ export async function editMessage(
   requireOwn(session, message, 'edit');
   if (message.deletedAt)
     throw badInput('This message was deleted and cannot be edited.', 'messageId');
-  const updated = await updateMessage(session.deps.db, key, { body, editedAt: new Date() });
+  const updated = await updateAndAnnounce(session, key, { body, editedAt: new Date() });
   return updated ?? message;
 }
 
@@ -138,7 +164,7 @@ export async function deleteMessage(session: Session, messageId: string): Promis
   const message = await requireMessage(session, key);
   requireOwn(session, message, 'delete');
   if (message.deletedAt) return message;
-  const updated = await updateMessage(session.deps.db, key, { body: null, deletedAt: new Date() });
+  const updated = await updateAndAnnounce(session, key, { body: null, deletedAt: new Date() });
   return updated ?? message;
 }
 
@@ -148,9 +174,37 @@ export async function markRead(session: Session, messageId: string) {
   if (!view || key.seq > view.lastSeq) throw messageNotFound();
   await advanceRead(session.deps.db, key.conversationId, session.userId, key.seq);
   session.loaders.members.clear(key.conversationId);
+  if (key.seq > view.viewerLastReadSeq) {
+    session.deps.events.publishEphemeral(conversationTopic(key.conversationId), {
+      type: 'receipt',
+      conversationId: key.conversationId,
+      userId: session.userId,
+      lastReadSeq: key.seq,
+      readAt: new Date().toISOString(),
+    });
+  }
   const updated = await findConversationView(session.deps.db, key.conversationId, session.userId);
   if (!updated) throw conversationNotFound();
   return updated;
+}
+
+/** Tells the other members whether the caller is typing; expires unless renewed. */
+export async function setTyping(
+  session: Session,
+  conversationId: string,
+  isTyping: boolean,
+): Promise<boolean> {
+  if (!isUuid(conversationId)) throw conversationNotFound();
+  const view = await findConversationView(session.deps.db, conversationId, session.userId);
+  if (!view) throw conversationNotFound();
+  session.deps.events.publishEphemeral(conversationTopic(conversationId), {
+    type: 'typing',
+    conversationId,
+    userId: session.userId,
+    isTyping,
+    ttlMs: limits.typingTtlMs,
+  });
+  return true;
 }
 
 export const messageCursor = (m: MessageRow): string => encodeMessageCursor(m.seq);

@@ -44,3 +44,34 @@ export async function createContext(
   }
   return { deps, loaders: createLoaders(deps.db, userId), requestId, userId, authError };
 }
+
+/** The context of one subscription: no caching, since every event must see current data. */
+export function createSubscriptionContext(
+  deps: Deps,
+  userId: string,
+  requestId: string,
+): GraphQLContext {
+  return {
+    deps,
+    loaders: createLoaders(deps.db, userId, false),
+    requestId,
+    userId,
+    authError: null,
+  };
+}
+
+/** The user id of an `Authorization: Bearer <token>` value, or the reason it is not accepted. */
+export async function authenticate(
+  deps: Deps,
+  authorization: unknown,
+): Promise<{ userId: string } | { error: DomainError }> {
+  const match =
+    typeof authorization === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
+  if (!match) return { error: unauthenticated('Send "Authorization: Bearer <token>".') };
+  try {
+    return { userId: await deps.tokens.verify(match[1]!) };
+  } catch (err) {
+    if (err instanceof DomainErrorClass) return { error: err };
+    throw err;
+  }
+}

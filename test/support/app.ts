@@ -8,6 +8,8 @@ import { inject } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase, type DatabaseHandle } from '../../src/db/client.js';
 import { createLogger } from '../../src/logger.js';
+import { createMemoryBus } from '../../src/realtime/memory-bus.js';
+import { createRedisBus } from '../../src/realtime/redis-bus.js';
 import { createServer } from '../../src/server.js';
 import { createDatabase } from './services.js';
 
@@ -20,6 +22,7 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
 
 export interface TestApp {
   readonly url: string;
+  readonly wsUrl: string;
   readonly backend: BackendName;
   readonly database: DatabaseHandle;
   /** Statements issued by the application so far. */
@@ -40,7 +43,14 @@ export function backends(): { name: BackendName; available: boolean }[] {
   ];
 }
 
-export async function startApp(backend: BackendName): Promise<TestApp> {
+export interface StartOptions {
+  /** Fan out through this Redis (else in process). */
+  redisUrl?: string;
+  /** Extra settings, as environment variables. */
+  env?: Record<string, string>;
+}
+
+export async function startApp(backend: BackendName, opts: StartOptions = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'parley-test-'));
   const databaseUrl =
     backend === 'postgres' ? await createDatabase(inject('postgresUrl')) : undefined;
@@ -50,6 +60,8 @@ export async function startApp(backend: BackendName): Promise<TestApp> {
     JWT_SECRET: randomBytes(32).toString('hex'),
     PORT: '0',
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
+    ...opts.env,
   });
   const statements: string[] = [];
   const database = await openDatabase({
@@ -58,11 +70,14 @@ export async function startApp(backend: BackendName): Promise<TestApp> {
     poolSize: 20,
     onQuery: (sql) => statements.push(sql),
   });
-  const server = await createServer({ config, database, logger: createLogger('silent') });
+  const logger = createLogger('silent');
+  const bus = config.redisUrl ? createRedisBus(config.redisUrl, logger) : createMemoryBus();
+  const server = await createServer({ config, database, bus, logger });
   const port = await server.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${port}/graphql`;
   return {
     url,
+    wsUrl: `ws://127.0.0.1:${port}/graphql`,
     backend,
     database,
     statements,
@@ -79,6 +94,7 @@ export async function startApp(backend: BackendName): Promise<TestApp> {
     },
     async close() {
       await server.close();
+      await bus.close();
       // A test may have closed the database on purpose already.
       await database.close().catch(() => undefined);
       rmSync(dataDir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { UserRow, MessageRow } from '../../db/schema.js';
 import type { ConversationView } from '../../db/conversations.js';
+import type { TypingPayload, ReceiptPayload } from '../../realtime/events.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -131,6 +132,11 @@ export type Mutation = {
    * original message instead of sending a second one.
    */
   sendMessage: Message;
+  /**
+   * Tell the other members you are typing. Ephemeral: unless renewed (every few seconds) it expires
+   * after about 5 seconds, which subscribers see as `isTyping: false`.
+   */
+  setTyping: Scalars['Boolean']['output'];
   /** Get or create the 1:1 conversation with the user who has this phone number. */
   startDirectConversation: Conversation;
   updateProfile: User;
@@ -171,6 +177,11 @@ export type MutationRegisterArgs = {
 
 export type MutationSendMessageArgs = {
   input: SendMessageInput;
+};
+
+export type MutationSetTypingArgs = {
+  conversationId: Scalars['ID']['input'];
+  isTyping: Scalars['Boolean']['input'];
 };
 
 export type MutationStartDirectConversationArgs = {
@@ -230,6 +241,15 @@ export type QueryUserByPhoneArgs = {
   phone: Scalars['String']['input'];
 };
 
+export type ReadReceipt = {
+  __typename?: 'ReadReceipt';
+  conversationId: Scalars['ID']['output'];
+  /** Everything up to and including this seq is read. */
+  lastReadSeq: Scalars['Int']['output'];
+  readAt: Scalars['DateTime']['output'];
+  user: User;
+};
+
 export type RegisterInput = {
   /** 1–64 characters. */
   displayName: Scalars['String']['input'];
@@ -246,6 +266,47 @@ export type SendMessageInput = {
   clientMessageId?: InputMaybe<Scalars['String']['input']>;
   conversationId?: InputMaybe<Scalars['ID']['input']>;
   toPhone?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * New messages. With `conversationId`: that conversation; with `after` (the `cursor` of a message
+   * edge) it first replays every later message, then goes live, with no gap and no duplicate. More
+   * than 1,000 to replay ends the subscription with RESYNC_REQUIRED: page with `messages` instead.
+   * Without `conversationId`: every conversation of the caller, including ones joined later.
+   */
+  messageAdded: Message;
+  /** Edits and deletes, in one conversation or (without `conversationId`) in all of the caller's. */
+  messageUpdated: Message;
+  /** Members' read positions moving forward. */
+  readReceiptUpdated: ReadReceipt;
+  /** Other members starting and stopping to type. */
+  typingChanged: TypingEvent;
+};
+
+export type SubscriptionMessageAddedArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  conversationId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+export type SubscriptionMessageUpdatedArgs = {
+  conversationId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+export type SubscriptionReadReceiptUpdatedArgs = {
+  conversationId: Scalars['ID']['input'];
+};
+
+export type SubscriptionTypingChangedArgs = {
+  conversationId: Scalars['ID']['input'];
+};
+
+export type TypingEvent = {
+  __typename?: 'TypingEvent';
+  conversationId: Scalars['ID']['output'];
+  isTyping: Scalars['Boolean']['output'];
+  user: User;
 };
 
 export type UpdateProfileInput = {
@@ -382,9 +443,12 @@ export type ResolversTypes = {
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  ReadReceipt: ResolverTypeWrapper<ReceiptPayload>;
   RegisterInput: RegisterInput;
   SendMessageInput: SendMessageInput;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  TypingEvent: ResolverTypeWrapper<TypingPayload>;
   UpdateProfileInput: UpdateProfileInput;
   User: ResolverTypeWrapper<UserRow>;
 };
@@ -412,9 +476,12 @@ export type ResolversParentTypes = {
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
+  ReadReceipt: ReceiptPayload;
   RegisterInput: RegisterInput;
   SendMessageInput: SendMessageInput;
   String: Scalars['String']['output'];
+  Subscription: Record<PropertyKey, never>;
+  TypingEvent: TypingPayload;
   UpdateProfileInput: UpdateProfileInput;
   User: UserRow;
 };
@@ -562,6 +629,12 @@ export type MutationResolvers<
     ContextType,
     RequireFields<MutationSendMessageArgs, 'input'>
   >;
+  setTyping?: Resolver<
+    ResolversTypes['Boolean'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationSetTypingArgs, 'conversationId' | 'isTyping'>
+  >;
   startDirectConversation?: Resolver<
     ResolversTypes['Conversation'],
     ParentType,
@@ -617,6 +690,59 @@ export type QueryResolvers<
   >;
 };
 
+export type ReadReceiptResolvers<
+  ContextType = GraphQLContext,
+  ParentType extends ResolversParentTypes['ReadReceipt'] = ResolversParentTypes['ReadReceipt'],
+> = {
+  conversationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastReadSeq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  readAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+};
+
+export type SubscriptionResolvers<
+  ContextType = GraphQLContext,
+  ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription'],
+> = {
+  messageAdded?: SubscriptionResolver<
+    ResolversTypes['Message'],
+    'messageAdded',
+    ParentType,
+    ContextType,
+    Partial<SubscriptionMessageAddedArgs>
+  >;
+  messageUpdated?: SubscriptionResolver<
+    ResolversTypes['Message'],
+    'messageUpdated',
+    ParentType,
+    ContextType,
+    Partial<SubscriptionMessageUpdatedArgs>
+  >;
+  readReceiptUpdated?: SubscriptionResolver<
+    ResolversTypes['ReadReceipt'],
+    'readReceiptUpdated',
+    ParentType,
+    ContextType,
+    RequireFields<SubscriptionReadReceiptUpdatedArgs, 'conversationId'>
+  >;
+  typingChanged?: SubscriptionResolver<
+    ResolversTypes['TypingEvent'],
+    'typingChanged',
+    ParentType,
+    ContextType,
+    RequireFields<SubscriptionTypingChangedArgs, 'conversationId'>
+  >;
+};
+
+export type TypingEventResolvers<
+  ContextType = GraphQLContext,
+  ParentType extends ResolversParentTypes['TypingEvent'] = ResolversParentTypes['TypingEvent'],
+> = {
+  conversationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  isTyping?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+};
+
 export type UserResolvers<
   ContextType = GraphQLContext,
   ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'],
@@ -638,5 +764,8 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  ReadReceipt?: ReadReceiptResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
+  TypingEvent?: TypingEventResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
 };

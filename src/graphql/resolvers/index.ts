@@ -17,6 +17,13 @@ import { me } from './query/me.js';
 import { messages } from './query/messages.js';
 import { userByPhone } from './query/userByPhone.js';
 import { Conversation } from './types/Conversation.js';
+import { ReadReceipt } from './types/ReadReceipt.js';
+import { TypingEvent } from './types/TypingEvent.js';
+import { setTyping } from './mutation/setTyping.js';
+import { messageAdded } from './subscription/messageAdded.js';
+import { messageUpdated } from './subscription/messageUpdated.js';
+import { readReceiptUpdated } from './subscription/readReceiptUpdated.js';
+import { typingChanged } from './subscription/typingChanged.js';
 import { Message } from './types/Message.js';
 import { User } from './types/User.js';
 
@@ -35,8 +42,12 @@ export const resolvers: Resolvers = {
     editMessage,
     deleteMessage,
     markRead,
+    setTyping,
   },
+  Subscription: { messageAdded, messageUpdated, typingChanged, readReceiptUpdated },
   User,
   Conversation,
   Message,
+  TypingEvent,
+  ReadReceipt,
 };

@@ -1,4 +1,6 @@
+import type { UserRow } from '../../../db/schema.js';
 import type { UserResolvers } from '../../__generated__/resolvers.js';
+import type { GraphQLContext } from '../../context.js';
 
 // Only the columns a client may see are exposed; the row also holds the password hash.
 export const User: UserResolvers = {
@@ -6,3 +8,9 @@ export const User: UserResolvers = {
   phone: (user) => user.phone,
   displayName: (user) => user.displayName,
 };
+
+export async function requireUser(ctx: GraphQLContext, id: string): Promise<UserRow> {
+  const user = await ctx.loaders.user.load(id);
+  if (!user) throw new Error(`user ${id} is missing`);
+  return user;
+}

@@ -1,0 +1,58 @@
+import { sql } from 'drizzle-orm';
+import { queryRows, type Executor } from './client.js';
+import { outbox } from './schema.js';
+
+export interface OutboxEntry {
+  conversationId: string;
+  topic: string;
+  payload: string;
+}
+
+export interface OutboxKey {
+  conversationId: string;
+  id: number;
+}
+
+export async function insertOutbox(
+  db: Executor,
+  entries: readonly OutboxEntry[],
+): Promise<OutboxKey[]> {
+  if (entries.length === 0) return [];
+  return db
+    .insert(outbox)
+    .values([...entries])
+    .returning({ conversationId: outbox.conversationId, id: outbox.id });
+}
+
+export async function deleteOutbox(db: Executor, keys: readonly OutboxKey[]): Promise<void> {
+  if (keys.length === 0) return;
+  const list = sql.join(
+    keys.map((k) => sql`(${k.conversationId}::uuid, ${k.id}::bigint)`),
+    sql`, `,
+  );
+  await db.execute(sql`delete from outbox where (conversation_id, id) in (${list})`);
+}
+
+/** Rows older than `olderThanMs`, oldest first, locked so that one drainer takes each. */
+export function claimStaleOutbox(
+  db: Executor,
+  olderThanMs: number,
+  limit: number,
+): Promise<(OutboxEntry & { id: number })[]> {
+  return queryRows(
+    db,
+    sql`select conversation_id as "conversationId", id::int8 as id, topic, payload
+          from outbox
+         where created_at < now() - make_interval(secs => ${olderThanMs / 1000})
+         order by created_at, id
+         limit ${limit}
+         for update skip locked`,
+  ).then((rows) =>
+    (rows as (OutboxEntry & { id: number | string })[]).map((r) => ({ ...r, id: Number(r.id) })),
+  );
+}
+
+export async function countOutbox(db: Executor): Promise<number> {
+  const [row] = await queryRows<{ n: number }>(db, sql`select count(*)::int as n from outbox`);
+  return row?.n ?? 0;
+}

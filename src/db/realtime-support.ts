@@ -1,0 +1,60 @@
+// Instance-wide helpers for live subscriptions: they batch what many subscribers ask at once.
+import DataLoader from 'dataloader';
+import type { Database } from './client.js';
+import { advanceDeliveredMany, findMemberships } from './conversations.js';
+
+export interface MembershipKey {
+  conversationId: string;
+  userId: string;
+}
+
+/**
+ * "Is this user (still) a member?", asked for every event delivered. Not cached: the answer must
+ * be current; batched: subscribers handling one event together cost one statement.
+ */
+export function createMembershipChecker(db: Database): DataLoader<MembershipKey, boolean, string> {
+  return new DataLoader(
+    async (keys) => {
+      const found = await findMemberships(db, keys);
+      return keys.map((k) => found.has(`${k.conversationId}:${k.userId}`));
+    },
+    { cache: false, maxBatchSize: 1_000 },
+  );
+}
+
+export interface DeliveryRecorder {
+  /** Notes that a message was pushed to a member's connection; written in batches. */
+  record(conversationId: string, userId: string, seq: number): void;
+  flush(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function createDeliveryRecorder(
+  db: Database,
+  onError: (err: unknown) => void,
+  intervalMs = 200,
+): DeliveryRecorder {
+  let pending = new Map<string, { conversationId: string; userId: string; seq: number }>();
+  let running: Promise<void> = Promise.resolve();
+  const flush = () => {
+    if (pending.size === 0) return running;
+    const rows = [...pending.values()];
+    pending = new Map();
+    running = running.then(() => advanceDeliveredMany(db, rows)).catch(onError);
+    return running;
+  };
+  const timer = setInterval(() => void flush(), intervalMs);
+  timer.unref();
+  return {
+    record(conversationId, userId, seq) {
+      const key = `${conversationId}:${userId}`;
+      const current = pending.get(key);
+      if (!current || current.seq < seq) pending.set(key, { conversationId, userId, seq });
+    },
+    flush,
+    async stop() {
+      clearInterval(timer);
+      await flush();
+    },
+  };
+}

@@ -1,0 +1,160 @@
+// Listening to the conversations of one user: a single conversation, or all of them, including
+// conversations joined while listening (announced on the user's own topic). Each event is
+// handed on only while the user is a member, checked when it is delivered.
+import { findMemberConversations } from '../../db/conversations.js';
+import type { Unsubscribe } from '../../realtime/bus.js';
+import { SerialQueue } from '../../realtime/channel.js';
+import {
+  conversationTopic,
+  userTopic,
+  type ConversationEvent,
+  type UserEvent,
+} from '../../realtime/events.js';
+import type { Session } from '../context.js';
+
+export interface FeedHandlers {
+  /** A conversation starts being followed; `fromSeq` is where its history is already known. */
+  onFollow(conversationId: string, fromSeq: number): Promise<void>;
+  onUnfollow(conversationId: string): void;
+  /** An event of a followed conversation, the user being a member when it is handled. */
+  onEvent(event: ConversationEvent): Promise<void>;
+  /** The broker reconnected: events may have been missed; catch up from the database. */
+  onResync(conversationId: string): Promise<void>;
+  /** The user is no longer a member of a conversation followed alone. */
+  onRemoved(conversationId: string): void;
+  onError(err: unknown): void;
+}
+
+export interface Feed {
+  close(): void;
+}
+
+const conversationIdOf = (e: ConversationEvent) =>
+  e.type === 'messageAdded' || e.type === 'messageUpdated'
+    ? e.message.conversationId
+    : e.conversationId;
+
+export async function isMember(session: Session, conversationId: string): Promise<boolean> {
+  return session.deps.membership.load({ conversationId, userId: session.userId });
+}
+
+/**
+ * Follows one conversation (`conversationId`) or all of the user's. Subscribes before reading
+ * anything, so every event after the start position reaches a handler.
+ */
+export async function openFeed(
+  session: Session,
+  scope: { conversationId: string; fromSeq: () => Promise<number> } | { all: true },
+  handlers: FeedHandlers,
+): Promise<Feed> {
+  const bus = session.deps.events.bus;
+  const queue = new SerialQueue(handlers.onError);
+  const followed = new Map<string, Unsubscribe | null>();
+  let closed = false;
+
+  const handleConversationEvent = (event: ConversationEvent) =>
+    queue.run(async () => {
+      const id = conversationIdOf(event);
+      if (closed || !followed.has(id)) return;
+      if (!(await isMember(session, id))) {
+        unfollow(id);
+        if (!('all' in scope)) handlers.onRemoved(id);
+        return;
+      }
+      await handlers.onEvent(event);
+    });
+
+  const follow = async (conversationId: string): Promise<void> => {
+    if (followed.has(conversationId)) return;
+    followed.set(conversationId, null);
+    const unsubscribe = await bus.subscribe(conversationTopic(conversationId), (e) =>
+      handleConversationEvent(e as ConversationEvent),
+    );
+    if (closed || !followed.has(conversationId)) unsubscribe();
+    else followed.set(conversationId, unsubscribe);
+  };
+
+  const unfollow = (conversationId: string) => {
+    const unsubscribe = followed.get(conversationId);
+    followed.delete(conversationId);
+    unsubscribe?.();
+    handlers.onUnfollow(conversationId);
+  };
+
+  const cleanups: Unsubscribe[] = [];
+  if ('all' in scope) {
+    cleanups.push(
+      await bus.subscribe(userTopic(session.userId), (e) => {
+        const event = e as UserEvent;
+        queue.run(async () => {
+          if (closed) return;
+          if (event.type === 'joined' && !followed.has(event.conversationId)) {
+            await follow(event.conversationId);
+            await handlers.onFollow(event.conversationId, event.fromSeq);
+          } else if (event.type === 'left' && followed.has(event.conversationId)) {
+            unfollow(event.conversationId);
+          }
+        });
+      }),
+    );
+  }
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    for (const unsubscribe of followed.values()) unsubscribe?.();
+    followed.clear();
+    for (const c of cleanups) c();
+  };
+
+  // The start runs in the same queue as events, so handlers see onFollow before any event.
+  const started = queue.call(async () => {
+    if ('all' in scope) {
+      const mine = await findMemberConversations(session.deps.db, session.userId);
+      await Promise.all(mine.map((c) => follow(c.conversationId)));
+      // Read after subscribing: whatever is newer than this arrives as an event.
+      const now = await findMemberConversations(session.deps.db, session.userId);
+      for (const c of now) {
+        await follow(c.conversationId);
+        await handlers.onFollow(c.conversationId, c.lastSeq);
+      }
+    } else {
+      await follow(scope.conversationId);
+      await handlers.onFollow(scope.conversationId, await scope.fromSeq());
+    }
+  });
+  try {
+    await started;
+  } catch (err) {
+    close();
+    throw err;
+  }
+
+  cleanups.push(
+    bus.onReconnect(() =>
+      queue.run(async () => {
+        if (closed) return;
+        if ('all' in scope) {
+          // Memberships may have changed while the broker was away.
+          const now = await findMemberConversations(session.deps.db, session.userId);
+          const current = new Set(now.map((c) => c.conversationId));
+          for (const id of [...followed.keys()]) if (!current.has(id)) unfollow(id);
+          for (const c of now) {
+            if (!followed.has(c.conversationId)) {
+              await follow(c.conversationId);
+              await handlers.onFollow(c.conversationId, c.lastDeliveredSeq);
+            }
+          }
+        }
+        for (const id of followed.keys()) {
+          if (await isMember(session, id)) await handlers.onResync(id);
+          else {
+            unfollow(id);
+            if (!('all' in scope)) handlers.onRemoved(id);
+          }
+        }
+      }),
+    ),
+  );
+
+  return { close };
+}

@@ -1,0 +1,121 @@
+// The async iterator a subscription hands to graphql-ws: producers push, the socket pulls.
+// return() (client unsubscribed, socket closed) runs the cleanup at once, even while nothing is
+// pending, which an async generator parked on an await could not do.
+
+export class Channel<T> implements AsyncIterableIterator<T> {
+  private readonly buffer: T[] = [];
+  private waiter: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void } | null =
+    null;
+  private finished = false;
+  private failure: unknown = null;
+  private cleanedUp = false;
+
+  constructor(
+    private readonly cleanup: () => void,
+    /** Beyond this many undelivered items the subscription fails instead of growing. */
+    private readonly maxBuffer = 10_000,
+  ) {}
+
+  get closed(): boolean {
+    return this.finished;
+  }
+
+  /** Queues a value; false when the channel is closed. */
+  push(value: T): boolean {
+    if (this.finished) return false;
+    if (this.waiter) {
+      const { resolve } = this.waiter;
+      this.waiter = null;
+      resolve({ value, done: false });
+      return true;
+    }
+    if (this.buffer.length >= this.maxBuffer) {
+      this.fail(new Error('subscription buffer overflow'));
+      return false;
+    }
+    this.buffer.push(value);
+    return true;
+  }
+
+  /** Ends the stream with an error, after what is already queued. */
+  fail(error: unknown): void {
+    if (this.finished) return;
+    this.failure = error;
+    this.finish();
+  }
+
+  /** Ends the stream normally, after what is already queued. */
+  end(): void {
+    this.finish();
+  }
+
+  private finish(): void {
+    this.finished = true;
+    this.runCleanup();
+    if (this.waiter && this.buffer.length === 0) {
+      const { resolve, reject } = this.waiter;
+      this.waiter = null;
+      if (this.failure) reject(this.failure);
+      else resolve({ value: undefined, done: true });
+    }
+  }
+
+  private runCleanup(): void {
+    if (this.cleanedUp) return;
+    this.cleanedUp = true;
+    this.cleanup();
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.buffer.length > 0)
+      return Promise.resolve({ value: this.buffer.shift()!, done: false });
+    if (this.finished) {
+      if (this.failure) {
+        const failure = this.failure;
+        this.failure = null;
+        return Promise.reject(failure);
+      }
+      return Promise.resolve({ value: undefined, done: true });
+    }
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
+    });
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    this.buffer.length = 0;
+    this.failure = null;
+    this.finish();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<T>> {
+    this.buffer.length = 0;
+    this.finish();
+    return Promise.reject(error);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+
+/** Runs async handlers one after another, in arrival order. */
+export class SerialQueue {
+  private tail: Promise<void> = Promise.resolve();
+  constructor(private readonly onError: (err: unknown) => void) {}
+
+  run(task: () => Promise<void>): void {
+    this.tail = this.tail.then(task).catch(this.onError);
+  }
+
+  /** Runs a task in turn and resolves (or rejects) with its outcome. */
+  call<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(task);
+    this.tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+}

@@ -1,0 +1,117 @@
+// A graphql-ws client as front ends use it, with helpers to collect what a subscription yields.
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+
+export interface Received<T> {
+  /** Every `next` payload's data, in arrival order. */
+  readonly items: T[];
+  /** Errors of `next` payloads or the `error` message. */
+  readonly errors: { message: string; extensions?: Record<string, unknown> }[];
+  completed: boolean;
+  /** Resolves once `predicate(items)` holds; rejects after `timeoutMs`. */
+  until(predicate: (items: T[]) => boolean, timeoutMs?: number): Promise<T[]>;
+  /** Resolves once the subscription has ended (complete or error). */
+  ended(timeoutMs?: number): Promise<void>;
+  stop(): void;
+}
+
+export function connect(url: string, token?: string, opts: { lazy?: boolean } = {}): Client {
+  return createClient({
+    url,
+    webSocketImpl: WebSocket,
+    lazy: opts.lazy ?? true,
+    retryAttempts: 0,
+    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+  });
+}
+
+export function subscribe<T>(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown> = {},
+  pick: (data: Record<string, unknown>) => T = (d) => Object.values(d)[0] as T,
+): Received<T> {
+  const waiters = new Set<() => void>();
+  const notify = () => waiters.forEach((w) => w());
+  const received: Received<T> = {
+    items: [],
+    errors: [],
+    completed: false,
+    until(predicate, timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (predicate(received.items)) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            resolve(received.items);
+          } else if (received.completed) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            reject(
+              new Error(
+                `subscription ended early with ${received.items.length} items; errors: ${JSON.stringify(received.errors)}`,
+              ),
+            );
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(
+            new Error(
+              `timed out with ${received.items.length} items; errors: ${JSON.stringify(received.errors)}`,
+            ),
+          );
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+    ended(timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (received.completed) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error('subscription did not end'));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+    stop: () => unsubscribe(),
+  };
+  const unsubscribe = client.subscribe<Record<string, unknown>>(
+    { query, variables },
+    {
+      next: (result) => {
+        if (result.errors) received.errors.push(...(result.errors as Received<T>['errors']));
+        if (result.data) received.items.push(pick(result.data));
+        notify();
+      },
+      error: (err) => {
+        if (Array.isArray(err)) received.errors.push(...(err as Received<T>['errors']));
+        else if (err && typeof err === 'object' && 'code' in err) {
+          const close = err as { code: number; reason: string };
+          received.errors.push({ message: close.reason, extensions: { closeCode: close.code } });
+        } else received.errors.push({ message: String(err) });
+        received.completed = true;
+        notify();
+      },
+      complete: () => {
+        received.completed = true;
+        notify();
+      },
+    },
+  );
+  return received;
+}
+
+/** Waits until the server has the subscription running (a ping-pong round trip after it). */
+export async function settle(ms = 150): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms));
+}

@@ -18,7 +18,11 @@ const REQUEST_ERROR_CODES = new Set([
 
 export function createErrorFormatter(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error);
+    let original = unwrapResolverError(error);
+    // graphql-ws wraps an error thrown by a subscription's stream in a GraphQLError without a
+    // path (possibly from the other of graphql's CommonJS and ESM builds, so no instanceof).
+    const inner = (original as { originalError?: unknown } | null)?.originalError;
+    if (inner instanceof DomainError) original = inner;
     const where = {
       ...(formatted.locations ? { locations: formatted.locations } : {}),
       ...(formatted.path ? { path: formatted.path } : {}),

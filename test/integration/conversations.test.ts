@@ -384,7 +384,8 @@ describe.each(backends())('conversations on $name', ({ name, available }) => {
           }>(query, { n }, me.token),
         );
         expect(res.conversations.edges).toHaveLength(n);
-        return app.statements.length - startAt;
+        // Background work (the outbox drainer) is not the request's.
+        return app.statements.slice(startAt).filter((q) => !/\boutbox\b/.test(q)).length;
       };
       // One statement each for the page, members, users, last messages, senders and the delivery
       // mark; user lookups of members and senders may share a batch, so 5 or 6. One query per

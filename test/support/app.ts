@@ -8,6 +8,7 @@ import { inject } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase, type DatabaseHandle } from '../../src/db/client.js';
 import { createLogger } from '../../src/logger.js';
+import type { EventBus } from '../../src/realtime/bus.js';
 import { createMemoryBus } from '../../src/realtime/memory-bus.js';
 import { createRedisBus } from '../../src/realtime/redis-bus.js';
 import { createServer } from '../../src/server.js';
@@ -25,6 +26,7 @@ export interface TestApp {
   readonly wsUrl: string;
   readonly backend: BackendName;
   readonly database: DatabaseHandle;
+  readonly bus: EventBus;
   /** Statements issued by the application so far. */
   readonly statements: string[];
   gql<T = Record<string, unknown>>(
@@ -80,6 +82,7 @@ export async function startApp(backend: BackendName, opts: StartOptions = {}): P
     wsUrl: `ws://127.0.0.1:${port}/graphql`,
     backend,
     database,
+    bus,
     statements,
     async gql(query, variables, token) {
       const res = await fetch(url, {

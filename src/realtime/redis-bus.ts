@@ -39,10 +39,18 @@ export function createRedisBus(url: string, logger: Logger): EventBus {
   const reconnectListeners = new Set<() => void>();
   let wasReady = false;
   subscriber.on('ready', () => {
-    // ioredis re-subscribes every channel on reconnect; what was published meanwhile is gone.
+    // ioredis re-subscribes every channel right after 'ready'; what was published meanwhile is
+    // gone. A PING queued behind those SUBSCRIBEs answers once they are in force: catch up then.
     if (wasReady) {
-      logger.info('redis subscriber reconnected; catching up from the database');
-      for (const listener of reconnectListeners) listener();
+      setImmediate(() => {
+        void subscriber
+          .ping()
+          .catch(() => undefined)
+          .then(() => {
+            logger.info('redis subscriber reconnected; catching up from the database');
+            for (const listener of reconnectListeners) listener();
+          });
+      });
     }
     wasReady = true;
   });

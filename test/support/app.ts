@@ -12,6 +12,7 @@ import type { EventBus } from '../../src/realtime/bus.js';
 import { createMemoryBus } from '../../src/realtime/memory-bus.js';
 import { createRedisBus } from '../../src/realtime/redis-bus.js';
 import { createServer } from '../../src/server.js';
+import { gqlAt } from './process.js';
 import { createDatabase } from './services.js';
 
 export type BackendName = 'pglite' | 'postgres';
@@ -84,17 +85,7 @@ export async function startApp(backend: BackendName, opts: StartOptions = {}): P
     database,
     bus,
     statements,
-    async gql(query, variables, token) {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-        },
-        body: JSON.stringify({ query, variables }),
-      });
-      return (await res.json()) as GraphQLResponse<never>;
-    },
+    gql: (query, variables, token) => gqlAt(url, query, variables, token),
     async close() {
       await server.close();
       await bus.close();

@@ -3,7 +3,7 @@
 // handed on only while the user is a member, checked when it is delivered.
 import { findMemberConversations } from '../../db/conversations.js';
 import type { Unsubscribe } from '../../realtime/bus.js';
-import { SerialQueue } from '../../realtime/channel.js';
+import { Channel, SerialQueue } from '../../realtime/channel.js';
 import {
   conversationTopic,
   userTopic,
@@ -11,6 +11,7 @@ import {
   type UserEvent,
 } from '../../realtime/events.js';
 import type { Session } from '../context.js';
+import { conversationNotFound } from '../errors.js';
 
 export interface FeedHandlers {
   /** A conversation starts being followed; `fromSeq` is where its history is already known. */
@@ -157,4 +158,31 @@ export async function openFeed(
   );
 
   return { close };
+}
+
+/**
+ * A feed that fills a subscription's channel: removal ends the channel with NOT_FOUND, a failure
+ * with the error, and closing the channel (client gone) closes the feed.
+ */
+export async function openChannelFeed<T>(
+  session: Session,
+  scope: Parameters<typeof openFeed>[1],
+  build: (channel: Channel<T>) => Pick<FeedHandlers, 'onEvent'> & Partial<FeedHandlers>,
+  onClose: () => void = () => {},
+): Promise<Channel<T>> {
+  let feed: Feed | undefined;
+  const channel = new Channel<T>(() => {
+    feed?.close();
+    onClose();
+  });
+  feed = await openFeed(session, scope, {
+    onFollow: async () => {},
+    onUnfollow: () => {},
+    onResync: async () => {},
+    onRemoved: () => channel.fail(conversationNotFound()),
+    onError: (err) => channel.fail(err),
+    ...build(channel),
+  });
+  if (channel.closed) feed.close();
+  return channel;
 }

@@ -4,14 +4,13 @@
 import { lastSeqOf } from '../../db/conversations.js';
 import { listMessages } from '../../db/messages.js';
 import type { MessageRow } from '../../db/schema.js';
-import { Channel } from '../../realtime/channel.js';
 import type { Session } from '../context.js';
 import { decodeMessageCursor } from '../cursor.js';
 import { badInput, conversationNotFound, DomainError } from '../errors.js';
 import { fromWire } from '../events.js';
 import { isUuid } from '../ids.js';
 import { limits } from '../limits.js';
-import { isMember, openFeed, type Feed } from './conversation-feed.js';
+import { isMember, openChannelFeed } from './conversation-feed.js';
 
 const resyncRequired = () =>
   new DomainError(
@@ -39,66 +38,64 @@ export async function subscribeMessageAdded(
   const conversationId = await checkScope(session, args.conversationId);
   const { db, deliveries } = session.deps;
 
-  let feed: Feed | undefined;
-  const channel = new Channel<MessageRow>(() => feed?.close());
   /** The newest seq handed on, per followed conversation. */
   const last = new Map<string, number>();
 
-  const emit = (m: MessageRow) => {
-    const seen = last.get(m.conversationId);
-    if (seen === undefined || m.seq <= seen) return;
-    last.set(m.conversationId, m.seq);
-    if (m.senderId !== session.userId) deliveries.record(m.conversationId, session.userId, m.seq);
-    channel.push(m);
-  };
-
-  /** Hands on what the database has after the last seq handed on (up to `upTo`). */
-  const catchUp = async (id: string, upTo: number | null = null) => {
-    let replayed = 0;
-    for (;;) {
-      const from = last.get(id);
-      if (from === undefined || channel.closed) return;
-      const rows = await listMessages(db, id, {
-        direction: 'forward',
-        limit: 100,
-        afterSeq: from,
-        beforeSeq: upTo === null ? null : upTo + 1,
-      });
-      replayed += rows.length;
-      if (replayed > limits.maxReplay) throw resyncRequired();
-      rows.forEach(emit);
-      if (rows.length < 100) return;
-    }
-  };
-
-  feed = await openFeed(
+  return openChannelFeed<MessageRow>(
     session,
     conversationId
       ? { conversationId, fromSeq: async () => afterSeq ?? (await lastSeqOf(db, conversationId)) }
       : { all: true },
-    {
-      async onFollow(id, fromSeq) {
-        if (last.has(id)) return;
-        if (fromSeq < (await lastSeqOf(db, id)) - limits.maxReplay) throw resyncRequired();
-        last.set(id, fromSeq);
-        await catchUp(id);
-      },
-      onUnfollow: (id) => last.delete(id),
-      async onEvent(event) {
-        if (event.type !== 'messageAdded') return;
-        const m = event.message;
+    (channel) => {
+      const emit = (m: MessageRow) => {
         const seen = last.get(m.conversationId);
         if (seen === undefined || m.seq <= seen) return;
-        if (m.seq > seen + 1) await catchUp(m.conversationId, m.seq - 1);
-        emit(fromWire(m));
-      },
-      onResync: (id) => catchUp(id),
-      onRemoved: () => channel.fail(conversationNotFound()),
-      onError: (err) => channel.fail(err),
+        last.set(m.conversationId, m.seq);
+        if (m.senderId !== session.userId) {
+          deliveries.record(m.conversationId, session.userId, m.seq);
+        }
+        channel.push(m);
+      };
+
+      /** Hands on what the database has after the last seq handed on (up to `upTo`). */
+      const catchUp = async (id: string, upTo: number | null = null) => {
+        let replayed = 0;
+        for (;;) {
+          const from = last.get(id);
+          if (from === undefined || channel.closed) return;
+          const rows = await listMessages(db, id, {
+            direction: 'forward',
+            limit: 100,
+            afterSeq: from,
+            beforeSeq: upTo === null ? null : upTo + 1,
+          });
+          replayed += rows.length;
+          if (replayed > limits.maxReplay) throw resyncRequired();
+          rows.forEach(emit);
+          if (rows.length < 100) return;
+        }
+      };
+
+      return {
+        async onFollow(id, fromSeq) {
+          if (last.has(id)) return;
+          if (fromSeq < (await lastSeqOf(db, id)) - limits.maxReplay) throw resyncRequired();
+          last.set(id, fromSeq);
+          await catchUp(id);
+        },
+        onUnfollow: (id) => last.delete(id),
+        async onEvent(event) {
+          if (event.type !== 'messageAdded') return;
+          const m = event.message;
+          const seen = last.get(m.conversationId);
+          if (seen === undefined || m.seq <= seen) return;
+          if (m.seq > seen + 1) await catchUp(m.conversationId, m.seq - 1);
+          emit(fromWire(m));
+        },
+        onResync: (id) => catchUp(id),
+      };
     },
   );
-  if (channel.closed) feed.close();
-  return channel;
 }
 
 export async function subscribeMessageUpdated(
@@ -106,16 +103,12 @@ export async function subscribeMessageUpdated(
   args: { conversationId?: string | null },
 ): Promise<AsyncIterableIterator<MessageRow>> {
   const conversationId = await checkScope(session, args.conversationId);
-  let feed: Feed | undefined;
-  const channel = new Channel<MessageRow>(() => feed?.close());
   // An update published twice is handed on once: remember recent versions.
   const recent = new Set<string>();
-  feed = await openFeed(
+  return openChannelFeed<MessageRow>(
     session,
     conversationId ? { conversationId, fromSeq: async () => 0 } : { all: true },
-    {
-      onFollow: async () => {},
-      onUnfollow: () => {},
+    (channel) => ({
       async onEvent(event) {
         if (event.type !== 'messageUpdated') return;
         const m = event.message;
@@ -125,11 +118,6 @@ export async function subscribeMessageUpdated(
         if (recent.size > 1_000) recent.delete(recent.values().next().value!);
         channel.push(fromWire(m));
       },
-      onResync: async () => {},
-      onRemoved: () => channel.fail(conversationNotFound()),
-      onError: (err) => channel.fail(err),
-    },
+    }),
   );
-  if (channel.closed) feed.close();
-  return channel;
 }

@@ -139,6 +139,9 @@ describe.each(setups)('subscriptions on $name', ({ backend, redis, available }) 
       await tooFar.ended();
       expect(tooFar.items).toEqual([]);
       expect(tooFar.errors[0]?.extensions?.['code']).toBe('RESYNC_REQUIRED');
+      const beyond = subscribe<Added>(client(b), ADDED, { id, after: cursorOf(2_000) });
+      await beyond.ended();
+      expect(beyond.errors[0]?.extensions?.['code']).toBe('BAD_USER_INPUT');
       const near = subscribe<Added>(client(b), ADDED, { id, after: cursorOf(5) });
       const replayed = await near.until((x) => x.length >= 1_000, 20_000);
       expect(replayed.map((m) => m.seq)).toEqual(range(6, 1_005));

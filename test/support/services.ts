@@ -450,22 +450,23 @@ function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
 }
 
 /**
- * Starts a throw-away redis-server (no persistence) on a free loopback port.
+ * Starts a throw-away redis-server (no persistence) on a free loopback port, or on `port` when
+ * given (to bring a stopped server back where its clients expect it).
  * Returns null when redis-server is not installed.
  */
-export async function startRedis(): Promise<Service | null> {
+export async function startRedis(port?: number): Promise<Service | null> {
   const bin = findRedisServer();
   if (!bin) return null;
 
   let lastError: Error | undefined;
   for (let attempt = 1; attempt <= 3; attempt++) {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'parley-redis-'));
-    const port = await getFreePort();
+    const listenPort = port ?? (await getFreePort());
     const child = spawn(
       bin,
       [
         '--port',
-        String(port),
+        String(listenPort),
         '--bind',
         '127.0.0.1',
         '--save',
@@ -501,7 +502,7 @@ export async function startRedis(): Promise<Service | null> {
     let ready = false;
     while (Date.now() < deadline) {
       if (spawnError || child.exitCode !== null || child.signalCode !== null) break;
-      if (await pingRedis(port)) {
+      if (await pingRedis(listenPort)) {
         ready = true;
         break;
       }
@@ -528,13 +529,13 @@ export async function startRedis(): Promise<Service | null> {
         })();
         return stopping;
       };
-      return { url: `redis://127.0.0.1:${port}`, pid, stop };
+      return { url: `redis://127.0.0.1:${listenPort}`, pid, stop };
     }
 
     killSync();
     await waitForExit(child, 3_000);
     lastError = new Error(
-      `redis-server failed to start on port ${port}` +
+      `redis-server failed to start on port ${listenPort}` +
         (spawnError ? `: ${spawnError.message}` : '') +
         `\n--- redis-server output ---\n${output.trim() || '(none)'}`,
     );

@@ -79,7 +79,11 @@ export async function subscribeMessageAdded(
       return {
         async onFollow(id, fromSeq) {
           if (last.has(id)) return;
-          if (fromSeq < (await lastSeqOf(db, id)) - limits.maxReplay) throw resyncRequired();
+          const newest = await lastSeqOf(db, id);
+          if (fromSeq > newest) {
+            throw badInput('"after" is beyond the newest message of this conversation.', 'after');
+          }
+          if (fromSeq < newest - limits.maxReplay) throw resyncRequired();
           last.set(id, fromSeq);
           await catchUp(id);
         },

@@ -19,6 +19,7 @@ const config: CodegenConfig = {
           Message: '../../db/schema.js#MessageRow',
           TypingEvent: '../../realtime/events.js#TypingPayload',
           ReadReceipt: '../../realtime/events.js#ReceiptPayload',
+          Presence: '../../realtime/events.js#PresencePayload',
         },
       },
     },

@@ -31,6 +31,10 @@ const EnvSchema = z.object({
       message: 'REDIS_URL must start with redis:// or rediss://',
     })
     .optional(),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[\w:.-]{1,64}$/, 'REDIS_KEY_PREFIX must be 1–64 letters, digits, _ : . or -')
+    .default('parley:'),
   JWT_SECRET: z.string().optional(),
   JWT_EXPIRES_IN: z
     .string()
@@ -47,6 +51,13 @@ const EnvSchema = z.object({
   WS_KEEPALIVE_MS: z.coerce.number().int().min(0).max(300_000).default(12_000),
   OUTBOX_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(2_000),
   OUTBOX_DRAIN_INTERVAL_MS: z.coerce.number().int().min(50).max(600_000).default(1_000),
+  PRESENCE_TTL_MS: z.coerce.number().int().min(1_000).max(600_000).default(45_000),
+  PRESENCE_GRACE_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(10_000, 'PRESENCE_GRACE_MS must be at most 10000 (10 s)')
+    .default(5_000),
 });
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -57,6 +68,8 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
   readonly redisUrl: string | undefined;
+  /** Prepended to every Redis key and channel, so deployments can share one Redis. */
+  readonly redisKeyPrefix: string;
   readonly jwtSecret: string;
   readonly jwtExpiresIn: string;
   readonly nodeEnv: 'development' | 'production' | 'test';
@@ -70,6 +83,10 @@ export interface Config {
   /** Outbox rows younger than this are left to the instance that wrote them. */
   readonly outboxGraceMs: number;
   readonly outboxDrainIntervalMs: number;
+  /** A connection not renewed (heartbeat every third of this) within this is dead. */
+  readonly presenceTtlMs: number;
+  /** OFFLINE is announced this long after a user's last connection ends. */
+  readonly presenceGraceMs: number;
   readonly mode: 'embedded' | 'production';
 }
 
@@ -129,6 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     databaseUrl,
     dataDir,
     redisUrl,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
     jwtSecret,
     jwtExpiresIn: e.JWT_EXPIRES_IN.replace(/\s+/g, ''),
     nodeEnv: e.NODE_ENV,
@@ -139,6 +157,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     wsKeepAliveMs: e.WS_KEEPALIVE_MS,
     outboxGraceMs: e.OUTBOX_GRACE_MS,
     outboxDrainIntervalMs: e.OUTBOX_DRAIN_INTERVAL_MS,
+    presenceTtlMs: e.PRESENCE_TTL_MS,
+    presenceGraceMs: e.PRESENCE_GRACE_MS,
     mode: databaseUrl ? 'production' : 'embedded',
   });
 }

@@ -3,6 +3,8 @@ import { ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/client.js';
 import { createLogger } from './logger.js';
 import { createMemoryBus } from './realtime/memory-bus.js';
+import { createMemoryPresenceStore } from './realtime/memory-presence-store.js';
+import { createRedisPresenceStore } from './realtime/redis-presence-store.js';
 import { createRedisBus } from './realtime/redis-bus.js';
 import { createServer } from './server.js';
 
@@ -24,8 +26,18 @@ async function main(): Promise<void> {
     statementTimeoutMs: config.dbStatementTimeoutMs,
     poolSize: config.dbPoolSize,
   });
-  const bus = config.redisUrl ? createRedisBus(config.redisUrl, logger) : createMemoryBus();
-  const server = await createServer({ config, database, bus, logger });
+  const bus = config.redisUrl
+    ? createRedisBus(config.redisUrl, config.redisKeyPrefix, logger)
+    : createMemoryBus();
+  const presenceStore = config.redisUrl
+    ? createRedisPresenceStore(
+        config.redisUrl,
+        config.redisKeyPrefix,
+        config.presenceGraceMs,
+        logger,
+      )
+    : createMemoryPresenceStore(config.presenceGraceMs);
+  const server = await createServer({ config, database, bus, presenceStore, logger });
   const port = await server.listen(config.port);
   logger.info(
     {
@@ -50,6 +62,7 @@ async function main(): Promise<void> {
     try {
       await server.close();
       await bus.close();
+      await presenceStore.close();
       await database.close();
       process.exit(0);
     } catch (err) {

@@ -9,16 +9,22 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type ErrorRequestHandler } from 'express';
 import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/client.js';
-import { createDeliveryRecorder, createMembershipChecker } from './db/realtime-support.js';
+import {
+  createContactChecker,
+  createDeliveryRecorder,
+  createMembershipChecker,
+} from './db/realtime-support.js';
 import { createTokenService } from './domain/auth.js';
 import type { Deps } from './domain/context.js';
 import { createEvents } from './domain/events.js';
+import { createPresence } from './domain/presence.js';
 import { createContext, type GraphQLContext } from './graphql/context.js';
 import { createErrorFormatter } from './graphql/errors.js';
 import { buildSchema } from './graphql/schema.js';
 import { attachWebSocketServer } from './graphql/websocket.js';
 import type { Logger } from './logger.js';
 import type { EventBus } from './realtime/bus.js';
+import type { PresenceStore } from './realtime/presence-store.js';
 
 export interface ParleyServer {
   readonly httpServer: http.Server;
@@ -34,9 +40,10 @@ export async function createServer(opts: {
   config: Config;
   database: DatabaseHandle;
   bus: EventBus;
+  presenceStore: PresenceStore;
   logger: Logger;
 }): Promise<ParleyServer> {
-  const { config, database, bus, logger } = opts;
+  const { config, database, bus, presenceStore, logger } = opts;
   const events = createEvents(database.db, bus, logger, {
     graceMs: config.outboxGraceMs,
     drainIntervalMs: config.outboxDrainIntervalMs,
@@ -48,6 +55,14 @@ export async function createServer(opts: {
     membership: createMembershipChecker(database.db),
     deliveries: createDeliveryRecorder(database.db, (err) =>
       logger.warn({ err: String(err) }, 'could not record deliveries'),
+    ),
+    contacts: createContactChecker(database.db),
+    presence: createPresence(
+      database.db,
+      bus,
+      presenceStore,
+      { ttlMs: config.presenceTtlMs, graceMs: config.presenceGraceMs },
+      logger,
     ),
   };
   const app = express();
@@ -77,6 +92,7 @@ export async function createServer(opts: {
   });
   await apollo.start();
   events.start();
+  deps.presence.start();
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -146,6 +162,7 @@ export async function createServer(opts: {
       }),
     close: async () => {
       await apollo.stop();
+      await deps.presence.stop();
       await events.stop();
       await deps.deliveries.stop();
     },

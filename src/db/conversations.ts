@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, getTableColumns, inArray, or, sql, type SQL } from 'drizzle-orm';
-import type { Executor } from './client.js';
+import { queryRows, type Executor } from './client.js';
 import {
   conversationMembers,
   conversations,
@@ -309,4 +309,36 @@ export async function advanceDeliveredMany(
      where m.conversation_id = v.conversation_id
        and m.user_id = v.user_id
        and m.last_delivered_seq < v.seq`);
+}
+
+/** Everyone who shares a conversation with the user (the user's contacts). */
+export async function findContacts(db: Executor, userId: string): Promise<string[]> {
+  const rows = await queryRows<{ user_id: string }>(
+    db,
+    sql`select distinct other.user_id
+          from conversation_members mine
+          join conversation_members other on other.conversation_id = mine.conversation_id
+         where mine.user_id = ${userId} and other.user_id <> ${userId}`,
+  );
+  return rows.map((r) => r.user_id);
+}
+
+/** Which (viewer, user) pairs share a conversation now. */
+export async function findContactPairs(
+  db: Executor,
+  pairs: readonly { viewerId: string; userId: string }[],
+): Promise<Set<string>> {
+  if (pairs.length === 0) return new Set();
+  const list = sql.join(
+    pairs.map((p) => sql`(${p.viewerId}::uuid, ${p.userId}::uuid)`),
+    sql`, `,
+  );
+  const rows = await queryRows<{ viewer_id: string; user_id: string }>(
+    db,
+    sql`select distinct v.viewer_id, v.user_id
+          from (values ${list}) as v(viewer_id, user_id)
+          join conversation_members a on a.user_id = v.viewer_id
+          join conversation_members b on b.conversation_id = a.conversation_id and b.user_id = v.user_id`,
+  );
+  return new Set(rows.map((r) => `${r.viewer_id}:${r.user_id}`));
 }

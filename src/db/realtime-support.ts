@@ -1,7 +1,7 @@
 // Instance-wide helpers for live subscriptions: they batch what many subscribers ask at once.
 import DataLoader from 'dataloader';
 import type { Database } from './client.js';
-import { advanceDeliveredMany, findMemberships } from './conversations.js';
+import { advanceDeliveredMany, findContactPairs, findMemberships } from './conversations.js';
 
 export interface MembershipKey {
   conversationId: string;
@@ -57,4 +57,20 @@ export function createDeliveryRecorder(
       await flush();
     },
   };
+}
+
+export interface ContactKey {
+  viewerId: string;
+  userId: string;
+}
+
+/** "Does the viewer share a conversation with this user now?" Batched, never cached. */
+export function createContactChecker(db: Database): DataLoader<ContactKey, boolean, string> {
+  return new DataLoader(
+    async (keys) => {
+      const found = await findContactPairs(db, keys);
+      return keys.map((k) => k.viewerId === k.userId || found.has(`${k.viewerId}:${k.userId}`));
+    },
+    { cache: false, maxBatchSize: 1_000, cacheKeyFn: (k) => `${k.viewerId}:${k.userId}` },
+  );
 }

@@ -39,3 +39,15 @@ export async function updateDisplayName(
   const [row] = await db.update(users).set({ displayName }).where(eq(users.id, id)).returning();
   return row;
 }
+
+export async function setLastSeen(
+  db: Executor,
+  userIds: readonly string[],
+  at: Date,
+): Promise<void> {
+  if (userIds.length === 0) return;
+  await db
+    .update(users)
+    .set({ lastSeenAt: at })
+    .where(inArray(users.id, [...userIds]));
+}

@@ -1,9 +1,10 @@
 import type DataLoader from 'dataloader';
 import type { Database } from '../db/client.js';
 import type { Loaders } from '../db/loaders.js';
-import type { DeliveryRecorder, MembershipKey } from '../db/realtime-support.js';
+import type { ContactKey, DeliveryRecorder, MembershipKey } from '../db/realtime-support.js';
 import type { TokenService } from './auth.js';
 import type { Events } from './events.js';
+import type { Presence } from './presence.js';
 
 /** What the rules need from the outside world, built once at start. */
 export interface Deps {
@@ -13,6 +14,9 @@ export interface Deps {
   /** Current membership, batched across the subscribers handling one event. */
   readonly membership: DataLoader<MembershipKey, boolean, string>;
   readonly deliveries: DeliveryRecorder;
+  /** Current contact-ness (shares a conversation), batched and never cached. */
+  readonly contacts: DataLoader<ContactKey, boolean, string>;
+  readonly presence: Presence;
 }
 
 /** One request (or one subscription) on behalf of a signed-in user. */
@@ -20,4 +24,9 @@ export interface Session {
   readonly deps: Deps;
   readonly userId: string;
   readonly loaders: Loaders;
+  /**
+   * For subscriptions: ends the connection of a client that stopped reading, so it reconnects
+   * and resumes from its last cursor instead of silently losing messages.
+   */
+  readonly closeSlowConsumer?: () => void;
 }

@@ -1,4 +1,6 @@
+import DataLoader from 'dataloader';
 import { createLoaders, type Loaders } from '../db/loaders.js';
+import type { PresencePayload } from '../realtime/events.js';
 import type { Deps, Session } from '../domain/context.js';
 import {
   DomainError as DomainErrorClass,
@@ -9,7 +11,11 @@ import {
 export interface GraphQLContext {
   readonly deps: Deps;
   readonly loaders: Loaders;
+  /** Presence of users, batched per request (visibility is checked by the resolver). */
+  readonly presence: DataLoader<string, PresencePayload>;
   readonly requestId: string;
+  /** Subscriptions only: disconnects a client that stopped reading (see Session). */
+  readonly closeSlowConsumer?: () => void;
   /** The signed-in user, or null (with the reason in authError when a token was sent). */
   readonly userId: string | null;
   readonly authError: DomainError | null;
@@ -18,7 +24,12 @@ export interface GraphQLContext {
 /** The caller as a domain session; UNAUTHENTICATED when not signed in. */
 export function requireSession(ctx: GraphQLContext): Session {
   if (!ctx.userId) throw ctx.authError ?? unauthenticated();
-  return { deps: ctx.deps, userId: ctx.userId, loaders: ctx.loaders };
+  return {
+    deps: ctx.deps,
+    userId: ctx.userId,
+    loaders: ctx.loaders,
+    ...(ctx.closeSlowConsumer ? { closeSlowConsumer: ctx.closeSlowConsumer } : {}),
+  };
 }
 
 /** Builds the context of one request from its Authorization header. */
@@ -42,7 +53,14 @@ export async function createContext(
       }
     }
   }
-  return { deps, loaders: createLoaders(deps.db, userId), requestId, userId, authError };
+  return {
+    deps,
+    loaders: createLoaders(deps.db, userId),
+    presence: presenceLoader(deps, true),
+    requestId,
+    userId,
+    authError,
+  };
 }
 
 /** The context of one subscription: no caching, since every event must see current data. */
@@ -50,14 +68,27 @@ export function createSubscriptionContext(
   deps: Deps,
   userId: string,
   requestId: string,
+  closeSlowConsumer: () => void,
 ): GraphQLContext {
   return {
     deps,
     loaders: createLoaders(deps.db, userId, false),
+    presence: presenceLoader(deps, false),
     requestId,
     userId,
     authError: null,
+    closeSlowConsumer,
   };
+}
+
+function presenceLoader(deps: Deps, cache: boolean): DataLoader<string, PresencePayload> {
+  return new DataLoader(
+    async (ids) => {
+      const status = await deps.presence.statusOf(ids);
+      return ids.map((id) => status.get(id)!);
+    },
+    { cache },
+  );
 }
 
 /** The user id of an `Authorization: Bearer <token>` value, or the reason it is not accepted. */

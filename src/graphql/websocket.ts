@@ -42,10 +42,25 @@ export function attachWebSocketServer(
         if ('error' in result) return false; // graphql-ws closes with 4403 Forbidden
         ctx.extra.userId = result.userId;
         ctx.extra.connectionId = randomUUID();
+        deps.presence
+          .connected(result.userId, ctx.extra.connectionId)
+          .catch((err: unknown) => logger.warn({ err: String(err) }, 'presence connect failed'));
         return true;
       },
+      onDisconnect: (ctx) => {
+        if (!ctx.extra.userId || !ctx.extra.connectionId) return;
+        deps.presence
+          .disconnected(ctx.extra.userId, ctx.extra.connectionId)
+          .catch((err: unknown) => logger.warn({ err: String(err) }, 'presence disconnect failed'));
+      },
       context: (ctx) =>
-        createSubscriptionContext(deps, ctx.extra.userId!, ctx.extra.connectionId ?? randomUUID()),
+        createSubscriptionContext(
+          deps,
+          ctx.extra.userId!,
+          ctx.extra.connectionId ?? randomUUID(),
+          // 1013 "try again later": graphql-ws clients reconnect, and resume from their cursor.
+          () => ctx.extra.socket.close(1013, 'Too slow: reconnect and resume'),
+        ),
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: formatAll(result.errors) } : undefined,
       onError: (_ctx, _id, _payload, errors) => formatAll(errors),

@@ -2,6 +2,23 @@
 // return() (client unsubscribed, socket closed) runs the cleanup at once, even while nothing is
 // pending, which an async generator parked on an await could not do.
 
+export interface ChannelOptions {
+  /** Undelivered items kept for a client that reads slower than events come. */
+  maxBuffer: number;
+  /**
+   * What a full buffer does: 'drop-oldest' sheds (for ephemeral events), 'fail' ends the
+   * subscription, a function is called first (to close the socket so the client resumes).
+   */
+  overflow: 'drop-oldest' | 'fail' | (() => void);
+}
+
+export class SlowConsumerError extends Error {
+  override name = 'SlowConsumerError';
+  constructor() {
+    super('The client reads slower than events arrive; reconnect and resume from the last cursor.');
+  }
+}
+
 export class Channel<T> implements AsyncIterableIterator<T> {
   private readonly buffer: T[] = [];
   private waiter: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void } | null =
@@ -10,11 +27,16 @@ export class Channel<T> implements AsyncIterableIterator<T> {
   private failure: unknown = null;
   private cleanedUp = false;
 
+  private readonly maxBuffer: number;
+  private readonly overflow: ChannelOptions['overflow'];
+
   constructor(
     private readonly cleanup: () => void,
-    /** Beyond this many undelivered items the subscription fails instead of growing. */
-    private readonly maxBuffer = 10_000,
-  ) {}
+    opts: Partial<ChannelOptions> = {},
+  ) {
+    this.maxBuffer = opts.maxBuffer ?? 10_000;
+    this.overflow = opts.overflow ?? 'fail';
+  }
 
   get closed(): boolean {
     return this.finished;
@@ -30,8 +52,13 @@ export class Channel<T> implements AsyncIterableIterator<T> {
       return true;
     }
     if (this.buffer.length >= this.maxBuffer) {
-      this.fail(new Error('subscription buffer overflow'));
-      return false;
+      if (this.overflow === 'drop-oldest') {
+        this.buffer.shift();
+      } else {
+        if (typeof this.overflow === 'function') this.overflow();
+        this.fail(new SlowConsumerError());
+        return false;
+      }
     }
     this.buffer.push(value);
     return true;

@@ -30,10 +30,28 @@ export type UserEvent =
   | { type: 'joined'; conversationId: string; userId: string; fromSeq: number }
   | { type: 'left'; conversationId: string; userId: string };
 
-export type BusEvent = ConversationEvent | UserEvent;
+export type PresenceStatus = 'ONLINE' | 'OFFLINE';
 
-export const conversationTopic = (conversationId: string): string => `parley:c:${conversationId}`;
-export const userTopic = (userId: string): string => `parley:u:${userId}`;
+/** Sent to each contact's presence topic when a user goes ONLINE or OFFLINE. */
+export interface PresenceEvent {
+  type: 'presence';
+  userId: string;
+  status: PresenceStatus;
+  lastSeenAt: string | null;
+}
+
+export type BusEvent = ConversationEvent | UserEvent | PresenceEvent;
+
+export const conversationTopic = (conversationId: string): string => `c:${conversationId}`;
+export const userTopic = (userId: string): string => `u:${userId}`;
+/** Presence changes of the contacts of this user. */
+export const presenceTopic = (userId: string): string => `p:${userId}`;
+
+export interface PresencePayload {
+  userId: string;
+  status: PresenceStatus;
+  lastSeenAt: Date | null;
+}
 
 export interface TypingPayload {
   conversationId: string;

@@ -11,7 +11,7 @@ const PUBLISH_TIMEOUT_MS = 2_000;
  * and UNSUBSCRIBEs it with the last listener. The publisher fails fast while Redis is away (no
  * offline queue): the outbox keeps the event and publishes it later.
  */
-export function createRedisBus(url: string, logger: Logger): EventBus {
+export function createRedisBus(url: string, keyPrefix: string, logger: Logger): EventBus {
   const retryStrategy = (times: number) => Math.min(times * 100, 2_000);
   const publisher = new Redis(url, {
     enableOfflineQueue: false,
@@ -61,7 +61,7 @@ export function createRedisBus(url: string, logger: Logger): EventBus {
       let timer: NodeJS.Timeout | undefined;
       try {
         await Promise.race([
-          pubsub.publish(topic, event),
+          pubsub.publish(keyPrefix + topic, event),
           new Promise((_, reject) => {
             timer = setTimeout(
               () => reject(new Error('redis publish timed out')),
@@ -74,7 +74,7 @@ export function createRedisBus(url: string, logger: Logger): EventBus {
       }
     },
     async subscribe(topic, onEvent) {
-      const id = await pubsub.subscribe(topic, (event: BusEvent) => onEvent(event));
+      const id = await pubsub.subscribe(keyPrefix + topic, (event: BusEvent) => onEvent(event));
       return () => pubsub.unsubscribe(id);
     },
     onReconnect(listener) {

@@ -10,6 +10,8 @@ import { openDatabase, type DatabaseHandle } from '../../src/db/client.js';
 import { createLogger } from '../../src/logger.js';
 import type { EventBus } from '../../src/realtime/bus.js';
 import { createMemoryBus } from '../../src/realtime/memory-bus.js';
+import { createMemoryPresenceStore } from '../../src/realtime/memory-presence-store.js';
+import { createRedisPresenceStore } from '../../src/realtime/redis-presence-store.js';
 import { createRedisBus } from '../../src/realtime/redis-bus.js';
 import { createServer } from '../../src/server.js';
 import { gqlAt } from './process.js';
@@ -64,6 +66,8 @@ export async function startApp(backend: BackendName, opts: StartOptions = {}): P
     PORT: '0',
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
+    // Apps of a test run share one Redis: each keeps to its own keys and channels.
+    REDIS_KEY_PREFIX: `test-${randomBytes(6).toString('hex')}:`,
     ...opts.env,
   });
   const statements: string[] = [];
@@ -74,8 +78,18 @@ export async function startApp(backend: BackendName, opts: StartOptions = {}): P
     onQuery: (sql) => statements.push(sql),
   });
   const logger = createLogger('silent');
-  const bus = config.redisUrl ? createRedisBus(config.redisUrl, logger) : createMemoryBus();
-  const server = await createServer({ config, database, bus, logger });
+  const bus = config.redisUrl
+    ? createRedisBus(config.redisUrl, config.redisKeyPrefix, logger)
+    : createMemoryBus();
+  const presenceStore = config.redisUrl
+    ? createRedisPresenceStore(
+        config.redisUrl,
+        config.redisKeyPrefix,
+        config.presenceGraceMs,
+        logger,
+      )
+    : createMemoryPresenceStore(config.presenceGraceMs);
+  const server = await createServer({ config, database, bus, presenceStore, logger });
   const port = await server.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${port}/graphql`;
   return {
@@ -89,6 +103,7 @@ export async function startApp(backend: BackendName, opts: StartOptions = {}): P
     async close() {
       await server.close();
       await bus.close();
+      await presenceStore.close();
       // A test may have closed the database on purpose already.
       await database.close().catch(() => undefined);
       rmSync(dataDir, { recursive: true, force: true });

@@ -3,7 +3,7 @@
 // handed on only while the user is a member, checked when it is delivered.
 import { findMemberConversations } from '../../db/conversations.js';
 import type { Unsubscribe } from '../../realtime/bus.js';
-import { Channel, SerialQueue } from '../../realtime/channel.js';
+import { Channel, SerialQueue, type ChannelOptions } from '../../realtime/channel.js';
 import {
   conversationTopic,
   userTopic,
@@ -168,13 +168,13 @@ export async function openChannelFeed<T>(
   session: Session,
   scope: Parameters<typeof openFeed>[1],
   build: (channel: Channel<T>) => Pick<FeedHandlers, 'onEvent'> & Partial<FeedHandlers>,
-  onClose: () => void = () => {},
+  opts: { onClose?: () => void; buffer?: Partial<ChannelOptions> } = {},
 ): Promise<Channel<T>> {
   let feed: Feed | undefined;
   const channel = new Channel<T>(() => {
     feed?.close();
-    onClose();
-  });
+    opts.onClose?.();
+  }, opts.buffer);
   feed = await openFeed(session, scope, {
     onFollow: async () => {},
     onUnfollow: () => {},

@@ -42,9 +42,13 @@ export async function subscribeTyping(
         },
       };
     },
-    () => {
-      for (const timer of typing.values()) clearTimeout(timer);
-      typing.clear();
+    {
+      onClose: () => {
+        for (const timer of typing.values()) clearTimeout(timer);
+        typing.clear();
+      },
+      // Typing is shed first when a client falls behind.
+      buffer: { maxBuffer: 100, overflow: 'drop-oldest' },
     },
   );
 }
@@ -68,5 +72,6 @@ export async function subscribeReceipts(
         });
       },
     }),
+    { buffer: { maxBuffer: 100, overflow: 'drop-oldest' } },
   );
 }

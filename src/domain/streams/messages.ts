@@ -99,8 +99,15 @@ export async function subscribeMessageAdded(
         onResync: (id) => catchUp(id),
       };
     },
+    { buffer: messageBuffer(session) },
   );
 }
+
+/** Messages are never shed: a client that falls too far behind is disconnected and resumes. */
+const messageBuffer = (session: Session) => ({
+  maxBuffer: 1_000,
+  overflow: session.closeSlowConsumer ?? ('fail' as const),
+});
 
 export async function subscribeMessageUpdated(
   session: Session,
@@ -123,5 +130,6 @@ export async function subscribeMessageUpdated(
         channel.push(fromWire(m));
       },
     }),
+    { buffer: messageBuffer(session) },
   );
 }

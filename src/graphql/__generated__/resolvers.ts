@@ -1,7 +1,7 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { UserRow, MessageRow } from '../../db/schema.js';
 import type { ConversationView } from '../../db/conversations.js';
-import type { TypingPayload, ReceiptPayload } from '../../realtime/events.js';
+import type { TypingPayload, ReceiptPayload, PresencePayload } from '../../realtime/events.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -200,6 +200,17 @@ export type PageInfo = {
   startCursor?: Maybe<Scalars['String']['output']>;
 };
 
+export type Presence = {
+  __typename?: 'Presence';
+  /** When the user went offline; null while ONLINE or if never seen. */
+  lastSeenAt?: Maybe<Scalars['DateTime']['output']>;
+  /** ONLINE while at least one of the user's connections is open (announced OFFLINE after a short grace period). */
+  status: PresenceStatus;
+  user: User;
+};
+
+export type PresenceStatus = 'OFFLINE' | 'ONLINE';
+
 export type Query = {
   __typename?: 'Query';
   /** A conversation the caller is a member of; null when it does not exist or the caller is not in it. */
@@ -279,6 +290,11 @@ export type Subscription = {
   messageAdded: Message;
   /** Edits and deletes, in one conversation or (without `conversationId`) in all of the caller's. */
   messageUpdated: Message;
+  /**
+   * ONLINE/OFFLINE changes of the caller's contacts (users who share a conversation with the caller),
+   * optionally narrowed to `userIds`.
+   */
+  presenceChanged: Presence;
   /** Members' read positions moving forward. */
   readReceiptUpdated: ReadReceipt;
   /** Other members starting and stopping to type. */
@@ -292,6 +308,10 @@ export type SubscriptionMessageAddedArgs = {
 
 export type SubscriptionMessageUpdatedArgs = {
   conversationId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+export type SubscriptionPresenceChangedArgs = {
+  userIds?: InputMaybe<Array<Scalars['ID']['input']>>;
 };
 
 export type SubscriptionReadReceiptUpdatedArgs = {
@@ -319,6 +339,8 @@ export type User = {
   id: Scalars['ID']['output'];
   /** E.164, for example +15551234567. */
   phone: Scalars['String']['output'];
+  /** Online status and last seen time; null unless you share a conversation with this user (or it is you). */
+  presence?: Maybe<Presence>;
 };
 
 export type ResolverTypeWrapper<T> = Promise<T> | T;
@@ -442,6 +464,8 @@ export type ResolversTypes = {
   MessageStatus: MessageStatus;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
+  Presence: ResolverTypeWrapper<PresencePayload>;
+  PresenceStatus: PresenceStatus;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ReadReceipt: ResolverTypeWrapper<ReceiptPayload>;
   RegisterInput: RegisterInput;
@@ -475,6 +499,7 @@ export type ResolversParentTypes = {
   MessageEdge: Omit<MessageEdge, 'node'> & { node: ResolversParentTypes['Message'] };
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
+  Presence: PresencePayload;
   Query: Record<PropertyKey, never>;
   ReadReceipt: ReceiptPayload;
   RegisterInput: RegisterInput;
@@ -659,6 +684,15 @@ export type PageInfoResolvers<
   startCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type PresenceResolvers<
+  ContextType = GraphQLContext,
+  ParentType extends ResolversParentTypes['Presence'] = ResolversParentTypes['Presence'],
+> = {
+  lastSeenAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['PresenceStatus'], ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+};
+
 export type QueryResolvers<
   ContextType = GraphQLContext,
   ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query'],
@@ -718,6 +752,13 @@ export type SubscriptionResolvers<
     ContextType,
     Partial<SubscriptionMessageUpdatedArgs>
   >;
+  presenceChanged?: SubscriptionResolver<
+    ResolversTypes['Presence'],
+    'presenceChanged',
+    ParentType,
+    ContextType,
+    Partial<SubscriptionPresenceChangedArgs>
+  >;
   readReceiptUpdated?: SubscriptionResolver<
     ResolversTypes['ReadReceipt'],
     'readReceiptUpdated',
@@ -750,6 +791,7 @@ export type UserResolvers<
   displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   phone?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  presence?: Resolver<Maybe<ResolversTypes['Presence']>, ParentType, ContextType>;
 };
 
 export type Resolvers<ContextType = GraphQLContext> = {
@@ -763,6 +805,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   MessageEdge?: MessageEdgeResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  Presence?: PresenceResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   ReadReceipt?: ReadReceiptResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;

@@ -18,6 +18,8 @@ import { messages } from './query/messages.js';
 import { userByPhone } from './query/userByPhone.js';
 import { Conversation } from './types/Conversation.js';
 import { ReadReceipt } from './types/ReadReceipt.js';
+import { Presence } from './types/Presence.js';
+import { presenceChanged } from './subscription/presenceChanged.js';
 import { TypingEvent } from './types/TypingEvent.js';
 import { setTyping } from './mutation/setTyping.js';
 import { messageAdded } from './subscription/messageAdded.js';
@@ -44,10 +46,17 @@ export const resolvers: Resolvers = {
     markRead,
     setTyping,
   },
-  Subscription: { messageAdded, messageUpdated, typingChanged, readReceiptUpdated },
+  Subscription: {
+    messageAdded,
+    messageUpdated,
+    typingChanged,
+    readReceiptUpdated,
+    presenceChanged,
+  },
   User,
   Conversation,
   Message,
   TypingEvent,
   ReadReceipt,
+  Presence,
 };

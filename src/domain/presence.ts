@@ -1,0 +1,102 @@
+// Presence: who is ONLINE (at least one open WebSocket on any instance) and, for the others,
+// when they were last seen. Only contacts — users who share a conversation — may see it.
+import { findContacts } from '../db/conversations.js';
+import type { Database } from '../db/client.js';
+import { findUsersByIds, setLastSeen } from '../db/users.js';
+import type { EventBus } from '../realtime/bus.js';
+import { presenceTopic, type PresencePayload, type PresenceStatus } from '../realtime/events.js';
+import type { PresenceStore, PresenceTiming } from '../realtime/presence-store.js';
+import type { LogSink } from './events.js';
+
+export interface Presence {
+  /** A WebSocket of the user opened on this instance. */
+  connected(userId: string, connectionId: string): Promise<void>;
+  disconnected(userId: string, connectionId: string): Promise<void>;
+  /** Current presence of users (visibility is the caller's to check). */
+  statusOf(userIds: readonly string[]): Promise<Map<string, PresencePayload>>;
+  start(): void;
+  /** Stops the timers; this instance's connections are left to expire or be closed. */
+  stop(): Promise<void>;
+}
+
+export function createPresence(
+  db: Database,
+  bus: EventBus,
+  store: PresenceStore,
+  timing: PresenceTiming,
+  log: LogSink,
+): Presence {
+  const local = new Map<string, { userId: string; connectionId: string }>();
+  const timers: NodeJS.Timeout[] = [];
+
+  const announce = async (userId: string, status: PresenceStatus, lastSeenAt: Date | null) => {
+    const contacts = await findContacts(db, userId);
+    const event = {
+      type: 'presence' as const,
+      userId,
+      status,
+      lastSeenAt: lastSeenAt ? lastSeenAt.toISOString() : null,
+    };
+    await Promise.all(
+      contacts.map((contact) =>
+        bus.publish(presenceTopic(contact), event).catch((err: unknown) => {
+          log.warn({ err: String(err) }, 'presence publish failed');
+        }),
+      ),
+    );
+  };
+
+  const sweep = async () => {
+    const now = Date.now();
+    const offline = await store.sweep(now);
+    if (offline.length === 0) return;
+    const at = new Date(now);
+    await setLastSeen(db, offline, at);
+    await Promise.all(offline.map((userId) => announce(userId, 'OFFLINE', at)));
+  };
+
+  const guarded = (what: string, task: () => Promise<void>) => () =>
+    void task().catch((err: unknown) => log.warn({ err: String(err) }, `presence ${what} failed`));
+
+  return {
+    async connected(userId, connectionId) {
+      local.set(connectionId, { userId, connectionId });
+      if (await store.connect(userId, connectionId, Date.now() + timing.ttlMs)) {
+        await announce(userId, 'ONLINE', null);
+      }
+    },
+    async disconnected(userId, connectionId) {
+      local.delete(connectionId);
+      await store.disconnect(userId, connectionId, Date.now());
+    },
+    async statusOf(userIds) {
+      const [online, rows] = await Promise.all([
+        store.online(userIds),
+        findUsersByIds(db, userIds),
+      ]);
+      const lastSeen = new Map(rows.map((r) => [r.id, r.lastSeenAt]));
+      return new Map(
+        userIds.map((userId) => [
+          userId,
+          online.has(userId)
+            ? { userId, status: 'ONLINE' as const, lastSeenAt: null }
+            : { userId, status: 'OFFLINE' as const, lastSeenAt: lastSeen.get(userId) ?? null },
+        ]),
+      );
+    },
+    start() {
+      const renew = guarded('heartbeat', () =>
+        store.renew([...local.values()], Date.now() + timing.ttlMs),
+      );
+      timers.push(setInterval(renew, Math.max(200, Math.floor(timing.ttlMs / 3))));
+      timers.push(
+        setInterval(guarded('sweep', sweep), Math.max(100, Math.min(1_000, timing.graceMs / 2))),
+      );
+      for (const t of timers) t.unref();
+    },
+    async stop() {
+      for (const t of timers) clearInterval(t);
+      timers.length = 0;
+    },
+  };
+}

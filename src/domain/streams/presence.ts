@@ -1,0 +1,43 @@
+// presenceChanged: ONLINE/OFFLINE of the caller's contacts. The publisher sends each change to
+// the presence topic of every contact it knows; here each event is checked again against the
+// contacts as they are when it is delivered, and narrowed to `userIds` when given.
+import { Channel } from '../../realtime/channel.js';
+import { presenceTopic, type PresenceEvent, type PresencePayload } from '../../realtime/events.js';
+import type { Session } from '../context.js';
+import { badInput } from '../errors.js';
+import { isUuid } from '../ids.js';
+
+/** Presence events not yet sent to a slow client: the oldest are shed first. */
+const PRESENCE_BUFFER = 100;
+
+export async function subscribePresence(
+  session: Session,
+  userIds: readonly string[] | null | undefined,
+): Promise<AsyncIterableIterator<PresencePayload>> {
+  if (userIds && userIds.length > 1_000) throw badInput('At most 1,000 userIds.', 'userIds');
+  // Ids that are not user ids can match nobody: narrowing never widens.
+  const only = userIds ? new Set(userIds.filter(isUuid)) : null;
+  let unsubscribe: (() => void) | undefined;
+  const channel = new Channel<PresencePayload>(() => unsubscribe?.(), {
+    maxBuffer: PRESENCE_BUFFER,
+    overflow: 'drop-oldest',
+  });
+  unsubscribe = await session.deps.events.bus.subscribe(presenceTopic(session.userId), (e) => {
+    const event = e as PresenceEvent;
+    if (event.type !== 'presence' || event.userId === session.userId) return;
+    if (only && !only.has(event.userId)) return;
+    void session.deps.contacts
+      .load({ viewerId: session.userId, userId: event.userId })
+      .then((isContact) => {
+        if (!isContact) return;
+        channel.push({
+          userId: event.userId,
+          status: event.status,
+          lastSeenAt: event.lastSeenAt ? new Date(event.lastSeenAt) : null,
+        });
+      })
+      .catch((err: unknown) => channel.fail(err));
+  });
+  if (channel.closed) unsubscribe();
+  return channel;
+}

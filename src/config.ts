@@ -51,6 +51,13 @@ const EnvSchema = z.object({
   WS_KEEPALIVE_MS: z.coerce.number().int().min(0).max(300_000).default(12_000),
   OUTBOX_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(2_000),
   OUTBOX_DRAIN_INTERVAL_MS: z.coerce.number().int().min(50).max(600_000).default(1_000),
+  GRAPHQL_INTROSPECTION: z.enum(['true', 'false']).optional(),
+  RATE_LIMIT_MULTIPLIER: z.coerce
+    .number({ error: 'RATE_LIMIT_MULTIPLIER must be a number (0 turns rate limits off)' })
+    .min(0)
+    .max(1_000_000)
+    .default(1),
+  TRUST_PROXY: z.enum(['true', 'false']).default('false'),
   PRESENCE_TTL_MS: z.coerce.number().int().min(1_000).max(600_000).default(45_000),
   PRESENCE_GRACE_MS: z.coerce
     .number()
@@ -87,6 +94,12 @@ export interface Config {
   readonly presenceTtlMs: number;
   /** OFFLINE is announced this long after a user's last connection ends. */
   readonly presenceGraceMs: number;
+  /** Schema introspection: on outside production unless GRAPHQL_INTROSPECTION says otherwise. */
+  readonly introspection: boolean;
+  /** Scales every rate limit; 0 turns them off (benchmarks). */
+  readonly rateLimitMultiplier: number;
+  /** Take the client address from X-Forwarded-For (behind a load balancer). */
+  readonly trustProxy: boolean;
   readonly mode: 'embedded' | 'production';
 }
 
@@ -157,6 +170,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     wsKeepAliveMs: e.WS_KEEPALIVE_MS,
     outboxGraceMs: e.OUTBOX_GRACE_MS,
     outboxDrainIntervalMs: e.OUTBOX_DRAIN_INTERVAL_MS,
+    introspection: e.GRAPHQL_INTROSPECTION
+      ? e.GRAPHQL_INTROSPECTION === 'true'
+      : e.NODE_ENV !== 'production',
+    rateLimitMultiplier: e.RATE_LIMIT_MULTIPLIER,
+    trustProxy: e.TRUST_PROXY === 'true',
     presenceTtlMs: e.PRESENCE_TTL_MS,
     presenceGraceMs: e.PRESENCE_GRACE_MS,
     mode: databaseUrl ? 'production' : 'embedded',

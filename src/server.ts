@@ -23,6 +23,11 @@ import { createErrorFormatter } from './graphql/errors.js';
 import { buildSchema } from './graphql/schema.js';
 import { attachWebSocketServer } from './graphql/websocket.js';
 import type { Logger } from './logger.js';
+import { createMetrics } from './metrics.js';
+import { countOutbox } from './db/outbox.js';
+import { observabilityPlugin } from './graphql/observability.js';
+import { limitRules, queryLimits } from './graphql/query-limits.js';
+import { createRateLimiter } from './realtime/rate-limiter.js';
 import type { EventBus } from './realtime/bus.js';
 import type { PresenceStore } from './realtime/presence-store.js';
 
@@ -44,6 +49,13 @@ export async function createServer(opts: {
   logger: Logger;
 }): Promise<ParleyServer> {
   const { config, database, bus, presenceStore, logger } = opts;
+  const metrics = createMetrics({ outboxDepth: () => countOutbox(database.db) });
+  const rateLimiter = createRateLimiter({
+    redisUrl: config.redisUrl,
+    keyPrefix: config.redisKeyPrefix,
+    multiplier: config.rateLimitMultiplier,
+    logger,
+  });
   const events = createEvents(database.db, bus, logger, {
     graceMs: config.outboxGraceMs,
     drainIntervalMs: config.outboxDrainIntervalMs,
@@ -64,27 +76,38 @@ export async function createServer(opts: {
       { ttlMs: config.presenceTtlMs, graceMs: config.presenceGraceMs },
       logger,
     ),
+    rateLimiter,
+    observeDeliveryLag: (ms) => metrics.deliveryLag.observe(Math.max(0, ms) / 1000),
   };
   const app = express();
   app.disable('x-powered-by');
+  if (config.trustProxy) app.set('trust proxy', true);
   const httpServer = http.createServer(app);
   const schema = buildSchema();
-  const ws = attachWebSocketServer(httpServer, schema, deps, logger, {
+  const hideSchemaDetails = config.nodeEnv === 'production';
+  const ws = attachWebSocketServer(httpServer, schema, deps, logger, metrics, {
     maxPayloadBytes: MAX_REQUEST_BYTES,
     connectionInitWaitMs: config.wsInitTimeoutMs,
     keepAliveMs: config.wsKeepAliveMs,
+    introspection: config.introspection,
+    hideSchemaDetails,
   });
 
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
-    formatError: createErrorFormatter(logger),
+    formatError: createErrorFormatter(logger, { hideSchemaDetails }),
     includeStacktraceInErrorResponses: false,
+    hideSchemaDetailsFromClientErrors: hideSchemaDetails,
+    // Query shape limits, before any resolver runs.
+    validationRules: limitRules(),
+    parseOptions: { maxTokens: queryLimits.maxTokens },
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
     // main.ts owns the signals: it stops this server, then the database, then exits.
     stopOnTerminationSignals: false,
-    introspection: config.nodeEnv !== 'production',
+    introspection: config.introspection,
     plugins: [
+      observabilityPlugin(logger, metrics),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       { serverWillStart: async () => ({ drainServer: () => ws.dispose() }) },
       ...(config.nodeEnv === 'production' ? [ApolloServerPluginLandingPageDisabled()] : []),
@@ -96,6 +119,10 @@ export async function createServer(opts: {
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('content-type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
   });
   app.get('/readyz', async (_req, res) => {
     const [database_, broker] = await Promise.all([
@@ -121,7 +148,7 @@ export async function createServer(opts: {
         const requestId =
           typeof header === 'string' && /^[\w.-]{1,100}$/.test(header) ? header : randomUUID();
         res.setHeader('x-request-id', requestId);
-        return createContext(deps, req.headers.authorization, requestId);
+        return createContext(deps, req.headers.authorization, requestId, req.ip ?? 'unknown');
       },
     }),
   );
@@ -165,6 +192,7 @@ export async function createServer(opts: {
       await deps.presence.stop();
       await events.stop();
       await deps.deliveries.stop();
+      await rateLimiter.close();
     },
   };
 }

@@ -1,4 +1,4 @@
-import { eq, inArray } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
 import type { Executor } from './client.js';
 import { users, type UserRow } from './schema.js';
 
@@ -40,14 +40,17 @@ export async function updateDisplayName(
   return row;
 }
 
+/** Stores when users were last seen, each with their own time. */
 export async function setLastSeen(
   db: Executor,
-  userIds: readonly string[],
-  at: Date,
+  rows: readonly { userId: string; at: Date }[],
 ): Promise<void> {
-  if (userIds.length === 0) return;
-  await db
-    .update(users)
-    .set({ lastSeenAt: at })
-    .where(inArray(users.id, [...userIds]));
+  if (rows.length === 0) return;
+  const values = sql.join(
+    rows.map((r) => sql`(${r.userId}::uuid, ${r.at.toISOString()}::timestamptz)`),
+    sql`, `,
+  );
+  await db.execute(
+    sql`update users set last_seen_at = v.at from (values ${values}) as v(id, at) where users.id = v.id`,
+  );
 }

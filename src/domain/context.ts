@@ -5,6 +5,7 @@ import type { ContactKey, DeliveryRecorder, MembershipKey } from '../db/realtime
 import type { TokenService } from './auth.js';
 import type { Events } from './events.js';
 import type { Presence } from './presence.js';
+import type { RateLimiter } from './rate-limits.js';
 
 /** What the rules need from the outside world, built once at start. */
 export interface Deps {
@@ -17,6 +18,9 @@ export interface Deps {
   /** Current contact-ness (shares a conversation), batched and never cached. */
   readonly contacts: DataLoader<ContactKey, boolean, string>;
   readonly presence: Presence;
+  readonly rateLimiter: RateLimiter;
+  /** Observes how long a stored message took to reach a subscription (ms). */
+  readonly observeDeliveryLag: (ms: number) => void;
 }
 
 /** One request (or one subscription) on behalf of a signed-in user. */

@@ -91,6 +91,7 @@ export async function startDirectConversation(
   session: Session,
   phoneInput: string,
 ): Promise<ConversationView> {
+  await session.deps.rateLimiter.consume('startDirectConversation', session.userId);
   const other = await requireOtherUser(session.deps, session.userId, phoneInput, 'phone');
   const { id, staged } = await getOrCreateDirect(
     session.deps,

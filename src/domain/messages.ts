@@ -59,6 +59,7 @@ export interface SendMessageInput {
  * conversation returns the stored message (the lock makes concurrent retries see each other).
  */
 export async function sendMessage(session: Session, input: SendMessageInput): Promise<MessageRow> {
+  await session.deps.rateLimiter.consume('sendMessage', session.userId);
   const hasConversation = input.conversationId !== null && input.conversationId !== undefined;
   const hasPhone = input.toPhone !== null && input.toPhone !== undefined;
   if (hasConversation === hasPhone) {
@@ -194,6 +195,7 @@ export async function setTyping(
   conversationId: string,
   isTyping: boolean,
 ): Promise<boolean> {
+  await session.deps.rateLimiter.consume('setTyping', session.userId);
   if (!isUuid(conversationId)) throw conversationNotFound();
   const view = await findConversationView(session.deps.db, conversationId, session.userId);
   if (!view) throw conversationNotFound();

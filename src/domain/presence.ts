@@ -5,7 +5,7 @@ import type { Database } from '../db/client.js';
 import { findUsersByIds, setLastSeen } from '../db/users.js';
 import type { EventBus } from '../realtime/bus.js';
 import { presenceTopic, type PresencePayload, type PresenceStatus } from '../realtime/events.js';
-import type { PresenceStore, PresenceTiming } from '../realtime/presence-store.js';
+import type { PresenceChange, PresenceStore, PresenceTiming } from '../realtime/presence-store.js';
 import type { LogSink } from './events.js';
 
 export interface Presence {
@@ -28,14 +28,18 @@ export function createPresence(
 ): Presence {
   const local = new Map<string, { userId: string; connectionId: string }>();
   const timers: NodeJS.Timeout[] = [];
+  /** OFFLINE changes taken from the store but not yet stored and announced (retried). */
+  let pendingOffline: PresenceChange[] = [];
 
-  const announce = async (userId: string, status: PresenceStatus, lastSeenAt: Date | null) => {
-    const contacts = await findContacts(db, userId);
+  const announce = async (change: PresenceChange, status: PresenceStatus) => {
+    const contacts = await findContacts(db, change.userId);
     const event = {
       type: 'presence' as const,
-      userId,
+      userId: change.userId,
       status,
-      lastSeenAt: lastSeenAt ? lastSeenAt.toISOString() : null,
+      lastSeenAt:
+        change.lastSeenAt !== undefined ? new Date(change.lastSeenAt).toISOString() : null,
+      version: change.version,
     };
     await Promise.all(
       contacts.map((contact) =>
@@ -47,12 +51,15 @@ export function createPresence(
   };
 
   const sweep = async () => {
-    const now = Date.now();
-    const offline = await store.sweep(now);
+    const offline = [...pendingOffline, ...(await store.sweep(Date.now()))];
+    pendingOffline = offline;
     if (offline.length === 0) return;
-    const at = new Date(now);
-    await setLastSeen(db, offline, at);
-    await Promise.all(offline.map((userId) => announce(userId, 'OFFLINE', at)));
+    await setLastSeen(
+      db,
+      offline.map((c) => ({ userId: c.userId, at: new Date(c.lastSeenAt ?? Date.now()) })),
+    );
+    await Promise.all(offline.map((change) => announce(change, 'OFFLINE')));
+    pendingOffline = [];
   };
 
   const guarded = (what: string, task: () => Promise<void>) => () =>
@@ -61,9 +68,8 @@ export function createPresence(
   return {
     async connected(userId, connectionId) {
       local.set(connectionId, { userId, connectionId });
-      if (await store.connect(userId, connectionId, Date.now() + timing.ttlMs)) {
-        await announce(userId, 'ONLINE', null);
-      }
+      const change = await store.connect(userId, connectionId, Date.now() + timing.ttlMs);
+      if (change) await announce(change, 'ONLINE');
     },
     async disconnected(userId, connectionId) {
       local.delete(connectionId);
@@ -85,9 +91,12 @@ export function createPresence(
       );
     },
     start() {
-      const renew = guarded('heartbeat', () =>
-        store.renew([...local.values()], Date.now() + timing.ttlMs),
-      );
+      // Renewing also puts back connections the store lost (a Redis restart): those users are
+      // ONLINE again, and their contacts are told.
+      const renew = guarded('heartbeat', async () => {
+        const back = await store.renew([...local.values()], Date.now() + timing.ttlMs);
+        await Promise.all(back.map((change) => announce(change, 'ONLINE')));
+      });
       timers.push(setInterval(renew, Math.max(200, Math.floor(timing.ttlMs / 3))));
       timers.push(
         setInterval(guarded('sweep', sweep), Math.max(100, Math.min(1_000, timing.graceMs / 2))),

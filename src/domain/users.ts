@@ -39,7 +39,9 @@ function checkPassword(password: string): void {
 export async function register(
   deps: Deps,
   input: { phone: string; displayName: string; password: string },
+  clientIp: string,
 ): Promise<AuthResult> {
+  await deps.rateLimiter.consume('registerPerIp', clientIp);
   const phone = parsePhone(input.phone);
   const displayName = parseDisplayName(input.displayName);
   checkPassword(input.password);
@@ -63,14 +65,23 @@ const badCredentials = () => unauthenticated('Wrong phone number or password.');
 export async function login(
   deps: Deps,
   input: { phone: string; password: string },
+  clientIp: string,
 ): Promise<AuthResult> {
+  await deps.rateLimiter.consume('loginPerIp', clientIp);
   // Any shape of wrong input gets the same answer as a wrong password, so nothing is revealed.
   const phone = normalizePhone(input.phone);
+  const lockKey = phone ?? input.phone.slice(0, 64);
+  await deps.rateLimiter.check('loginFailuresPerPhone', lockKey);
   const user = phone ? await findUserByPhone(deps.db, phone) : undefined;
   const ok =
     input.password.length <= limits.maxPasswordLength &&
     (await verifyPassword(user?.passwordHash, input.password));
-  if (!user || !ok) throw badCredentials();
+  if (!user || !ok) {
+    // Repeated failures lock the phone for a while (RATE_LIMITED), whoever is trying.
+    await deps.rateLimiter.consume('loginFailuresPerPhone', lockKey);
+    throw badCredentials();
+  }
+  await deps.rateLimiter.reset('loginFailuresPerPhone', lockKey);
   return { token: await deps.tokens.issue(user.id), user };
 }
 
@@ -92,6 +103,7 @@ export async function updateProfile(
 }
 
 export async function userByPhone(session: Session, phoneInput: string): Promise<UserRow | null> {
+  await session.deps.rateLimiter.consume('userByPhone', session.userId);
   const phone = parsePhone(phoneInput);
   return (await findUserByPhone(session.deps.db, phone)) ?? null;
 }

@@ -14,6 +14,8 @@ export interface GraphQLContext {
   /** Presence of users, batched per request (visibility is checked by the resolver). */
   readonly presence: DataLoader<string, PresencePayload>;
   readonly requestId: string;
+  /** The client's address, for per-IP limits. */
+  readonly clientIp: string;
   /** Subscriptions only: disconnects a client that stopped reading (see Session). */
   readonly closeSlowConsumer?: () => void;
   /** The signed-in user, or null (with the reason in authError when a token was sent). */
@@ -37,6 +39,7 @@ export async function createContext(
   deps: Deps,
   authorization: string | undefined,
   requestId: string,
+  clientIp: string,
 ): Promise<GraphQLContext> {
   let userId: string | null = null;
   let authError: DomainError | null = null;
@@ -58,6 +61,7 @@ export async function createContext(
     loaders: createLoaders(deps.db, userId),
     presence: presenceLoader(deps, true),
     requestId,
+    clientIp,
     userId,
     authError,
   };
@@ -68,6 +72,7 @@ export function createSubscriptionContext(
   deps: Deps,
   userId: string,
   requestId: string,
+  clientIp: string,
   closeSlowConsumer: () => void,
 ): GraphQLContext {
   return {
@@ -75,6 +80,7 @@ export function createSubscriptionContext(
     loaders: createLoaders(deps.db, userId, false),
     presence: presenceLoader(deps, false),
     requestId,
+    clientIp,
     userId,
     authError: null,
     closeSlowConsumer,

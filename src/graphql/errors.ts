@@ -16,7 +16,7 @@ const REQUEST_ERROR_CODES = new Set([
   'PERSISTED_QUERY_NOT_SUPPORTED',
 ]);
 
-export function createErrorFormatter(logger: Logger) {
+export function createErrorFormatter(logger: Logger, opts: { hideSchemaDetails?: boolean } = {}) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     let original = unwrapResolverError(error);
     // graphql-ws wraps an error thrown by a subscription's stream in a GraphQLError without a
@@ -36,7 +36,11 @@ export function createErrorFormatter(logger: Logger) {
     }
     const code = formatted.extensions?.['code'];
     if (typeof code === 'string' && REQUEST_ERROR_CODES.has(code) && original === error) {
-      return { message: formatted.message, ...where, extensions: { code } };
+      // In production the schema is not spelled out to strangers: no "Did you mean ...?".
+      const message = opts.hideSchemaDetails
+        ? formatted.message.replace(/ ?Did you mean .*$/s, '')
+        : formatted.message;
+      return { message, ...where, extensions: { code } };
     }
     const errorId = randomUUID();
     logger.error({ err: original, errorId, path: formatted.path }, 'unexpected error');

@@ -3,18 +3,31 @@
 // socket closes with 4403, and without connection_init within a few seconds with 4408.
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
-import type { GraphQLError, GraphQLFormattedError, GraphQLSchema } from 'graphql';
+import {
+  GraphQLError,
+  NoSchemaIntrospectionCustomRule,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+} from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Deps } from '../domain/context.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import { authenticate, createSubscriptionContext } from './context.js';
 import { createErrorFormatter } from './errors.js';
+import { limitRules, queryLimits } from './query-limits.js';
 
 export interface WebSocketOptions {
   maxPayloadBytes: number;
   connectionInitWaitMs: number;
   keepAliveMs: number;
+  introspection: boolean;
+  hideSchemaDetails: boolean;
 }
 
 export function attachWebSocketServer(
@@ -22,6 +35,7 @@ export function attachWebSocketServer(
   schema: GraphQLSchema,
   deps: Deps,
   logger: Logger,
+  metrics: Metrics,
   opts: WebSocketOptions,
 ) {
   const wsServer = new WebSocketServer({
@@ -29,11 +43,20 @@ export function attachWebSocketServer(
     path: '/graphql',
     maxPayload: opts.maxPayloadBytes,
   });
-  const format = createErrorFormatter(logger);
+  const format = createErrorFormatter(logger, { hideSchemaDetails: opts.hideSchemaDetails });
   const formatAll = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
     errors.map((e) => format(e.toJSON(), e));
+  // The same checks as over HTTP: query shape limits, and introspection only where allowed.
+  const rules = [
+    ...specifiedRules,
+    ...limitRules(),
+    ...(opts.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
+  ];
 
-  const server = useServer<Record<string, unknown>, { userId: string; connectionId: string }>(
+  const server = useServer<
+    Record<string, unknown>,
+    { userId: string; connectionId: string; clientIp: string }
+  >(
     {
       schema,
       connectionInitWaitTimeout: opts.connectionInitWaitMs,
@@ -42,6 +65,8 @@ export function attachWebSocketServer(
         if ('error' in result) return false; // graphql-ws closes with 4403 Forbidden
         ctx.extra.userId = result.userId;
         ctx.extra.connectionId = randomUUID();
+        ctx.extra.clientIp = ctx.extra.request.socket.remoteAddress ?? 'unknown';
+        metrics.connections.inc();
         deps.presence
           .connected(result.userId, ctx.extra.connectionId)
           .catch((err: unknown) => logger.warn({ err: String(err) }, 'presence connect failed'));
@@ -49,15 +74,47 @@ export function attachWebSocketServer(
       },
       onDisconnect: (ctx) => {
         if (!ctx.extra.userId || !ctx.extra.connectionId) return;
+        metrics.connections.dec();
         deps.presence
           .disconnected(ctx.extra.userId, ctx.extra.connectionId)
           .catch((err: unknown) => logger.warn({ err: String(err) }, 'presence disconnect failed'));
+      },
+      onSubscribe: (_ctx, _id, payload) => {
+        let document: DocumentNode;
+        try {
+          document = parse(payload.query, { maxTokens: queryLimits.maxTokens });
+        } catch (err) {
+          // Formatted by onError, like every error sent on the socket; coded as over HTTP.
+          const message = err instanceof GraphQLError ? err.message : 'Unparsable query.';
+          return [new GraphQLError(message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+        }
+        const errors = validate(schema, document, rules);
+        if (errors.length > 0) {
+          return errors.map(
+            (e) =>
+              new GraphQLError(e.message, {
+                nodes: e.nodes ?? null,
+                extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+              }),
+          );
+        }
+        metrics.subscriptions.inc();
+        return {
+          schema,
+          document,
+          operationName: payload.operationName ?? null,
+          variableValues: payload.variables ?? null,
+        };
+      },
+      onComplete: () => {
+        metrics.subscriptions.dec();
       },
       context: (ctx) =>
         createSubscriptionContext(
           deps,
           ctx.extra.userId!,
           ctx.extra.connectionId ?? randomUUID(),
+          ctx.extra.clientIp ?? 'unknown',
           // 1013 "try again later": graphql-ws clients reconnect, and resume from their cursor.
           () => ctx.extra.socket.close(1013, 'Too slow: reconnect and resume'),
         ),
@@ -71,7 +128,7 @@ export function attachWebSocketServer(
 
   return {
     wsServer,
-    /** Closes every socket ("going away") and stops accepting new ones. */
+    /** Closes every socket with 1001 "going away" and stops accepting new ones. */
     async dispose() {
       await server.dispose();
     },

@@ -38,6 +38,8 @@ export interface PresenceEvent {
   userId: string;
   status: PresenceStatus;
   lastSeenAt: string | null;
+  /** Grows with every change of this user's status: older changes arriving late are dropped. */
+  version: number;
 }
 
 export type BusEvent = ConversationEvent | UserEvent | PresenceEvent;

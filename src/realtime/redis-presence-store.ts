@@ -1,29 +1,32 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
-import type { PresenceStore } from './presence-store.js';
+import type { PresenceChange, PresenceStore } from './presence-store.js';
 
 // <prefix>presence:c:<user>  ZSET connection → expiresAt (ms)
 // <prefix>presence:due       ZSET user → when to decide whether the user went OFFLINE
 // <prefix>presence:on        SET of users announced ONLINE
+// <prefix>presence:v         HASH user → version, bumped on every change of status
+// (The sweep builds per-user keys from an argument: fine on one Redis, not on Redis Cluster.)
+
+// Adds, renews or puts back a connection; returns the new version when the user came ONLINE,
+// else 0.
 const CONNECT = `
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 redis.call('ZADD', KEYS[2], 'GT', tonumber(ARGV[2]) + tonumber(ARGV[4]), ARGV[3])
-return redis.call('SADD', KEYS[3], ARGV[3])`;
-
-const RENEW = `
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
-  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-  redis.call('ZADD', KEYS[2], 'GT', tonumber(ARGV[2]) + tonumber(ARGV[4]), ARGV[3])
+if redis.call('SADD', KEYS[3], ARGV[3]) == 1 then
+  return redis.call('HINCRBY', KEYS[4], ARGV[3], 1)
 end
 return 0`;
 
-// Atomic, so each user going OFFLINE is handed to exactly one instance.
+// Atomic, so each user going OFFLINE is handed to exactly one instance. Returns
+// (user, version, due time) triples.
 const SWEEP = `
 local now = tonumber(ARGV[1])
 local grace = tonumber(ARGV[2])
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 200)
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, 200)
 local offline = {}
-for _, user in ipairs(due) do
+for i = 1, #due, 2 do
+  local user = due[i]
   redis.call('ZREM', KEYS[1], user)
   local key = ARGV[3] .. user
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
@@ -32,6 +35,8 @@ for _, user in ipairs(due) do
     redis.call('ZADD', KEYS[1], tonumber(newest[2]) + grace, user)
   elseif redis.call('SREM', KEYS[2], user) == 1 then
     table.insert(offline, user)
+    table.insert(offline, redis.call('HINCRBY', KEYS[3], user, 1))
+    table.insert(offline, due[i + 1])
   end
 end
 return offline`;
@@ -45,52 +50,53 @@ export function createRedisPresenceStore(
   const CONNECTIONS_PREFIX = `${keyPrefix}presence:c:`;
   const DUE = `${keyPrefix}presence:due`;
   const ONLINE = `${keyPrefix}presence:on`;
+  const VERSIONS = `${keyPrefix}presence:v`;
   const redis = new Redis(url, {
     maxRetriesPerRequest: 2,
     retryStrategy: (times) => Math.min(times * 100, 2_000),
   });
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis presence error'));
-  const connectionsKey = (userId: string) => CONNECTIONS_PREFIX + userId;
+  const connectArgs = (userId: string, connectionId: string, expiresAt: number) =>
+    [
+      CONNECTIONS_PREFIX + userId,
+      DUE,
+      ONLINE,
+      VERSIONS,
+      connectionId,
+      expiresAt,
+      userId,
+      graceMs,
+    ] as const;
 
   return {
     kind: 'redis',
     async connect(userId, connectionId, expiresAt) {
-      const added = await redis.eval(
-        CONNECT,
-        3,
-        connectionsKey(userId),
-        DUE,
-        ONLINE,
-        connectionId,
-        expiresAt,
-        userId,
-        graceMs,
+      const version = Number(
+        await redis.eval(CONNECT, 4, ...connectArgs(userId, connectionId, expiresAt)),
       );
-      return added === 1;
+      return version > 0 ? { userId, version } : null;
     },
     async disconnect(userId, connectionId, now) {
       await redis
         .multi()
-        .zrem(connectionsKey(userId), connectionId)
+        .zrem(CONNECTIONS_PREFIX + userId, connectionId)
         .zadd(DUE, now + graceMs, userId)
         .exec();
     },
     async renew(list, expiresAt) {
-      if (list.length === 0) return;
+      if (list.length === 0) return [];
       const pipeline = redis.pipeline();
       for (const { userId, connectionId } of list) {
-        pipeline.eval(
-          RENEW,
-          2,
-          connectionsKey(userId),
-          DUE,
-          connectionId,
-          expiresAt,
-          userId,
-          graceMs,
-        );
+        pipeline.eval(CONNECT, 4, ...connectArgs(userId, connectionId, expiresAt));
       }
-      await pipeline.exec();
+      const results = (await pipeline.exec()) ?? [];
+      const back: PresenceChange[] = [];
+      results.forEach(([err, version], i) => {
+        if (!err && Number(version) > 0) {
+          back.push({ userId: list[i]!.userId, version: Number(version) });
+        }
+      });
+      return back;
     },
     async online(userIds) {
       if (userIds.length === 0) return new Set();
@@ -98,15 +104,25 @@ export function createRedisPresenceStore(
       return new Set(userIds.filter((_, i) => flags[i] === 1));
     },
     async sweep(now) {
-      return (await redis.eval(
+      const flat = (await redis.eval(
         SWEEP,
-        2,
+        3,
         DUE,
         ONLINE,
+        VERSIONS,
         now,
         graceMs,
         CONNECTIONS_PREFIX,
-      )) as string[];
+      )) as (string | number)[];
+      const offline: PresenceChange[] = [];
+      for (let i = 0; i < flat.length; i += 3) {
+        offline.push({
+          userId: String(flat[i]),
+          version: Number(flat[i + 1]),
+          lastSeenAt: Number(flat[i + 2]) - graceMs,
+        });
+      }
+      return offline;
     },
     async close() {
       redis.disconnect();

@@ -8,8 +8,8 @@ const TTL = 3_000;
 describe('in-process presence store', () => {
   it('announces ONLINE once per user, however many devices connect', async () => {
     const store = createMemoryPresenceStore(GRACE);
-    expect(await store.connect('u', 'phone', TTL)).toBe(true);
-    expect(await store.connect('u', 'laptop', TTL)).toBe(false);
+    expect(await store.connect('u', 'phone', TTL)).toEqual({ userId: 'u', version: 1 });
+    expect(await store.connect('u', 'laptop', TTL)).toBeNull();
     expect(await store.online(['u', 'v'])).toEqual(new Set(['u']));
   });
 
@@ -19,7 +19,8 @@ describe('in-process presence store', () => {
     await store.disconnect('u', 'c1', 200);
     expect(await store.sweep(200 + GRACE - 1)).toEqual([]);
     expect(await store.online(['u'])).toEqual(new Set(['u']));
-    expect(await store.sweep(200 + GRACE)).toEqual(['u']);
+    // OFFLINE since the disconnect, in the next version.
+    expect(await store.sweep(200 + GRACE)).toEqual([{ userId: 'u', version: 2, lastSeenAt: 200 }]);
     expect(await store.online(['u'])).toEqual(new Set());
     // Reported once only.
     expect(await store.sweep(10_000)).toEqual([]);
@@ -38,7 +39,7 @@ describe('in-process presence store', () => {
     const store = createMemoryPresenceStore(GRACE);
     await store.connect('u', 'c1', TTL);
     await store.disconnect('u', 'c1', 1_000);
-    expect(await store.connect('u', 'c2', 1_200 + TTL)).toBe(false); // not a new ONLINE
+    expect(await store.connect('u', 'c2', 1_200 + TTL)).toBeNull(); // not a new ONLINE
     expect(await store.sweep(1_000 + GRACE)).toEqual([]);
     expect(await store.online(['u'])).toEqual(new Set(['u']));
   });
@@ -48,6 +49,18 @@ describe('in-process presence store', () => {
     await store.connect('u', 'c1', TTL);
     await store.renew([{ userId: 'u', connectionId: 'c1' }], 2 * TTL);
     expect(await store.sweep(TTL + GRACE)).toEqual([]);
-    expect(await store.sweep(2 * TTL + GRACE)).toEqual(['u']);
+    expect((await store.sweep(2 * TTL + GRACE)).map((c) => c.userId)).toEqual(['u']);
+  });
+
+  it('puts back a connection the store lost when it is renewed, as a new ONLINE', async () => {
+    const store = createMemoryPresenceStore(GRACE);
+    await store.connect('u', 'c1', TTL);
+    // The connection's instance stalled past the TTL: the sweep took the user OFFLINE.
+    expect((await store.sweep(TTL + GRACE)).map((c) => c.version)).toEqual([2]);
+    // Its next heartbeat brings the user back, in a newer version.
+    expect(await store.renew([{ userId: 'u', connectionId: 'c1' }], 3 * TTL)).toEqual([
+      { userId: 'u', version: 3 },
+    ]);
+    expect(await store.online(['u'])).toEqual(new Set(['u']));
   });
 });

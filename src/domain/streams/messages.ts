@@ -94,6 +94,7 @@ export async function subscribeMessageAdded(
           const seen = last.get(m.conversationId);
           if (seen === undefined || m.seq <= seen) return;
           if (m.seq > seen + 1) await catchUp(m.conversationId, m.seq - 1);
+          session.deps.observeDeliveryLag(Date.now() - Date.parse(m.createdAt));
           emit(fromWire(m));
         },
         onResync: (id) => catchUp(id),

@@ -17,6 +17,8 @@ export async function subscribePresence(
   if (userIds && userIds.length > 1_000) throw badInput('At most 1,000 userIds.', 'userIds');
   // Ids that are not user ids can match nobody: narrowing never widens.
   const only = userIds ? new Set(userIds.filter(isUuid)) : null;
+  /** The newest version handed on per user: a change overtaken by a newer one is dropped. */
+  const versions = new Map<string, number>();
   let unsubscribe: (() => void) | undefined;
   const channel = new Channel<PresencePayload>(() => unsubscribe?.(), {
     maxBuffer: PRESENCE_BUFFER,
@@ -29,7 +31,8 @@ export async function subscribePresence(
     void session.deps.contacts
       .load({ viewerId: session.userId, userId: event.userId })
       .then((isContact) => {
-        if (!isContact) return;
+        if (!isContact || event.version <= (versions.get(event.userId) ?? 0)) return;
+        versions.set(event.userId, event.version);
         channel.push({
           userId: event.userId,
           status: event.status,

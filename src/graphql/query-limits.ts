@@ -1,0 +1,182 @@
+// Limits on the shape of a query, checked before any resolver runs (over HTTP and WebSocket):
+// depth, aliases, directives, tokens (the parser), and cost, where the page size of a
+// connection multiplies the cost of everything inside it. (graphql-armor's rules are CommonJS
+// and load a second copy of graphql next to our ESM one, which graphql refuses to mix; these
+// rules do the same checks.)
+import {
+  getNamedType,
+  getNullableType,
+  GraphQLError,
+  isListType,
+  isObjectType,
+  Kind,
+  type GraphQLCompositeType,
+  type SelectionSetNode,
+  type ASTVisitor,
+  type FragmentDefinitionNode,
+  type ValidationContext,
+  type ValidationRule,
+  type ValueNode,
+} from 'graphql';
+import { limits } from '../domain/limits.js';
+
+export const queryLimits = Object.freeze({
+  maxDepth: 12,
+  maxAliases: 20,
+  maxDirectives: 10,
+  maxTokens: 5_000,
+  maxCost: 25_000,
+  /** Items assumed in a list that has no page size (a group's members). */
+  listEstimate: 50,
+});
+
+function pageSize(args: readonly { name: { value: string }; value: ValueNode }[]): number | null {
+  let size: number | null = null;
+  for (const arg of args) {
+    if (arg.name.value !== 'first' && arg.name.value !== 'last') continue;
+    // A variable is priced at the largest page it may ask for.
+    size = arg.value.kind === Kind.INT ? Number(arg.value.value) : limits.maxPageSize;
+  }
+  return size;
+}
+
+/** Rejects operations whose estimated cost (fields × page sizes) is over the limit. */
+export const costLimitRule =
+  (maxCost: number): ValidationRule =>
+  (context: ValidationContext) => {
+    const costOf = (
+      set: SelectionSetNode,
+      parent: GraphQLCompositeType | null | undefined,
+      seen: Set<string>,
+    ): number => {
+      let total = 0;
+      for (const selection of set.selections) {
+        if (selection.kind === Kind.FIELD) {
+          const def =
+            parent && isObjectType(parent) ? parent.getFields()[selection.name.value] : undefined;
+          const type = def ? getNullableType(def.type) : undefined;
+          let multiplier = 1;
+          const size = pageSize(selection.arguments ?? []);
+          if (size !== null) multiplier = Math.max(size, 1);
+          else if (type && isListType(type) && selection.name.value !== 'edges') {
+            multiplier = queryLimits.listEstimate;
+          } else if (
+            def?.args.some((a) => a.name === 'first') &&
+            selection.name.value !== 'edges'
+          ) {
+            multiplier = limits.defaultPageSize;
+          }
+          const inner = selection.selectionSet
+            ? costOf(
+                selection.selectionSet,
+                def ? (getNamedType(def.type) as GraphQLCompositeType) : undefined,
+                seen,
+              )
+            : 0;
+          total += 1 + multiplier * inner;
+        } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+          const typeName = selection.typeCondition?.name.value;
+          const type = typeName
+            ? (context.getSchema().getType(typeName) as GraphQLCompositeType)
+            : parent;
+          total += costOf(selection.selectionSet, type, seen);
+        } else {
+          const name = selection.name.value;
+          const fragment = context.getFragment(name);
+          if (!fragment || seen.has(name)) continue;
+          const type = context.getSchema().getType(fragment.typeCondition.name.value);
+          total += costOf(
+            fragment.selectionSet,
+            type as GraphQLCompositeType,
+            new Set([...seen, name]),
+          );
+        }
+      }
+      return total;
+    };
+    return {
+      OperationDefinition(operation) {
+        const schema = context.getSchema();
+        const root =
+          operation.operation === 'query'
+            ? schema.getQueryType()
+            : operation.operation === 'mutation'
+              ? schema.getMutationType()
+              : schema.getSubscriptionType();
+        const cost = costOf(operation.selectionSet, root, new Set());
+        if (cost > maxCost) {
+          context.reportError(
+            new GraphQLError(
+              `Query is too expensive: estimated cost ${cost} is over ${maxCost} (page sizes multiply the fields inside them). Ask for smaller pages or fewer fields.`,
+              { nodes: [operation] },
+            ),
+          );
+        }
+      },
+    };
+  };
+
+interface ShapeCount {
+  depth: number;
+  aliases: number;
+  directives: number;
+}
+
+/** Depth, aliases and directives of an operation, following fragments (each once per path). */
+function measure(
+  set: SelectionSetNode,
+  fragment: (name: string) => FragmentDefinitionNode | null | undefined,
+  seen: ReadonlySet<string> = new Set(),
+): ShapeCount {
+  const total: ShapeCount = { depth: 0, aliases: 0, directives: 0 };
+  for (const selection of set.selections) {
+    total.directives += selection.directives?.length ?? 0;
+    let inner: ShapeCount | null = null;
+    let levels = 0;
+    if (selection.kind === Kind.FIELD) {
+      if (selection.alias) total.aliases += 1;
+      levels = 1;
+      if (selection.selectionSet) inner = measure(selection.selectionSet, fragment, seen);
+    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+      inner = measure(selection.selectionSet, fragment, seen);
+    } else {
+      const name = selection.name.value;
+      const definition = fragment(name);
+      if (definition && !seen.has(name)) {
+        total.directives += definition.directives?.length ?? 0;
+        inner = measure(definition.selectionSet, fragment, new Set([...seen, name]));
+      }
+    }
+    if (inner) {
+      total.aliases += inner.aliases;
+      total.directives += inner.directives;
+    }
+    total.depth = Math.max(total.depth, levels + (inner?.depth ?? 0));
+  }
+  return total;
+}
+
+const shapeRule: ValidationRule = (context: ValidationContext): ASTVisitor => ({
+  OperationDefinition(operation) {
+    const shape = measure(operation.selectionSet, (name) => context.getFragment(name));
+    shape.directives += operation.directives?.length ?? 0;
+    const report = (what: string, value: number, max: number) =>
+      context.reportError(
+        new GraphQLError(`Query ${what} is ${value}, over the limit of ${max}.`, {
+          nodes: [operation],
+        }),
+      );
+    if (shape.depth > queryLimits.maxDepth) report('depth', shape.depth, queryLimits.maxDepth);
+    if (shape.aliases > queryLimits.maxAliases) {
+      report('alias count', shape.aliases, queryLimits.maxAliases);
+    }
+    if (shape.directives > queryLimits.maxDirectives) {
+      report('directive count', shape.directives, queryLimits.maxDirectives);
+    }
+  },
+});
+
+/** Validation rules added to GraphQL's own, for every operation on every transport. */
+export function limitRules(): ValidationRule[] {
+  return [shapeRule, costLimitRule(queryLimits.maxCost)];
+}

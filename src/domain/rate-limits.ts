@@ -20,7 +20,10 @@ export const rateRules = Object.freeze({
   /** Per client IP. */
   registerPerIp: { points: 10, windowSeconds: 3_600 },
   loginPerIp: { points: 30, windowSeconds: 60 },
-  /** Failed logins of one phone: the fifth within 15 minutes locks it for 15 minutes. */
+  /**
+   * Failed logins of one phone: after five within 15 minutes it is locked (any password) until
+   * the window ends; a sixth failure would lock it for 15 minutes from then.
+   */
   loginFailuresPerPhone: { points: 5, windowSeconds: 900, blockSeconds: 900 },
 } satisfies Record<string, RateRule>);
 

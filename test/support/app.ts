@@ -28,6 +28,8 @@ export interface TestApp {
   readonly url: string;
   readonly wsUrl: string;
   readonly backend: BackendName;
+  /** The PostgreSQL database (postgres backend only). */
+  readonly databaseUrl: string | undefined;
   readonly database: DatabaseHandle;
   readonly bus: EventBus;
   /** Statements issued by the application so far. */
@@ -53,12 +55,16 @@ export interface StartOptions {
   redisUrl?: string;
   /** Extra settings, as environment variables. */
   env?: Record<string, string>;
+  /** Share this PostgreSQL database (another app's) instead of a fresh one. */
+  databaseUrl?: string;
 }
 
 export async function startApp(backend: BackendName, opts: StartOptions = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'parley-test-'));
   const databaseUrl =
-    backend === 'postgres' ? await createDatabase(inject('postgresUrl')) : undefined;
+    backend === 'postgres'
+      ? (opts.databaseUrl ?? (await createDatabase(inject('postgresUrl'))))
+      : undefined;
   const config = loadConfig({
     NODE_ENV: 'test',
     DATA_DIR: dataDir,
@@ -98,6 +104,7 @@ export async function startApp(backend: BackendName, opts: StartOptions = {}): P
     url,
     wsUrl: `ws://127.0.0.1:${port}/graphql`,
     backend,
+    databaseUrl,
     database,
     bus,
     statements,

@@ -21,7 +21,14 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/config.ts', 'test/**', 'vitest.config.ts', 'codegen.ts', 'drizzle.config.ts'],
+    files: [
+      'src/config.ts',
+      'test/**',
+      'bench/**',
+      'vitest.config.ts',
+      'codegen.ts',
+      'drizzle.config.ts',
+    ],
     rules: { 'no-restricted-properties': 'off' },
   },
   {

@@ -2,7 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { GraphQLError } from 'graphql';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -30,6 +31,22 @@ import { limitRules, queryLimits } from './graphql/query-limits.js';
 import { createRateLimiter } from './realtime/rate-limiter.js';
 import type { EventBus } from './realtime/bus.js';
 import type { PresenceStore } from './realtime/presence-store.js';
+
+/** A subscription sent over HTTP would run without its event stream: point to WebSocket. */
+const subscriptionsOverWebSocketOnly: ApolloServerPlugin<GraphQLContext> = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ operation }) {
+        if (operation?.operation === 'subscription') {
+          throw new GraphQLError(
+            'Subscriptions run over WebSocket (graphql-transport-ws) at this same URL, not HTTP.',
+            { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } },
+          );
+        }
+      },
+    };
+  },
+};
 
 export interface ParleyServer {
   readonly httpServer: http.Server;
@@ -103,11 +120,14 @@ export async function createServer(opts: {
     parseOptions: { maxTokens: queryLimits.maxTokens },
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
+    // Only documents sent in full: no automatic persisted queries.
+    persistedQueries: false,
     // main.ts owns the signals: it stops this server, then the database, then exits.
     stopOnTerminationSignals: false,
     introspection: config.introspection,
     plugins: [
       observabilityPlugin(logger, metrics),
+      subscriptionsOverWebSocketOnly,
       ApolloServerPluginDrainHttpServer({ httpServer }),
       { serverWillStart: async () => ({ drainServer: () => ws.dispose() }) },
       ...(config.nodeEnv === 'production' ? [ApolloServerPluginLandingPageDisabled()] : []),

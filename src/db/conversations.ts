@@ -9,11 +9,15 @@ import {
 } from './schema.js';
 
 /** A conversation as one member sees it: the row plus that member's read position. */
-export type ConversationView = ConversationRow & { readonly viewerLastReadSeq: number };
+export type ConversationView = ConversationRow & {
+  readonly viewerLastReadSeq: number;
+  readonly viewerLastDeliveredSeq: number;
+};
 
 const viewColumns = {
   ...getTableColumns(conversations),
   viewerLastReadSeq: conversationMembers.lastReadSeq,
+  viewerLastDeliveredSeq: conversationMembers.lastDeliveredSeq,
 };
 
 const memberOf = (userId: string) =>

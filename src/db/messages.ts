@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gt, lt, sql } from 'drizzle-orm';
-import type { Executor } from './client.js';
-import { conversations, messages, type MessageRow } from './schema.js';
+import { queryRows, type Executor } from './client.js';
+import { messages, type MessageRow } from './schema.js';
 
 export interface MessageKey {
   conversationId: string;
@@ -28,56 +28,6 @@ export function findMessagesByKeys(
     .select()
     .from(messages)
     .where(sql`(${messages.conversationId}, ${messages.seq}) in (${list})`);
-}
-
-export async function findByClientMessageId(
-  db: Executor,
-  conversationId: string,
-  senderId: string,
-  clientMessageId: string,
-): Promise<MessageRow | undefined> {
-  const [row] = await db
-    .select()
-    .from(messages)
-    .where(
-      and(
-        eq(messages.conversationId, conversationId),
-        eq(messages.senderId, senderId),
-        eq(messages.clientMessageId, clientMessageId),
-      ),
-    );
-  return row;
-}
-
-/** Takes the next seq of a conversation and marks it active. Call with the row locked. */
-export async function nextSeq(
-  db: Executor,
-  conversationId: string,
-): Promise<{ seq: number; at: Date }> {
-  const [row] = await db
-    .update(conversations)
-    .set({
-      lastSeq: sql`${conversations.lastSeq} + 1`,
-      updatedAt: sql`greatest(now(), ${conversations.updatedAt})`,
-    })
-    .where(eq(conversations.id, conversationId))
-    .returning({ seq: conversations.lastSeq, at: conversations.updatedAt });
-  return row!;
-}
-
-export async function insertMessage(
-  db: Executor,
-  row: {
-    conversationId: string;
-    seq: number;
-    senderId: string;
-    body: string;
-    clientMessageId: string | null;
-    createdAt: Date;
-  },
-): Promise<MessageRow> {
-  const [inserted] = await db.insert(messages).values(row).returning();
-  return inserted!;
 }
 
 export async function updateMessage(
@@ -120,4 +70,59 @@ export async function listMessages(
     .orderBy(forward ? asc(messages.seq) : desc(messages.seq))
     .limit(q.limit);
   return forward ? rows : rows.reverse();
+}
+
+export interface SendResult {
+  message: MessageRow;
+  /** The stored message of an earlier send with the same client message id. */
+  existed: boolean;
+  outboxId: number | null;
+}
+
+/**
+ * The whole send in one statement (see drizzle/0002_send_message_function.sql). Undefined when
+ * the sender is not a member of the conversation.
+ */
+export async function sendInOneStatement(
+  db: Executor,
+  input: {
+    conversationId: string;
+    senderId: string;
+    body: string;
+    clientMessageId: string | null;
+    topic: string;
+  },
+): Promise<SendResult | undefined> {
+  const rows = await queryRows<{
+    conversation_id: string;
+    seq: number;
+    sender_id: string;
+    body: string | null;
+    client_message_id: string | null;
+    created_at: string | Date;
+    edited_at: string | Date | null;
+    deleted_at: string | Date | null;
+    existed: boolean;
+    outbox_id: string | number | null;
+  }>(
+    db,
+    sql`select * from parley_send_message(${input.conversationId}::uuid, ${input.senderId}::uuid, ${input.body}, ${input.clientMessageId}, ${input.topic})`,
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  const date = (v: string | Date | null) => (v === null ? null : new Date(v));
+  return {
+    message: {
+      conversationId: row.conversation_id,
+      seq: row.seq,
+      senderId: row.sender_id,
+      body: row.body,
+      clientMessageId: row.client_message_id,
+      createdAt: date(row.created_at)!,
+      editedAt: date(row.edited_at),
+      deletedAt: date(row.deleted_at),
+    },
+    existed: row.existed,
+    outboxId: row.outbox_id === null ? null : Number(row.outbox_id),
+  };
 }

@@ -19,7 +19,7 @@ import {
   encodeConversationCursor,
   type ConversationCursor,
 } from './cursor.js';
-import { badInput, conversationNotFound, notFound } from './errors.js';
+import { badInput, checkText, conversationNotFound, notFound } from './errors.js';
 import { isUuid, newId } from './ids.js';
 import { limits } from './limits.js';
 import { parseConnectionArgs, toConnection, type ConnectionArgs } from './pagination.js';
@@ -104,7 +104,7 @@ export async function startDirectConversation(
 }
 
 function parseTitle(input: string): string {
-  const title = input.trim();
+  const title = checkText(input, 'title').trim();
   const length = [...title].length;
   if (length < 1 || length > limits.maxTitleLength) {
     throw badInput(`title must be 1–${limits.maxTitleLength} characters.`, 'title');

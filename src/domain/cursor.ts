@@ -44,6 +44,9 @@ export function encodeConversationCursor(c: ConversationCursor): string {
 export function decodeConversationCursor(cursor: string, field = 'after'): ConversationCursor {
   const text = decode(cursor);
   const match = text ? /^c1:(\d{1,15}):(.+)$/.exec(text) : null;
-  if (!match || !UUID.test(match[2]!)) throw invalidCursor(field);
+  // A time PostgreSQL can represent as written: up to the end of the year 9999.
+  if (!match || !UUID.test(match[2]!) || Number(match[1]) > 253_402_300_799_999) {
+    throw invalidCursor(field);
+  }
   return { updatedAtMs: Number(match[1]), id: match[2]! };
 }

@@ -34,3 +34,14 @@ export const messageNotFound = (): DomainError =>
 
 export const unauthenticated = (message = 'Sign in first: send Authorization: Bearer <token>.') =>
   new DomainError('UNAUTHENTICATED', message);
+
+/**
+ * Text that PostgreSQL can store as it was sent: well-formed Unicode (no lone UTF-16 surrogates,
+ * which would silently become U+FFFD) and no NUL character (which text columns cannot hold).
+ */
+export function checkText(value: string, field: string): string {
+  if (!value.isWellFormed() || value.includes('\u0000')) {
+    throw badInput(`${field} must be valid Unicode text without NUL characters.`, field);
+  }
+  return value;
+}

@@ -1,30 +1,32 @@
-import { pgErrorCode, UNIQUE_VIOLATION } from '../db/client.js';
+import type { Executor } from '../db/client.js';
+import { advanceRead, findConversationView } from '../db/conversations.js';
 import {
-  advanceRead,
-  findConversationView,
-  lockConversationForMember,
-} from '../db/conversations.js';
-import {
-  findByClientMessageId,
   findMessage,
-  insertMessage,
   listMessages as listMessageRows,
-  nextSeq,
+  sendInOneStatement,
   updateMessage,
+  type SendResult,
 } from '../db/messages.js';
 import type { MemberRow, MessageRow } from '../db/schema.js';
 import type { Session } from './context.js';
 import { getOrCreateDirect, requireOtherUser } from './conversations.js';
 import { decodeMessageCursor, encodeMessageCursor } from './cursor.js';
-import { badInput, conversationNotFound, DomainError, messageNotFound } from './errors.js';
+import {
+  badInput,
+  checkText,
+  conversationNotFound,
+  DomainError,
+  messageNotFound,
+} from './errors.js';
 import { isUuid, parseMessageId, type MessageKey } from './ids.js';
-import { toWire } from './events.js';
+import { toWire, type Staged } from './events.js';
 import { conversationTopic } from '../realtime/events.js';
 import { limits } from './limits.js';
 import { parseConnectionArgs, toConnection, type ConnectionArgs } from './pagination.js';
 
 export function parseBody(body: string): string {
   if (body.trim().length === 0) throw badInput('body must not be empty.', 'body');
+  checkText(body, 'body');
   // Counted in characters as people see them (code points), not UTF-16 units.
   let length = 0;
   for (const _ of body) {
@@ -43,7 +45,7 @@ function parseClientMessageId(value: string | null | undefined): string | null {
       'clientMessageId',
     );
   }
-  return value;
+  return checkText(value, 'clientMessageId');
 }
 
 export interface SendMessageInput {
@@ -74,43 +76,46 @@ export async function sendMessage(session: Session, input: SendMessageInput): Pr
   const senderId = session.userId;
 
   const { deps } = session;
-  const send = () =>
-    deps.db.transaction(async (tx) => {
-      const direct = recipient ? await getOrCreateDirect(deps, tx, senderId, recipient.id) : null;
-      const conversationId = direct ? direct.id : input.conversationId!;
-      const conversation = await lockConversationForMember(tx, conversationId, senderId);
-      if (!conversation) throw conversationNotFound();
-      if (clientMessageId) {
-        const existing = await findByClientMessageId(tx, conversationId, senderId, clientMessageId);
-        if (existing) return { message: existing, staged: [] };
-      }
-      const { seq, at } = await nextSeq(tx, conversationId);
-      const message = await insertMessage(tx, {
-        conversationId,
-        seq,
-        senderId,
-        body,
-        clientMessageId,
-        createdAt: at,
-      });
-      // A member's own messages count as read (unreadCount = last_seq - last_read_seq).
-      await advanceRead(tx, conversationId, senderId, seq);
-      const event = { type: 'messageAdded' as const, message: toWire(message) };
-      const staged = await deps.events.stage(tx, [{ conversationId, event }]);
-      return { message, staged: direct?.staged ? [direct.staged, staged] : [staged] };
+  const sendIn = async (db: Executor, conversationId: string) => {
+    const result = await sendInOneStatement(db, {
+      conversationId,
+      senderId,
+      body,
+      clientMessageId,
+      topic: conversationTopic(conversationId),
     });
+    if (!result) throw conversationNotFound();
+    return result;
+  };
 
-  let result: Awaited<ReturnType<typeof send>>;
-  try {
-    result = await send();
-  } catch (err) {
-    // The row lock makes this unreachable in practice; if a retry still collides, it lost the
-    // race to an identical send, and the stored message is the answer.
-    if (clientMessageId && pgErrorCode(err) === UNIQUE_VIOLATION) result = await send();
-    else throw err;
+  let result: SendResult;
+  const staged: Staged[] = [];
+  if (recipient) {
+    // Opening the 1:1 and sending commit together, or not at all.
+    result = await deps.db.transaction(async (tx) => {
+      const direct = await getOrCreateDirect(deps, tx, senderId, recipient.id);
+      if (direct.staged) staged.push(direct.staged);
+      return sendIn(tx, direct.id);
+    });
+  } else {
+    // One statement, one round trip: membership, dedup, seq, insert, read mark and outbox.
+    result = await sendIn(deps.db, input.conversationId!);
+  }
+  if (!result.existed && result.outboxId !== null) {
+    const { message } = result;
+    staged.push({
+      entries: [
+        {
+          conversationId: message.conversationId,
+          id: result.outboxId,
+          topic: conversationTopic(message.conversationId),
+          payload: JSON.stringify({ type: 'messageAdded', message: toWire(message) }),
+        },
+      ],
+    });
   }
   // Committed: ring the doorbell. A failed publish is retried from the outbox.
-  for (const staged of result.staged) deps.events.publish(staged);
+  for (const s of staged) deps.events.publish(s);
   return result.message;
 }
 
@@ -239,7 +244,10 @@ export async function listMessages(session: Session, conversationId: string, arg
     hasNextPage = somethingFrom(window.before);
   }
   const newest = page.at(-1);
-  if (newest) await session.loaders.delivered.load({ conversationId, seq: newest.seq });
+  // Reading marks what was read as delivered; a write only when it moves the mark.
+  if (newest && newest.seq > view.viewerLastDeliveredSeq) {
+    await session.loaders.delivered.load({ conversationId, seq: newest.seq });
+  }
   return toConnection(page, messageCursor, hasPreviousPage, hasNextPage);
 }
 

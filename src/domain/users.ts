@@ -3,7 +3,7 @@ import type { UserRow } from '../db/schema.js';
 import { findUserByPhone, findUsersByPhones, insertUser, updateDisplayName } from '../db/users.js';
 import { hashPassword, verifyPassword } from './auth.js';
 import type { Deps, Session } from './context.js';
-import { badInput, DomainError, notFound, unauthenticated } from './errors.js';
+import { badInput, checkText, DomainError, notFound, unauthenticated } from './errors.js';
 import { newId } from './ids.js';
 import { limits } from './limits.js';
 import { normalizePhone, parsePhone } from './phone.js';
@@ -14,7 +14,7 @@ export interface AuthResult {
 }
 
 export function parseDisplayName(input: string): string {
-  const name = input.trim();
+  const name = checkText(input, 'displayName').trim();
   const length = [...name].length;
   if (length < 1 || length > limits.maxDisplayNameLength) {
     throw badInput(
@@ -28,6 +28,7 @@ export function parseDisplayName(input: string): string {
 }
 
 function checkPassword(password: string): void {
+  checkText(password, 'password');
   if (password.length < limits.minPasswordLength) {
     throw badInput(`password must be at least ${limits.minPasswordLength} characters.`, 'password');
   }

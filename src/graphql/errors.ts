@@ -40,7 +40,9 @@ export function createErrorFormatter(logger: Logger, opts: { hideSchemaDetails?:
       const message = opts.hideSchemaDetails
         ? formatted.message.replace(/ ?Did you mean .*$/s, '')
         : formatted.message;
-      return { message, ...where, extensions: { code } };
+      // Outside the contract's codes: naming a missing operation is a bad request.
+      const contractCode = code === 'OPERATION_RESOLUTION_FAILURE' ? 'BAD_REQUEST' : code;
+      return { message, ...where, extensions: { code: contractCode } };
     }
     const errorId = randomUUID();
     logger.error({ err: original, errorId, path: formatted.path }, 'unexpected error');

@@ -44,6 +44,9 @@ function pageSize(args: readonly { name: { value: string }; value: ValueNode }[]
 export const costLimitRule =
   (maxCost: number): ValidationRule =>
   (context: ValidationContext) => {
+    // A fragment costs the same wherever it is spread: priced once, so a query that spreads
+    // fragments within fragments is checked in linear time, not exponential.
+    const fragmentCost = new Map<string, number>();
     const costOf = (
       set: SelectionSetNode,
       parent: GraphQLCompositeType | null | undefined,
@@ -84,12 +87,17 @@ export const costLimitRule =
           const name = selection.name.value;
           const fragment = context.getFragment(name);
           if (!fragment || seen.has(name)) continue;
-          const type = context.getSchema().getType(fragment.typeCondition.name.value);
-          total += costOf(
-            fragment.selectionSet,
-            type as GraphQLCompositeType,
-            new Set([...seen, name]),
-          );
+          let cost = fragmentCost.get(name);
+          if (cost === undefined) {
+            const type = context.getSchema().getType(fragment.typeCondition.name.value);
+            cost = costOf(
+              fragment.selectionSet,
+              type as GraphQLCompositeType,
+              new Set([...seen, name]),
+            );
+            fragmentCost.set(name, cost);
+          }
+          total += cost;
         }
       }
       return total;
@@ -122,10 +130,14 @@ interface ShapeCount {
   directives: number;
 }
 
-/** Depth, aliases and directives of an operation, following fragments (each once per path). */
+/**
+ * Depth, aliases and directives of an operation, following fragments; each fragment is measured
+ * once (`memo`), however often it is spread.
+ */
 function measure(
   set: SelectionSetNode,
   fragment: (name: string) => FragmentDefinitionNode | null | undefined,
+  memo: Map<string, ShapeCount>,
   seen: ReadonlySet<string> = new Set(),
 ): ShapeCount {
   const total: ShapeCount = { depth: 0, aliases: 0, directives: 0 };
@@ -136,15 +148,19 @@ function measure(
     if (selection.kind === Kind.FIELD) {
       if (selection.alias) total.aliases += 1;
       levels = 1;
-      if (selection.selectionSet) inner = measure(selection.selectionSet, fragment, seen);
+      if (selection.selectionSet) inner = measure(selection.selectionSet, fragment, memo, seen);
     } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-      inner = measure(selection.selectionSet, fragment, seen);
+      inner = measure(selection.selectionSet, fragment, memo, seen);
     } else {
       const name = selection.name.value;
       const definition = fragment(name);
       if (definition && !seen.has(name)) {
         total.directives += definition.directives?.length ?? 0;
-        inner = measure(definition.selectionSet, fragment, new Set([...seen, name]));
+        inner = memo.get(name) ?? null;
+        if (!inner) {
+          inner = measure(definition.selectionSet, fragment, memo, new Set([...seen, name]));
+          memo.set(name, inner);
+        }
       }
     }
     if (inner) {
@@ -158,7 +174,7 @@ function measure(
 
 const shapeRule: ValidationRule = (context: ValidationContext): ASTVisitor => ({
   OperationDefinition(operation) {
-    const shape = measure(operation.selectionSet, (name) => context.getFragment(name));
+    const shape = measure(operation.selectionSet, (name) => context.getFragment(name), new Map());
     shape.directives += operation.directives?.length ?? 0;
     const report = (what: string, value: number, max: number) =>
       context.reportError(

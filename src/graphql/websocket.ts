@@ -21,6 +21,7 @@ import type { Metrics } from '../metrics.js';
 import { authenticate, createSubscriptionContext } from './context.js';
 import { createErrorFormatter } from './errors.js';
 import { limitRules, queryLimits } from './query-limits.js';
+import { createSharedSubscribe } from './shared-execution.js';
 
 export interface WebSocketOptions {
   maxPayloadBytes: number;
@@ -59,6 +60,8 @@ export function attachWebSocketServer(
   >(
     {
       schema,
+      // Each message event is executed once for all subscribers asking the same thing.
+      subscribe: createSharedSubscribe({ ttlMs: 10_000, maxEntries: 5_000 }),
       connectionInitWaitTimeout: opts.connectionInitWaitMs,
       onConnect: async (ctx) => {
         const result = await authenticate(deps, ctx.connectionParams?.['authorization']);

@@ -34,6 +34,25 @@ export type Service = {
   stop(): Promise<void>;
 };
 
+/**
+ * A PostgreSQL server that can also be taken down and brought back on the same data directory
+ * and port (for fault tests): `stopKeepingData()`, then `start()` again. `pid` is the current
+ * postmaster's. `stop()` still stops it for good and removes the data directory.
+ */
+export type PostgresService = Service & {
+  /** Whether the postmaster is running (false between `stopKeepingData()` and `start()`). */
+  readonly running: boolean;
+  /**
+   * Stops the postmaster, keeping the data directory: `fast` (the default) disconnects clients
+   * and aborts their transactions, then shuts down cleanly; `immediate` is a crash.
+   */
+  stopKeepingData(mode?: 'smart' | 'fast' | 'immediate'): Promise<void>;
+  /** Starts the postmaster again on the same data directory and port; waits until it accepts. */
+  start(): Promise<void>;
+  /** `stopKeepingData(mode)` then `start()`. */
+  restart(mode?: 'smart' | 'fast' | 'immediate'): Promise<void>;
+};
+
 // ---------------------------------------------------------------------------
 // Registry of live servers, so they can be killed synchronously when the
 // process is interrupted or exits without running the async teardown.
@@ -251,8 +270,12 @@ async function readPostmasterPid(dir: string): Promise<number> {
  * Starts a fresh PostgreSQL cluster (trust auth, user `postgres`) in a temp
  * directory on a free loopback port. Returns null when no PostgreSQL binaries
  * are installed; throws (with the server log tail) when startup fails.
+ * Tests run without durability (fsync off); `durable` keeps PostgreSQL's defaults
+ * (fsync, synchronous_commit=on), as the benchmark measures.
  */
-export async function startPostgres(): Promise<Service | null> {
+export async function startPostgres(
+  opts: { durable?: boolean } = {},
+): Promise<PostgresService | null> {
   const binDir = await findPostgresBinDir();
   if (!binDir) return null;
 
@@ -297,9 +320,9 @@ export async function startPostgres(): Promise<Service | null> {
         `-p ${port}`,
         `-k "${dir}"`,
         '-c listen_addresses=127.0.0.1',
-        '-c fsync=off',
-        '-c synchronous_commit=off',
-        '-c full_page_writes=off',
+        ...(opts.durable
+          ? []
+          : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
         '-c max_connections=300',
       ].join(' ');
       try {
@@ -332,7 +355,8 @@ export async function startPostgres(): Promise<Service | null> {
         );
       }
 
-      const pid = await readPostmasterPid(dir);
+      let pid = await readPostmasterPid(dir);
+      let running = true;
       const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
 
       const stopSync = () => {
@@ -343,31 +367,92 @@ export async function startPostgres(): Promise<Service | null> {
       const unregister = registerSyncCleanup(stopSync);
 
       let stopping: Promise<void> | undefined;
-      const stop = () => {
-        stopping ??= (async () => {
-          unregister();
+      // Serialises stopKeepingData / start / stop, so they never overlap.
+      let lifecycle: Promise<unknown> = Promise.resolve();
+      const serially = <T>(step: () => Promise<T>): Promise<T> => {
+        const next = lifecycle.then(step, step);
+        lifecycle = next.catch(() => undefined);
+        return next;
+      };
+
+      const halt = async (mode: 'smart' | 'fast' | 'immediate', timeoutSeconds: number) => {
+        try {
+          await runPg(
+            binDir,
+            'pg_ctl',
+            ['-D', dir, '-m', mode, '-w', '-t', String(timeoutSeconds), 'stop'],
+            cwd,
+            (timeoutSeconds + 15) * 1_000,
+          );
+        } catch {
+          // fall through to SIGKILL
+        }
+        if (isAlive(pid)) {
+          killQuietly(pid, 'SIGKILL');
+          const deadline = Date.now() + 5_000;
+          while (isAlive(pid) && Date.now() < deadline) await sleep(25);
+        }
+        running = false;
+      };
+
+      const stopKeepingData = (mode: 'smart' | 'fast' | 'immediate' = 'fast') =>
+        serially(async () => {
+          if (stopping) throw new Error('PostgreSQL was stopped for good');
+          if (running) await halt(mode, 30);
+        });
+
+      const startAgain = () =>
+        serially(async () => {
+          if (stopping) throw new Error('PostgreSQL was stopped for good');
+          if (running) return;
+          // A crashed (immediate / SIGKILL) postmaster may leave its pid file behind.
+          if (!isAlive(pid)) await fs.rm(path.join(dir, 'postmaster.pid'), { force: true });
           try {
             await runPg(
               binDir,
               'pg_ctl',
-              ['-D', dir, '-m', 'fast', '-w', '-t', '30', 'stop'],
+              ['-D', dir, '-w', '-t', '60', '-l', logFile, 'start', '-o', serverOptions],
               cwd,
-              45_000,
+              90_000,
             );
-          } catch {
-            // fall through to SIGKILL
+          } catch (err) {
+            throw new Error(
+              `PostgreSQL failed to restart (data dir ${dir}, port ${port}):\n${(err as Error).message}\n` +
+                `--- tail of ${logFile} ---\n${await tailFile(logFile)}`,
+              { cause: err },
+            );
           }
-          if (isAlive(pid)) {
-            killQuietly(pid, 'SIGKILL');
-            const deadline = Date.now() + 5_000;
-            while (isAlive(pid) && Date.now() < deadline) await sleep(25);
-          }
+          pid = await readPostmasterPid(dir);
+          running = true;
+        });
+
+      const stop = () => {
+        stopping ??= (async () => {
+          unregister();
+          await lifecycle;
+          if (running) await halt('fast', 30);
           await cleanupDir();
         })();
         return stopping;
       };
 
-      return { url, pid, stop };
+      const service: PostgresService = {
+        url,
+        get pid() {
+          return pid;
+        },
+        get running() {
+          return running;
+        },
+        stop,
+        stopKeepingData,
+        start: startAgain,
+        restart: async (mode) => {
+          await stopKeepingData(mode);
+          await startAgain();
+        },
+      };
+      return service;
     }
     throw lastError instanceof Error ? lastError : new Error(String(lastError));
   } catch (err) {

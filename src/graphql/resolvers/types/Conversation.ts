@@ -15,7 +15,8 @@ export const Conversation: ConversationResolvers = {
     const key = { conversationId: c.id, seq: c.lastSeq };
     const [message] = await Promise.all([
       ctx.loaders.message.load(key),
-      ctx.loaders.delivered.load(key),
+      // Fetching it delivers it; written only when that moves the viewer's mark.
+      c.lastSeq > c.viewerLastDeliveredSeq ? ctx.loaders.delivered.load(key) : null,
     ]);
     return message ?? null;
   },

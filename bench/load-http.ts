@@ -1,0 +1,66 @@
+import { readFileSync } from 'node:fs';
+// Load generator (its own process): autocannon against Parley's HTTP API.
+// argv[2] is a JSON job: { url, mode: 'send' | 'history', connections, seconds, work: [...] }.
+import { randomUUID } from 'node:crypto';
+import autocannon from 'autocannon';
+
+interface Job {
+  url: string;
+  mode: 'send' | 'history';
+  connections: number;
+  seconds: number;
+  /** One entry per conversation: the token of a member and the conversation id. */
+  work: { token: string; conversationId: string }[];
+}
+
+const job = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as Job;
+const SEND = 'mutation($i: SendMessageInput!) { sendMessage(input: $i) { id seq } }';
+const HISTORY =
+  'query($id: ID!) { messages(conversationId: $id, last: 50) { edges { cursor node { id seq body createdAt sender { id } } } pageInfo { hasPreviousPage startCursor } } }';
+
+let next = 0;
+let graphqlErrors = 0;
+const result = await autocannon({
+  url: job.url,
+  connections: job.connections,
+  duration: job.seconds,
+  requests: [
+    {
+      method: 'POST',
+      path: '/graphql',
+      setupRequest: (req) => {
+        const w = job.work[next++ % job.work.length]!;
+        const body =
+          job.mode === 'send'
+            ? {
+                query: SEND,
+                variables: {
+                  i: {
+                    conversationId: w.conversationId,
+                    body: `bench ${next}`,
+                    clientMessageId: randomUUID(),
+                  },
+                },
+              }
+            : { query: HISTORY, variables: { id: w.conversationId } };
+        return {
+          ...req,
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${w.token}` },
+          body: JSON.stringify(body),
+        };
+      },
+      onResponse: (status, body) => {
+        if (status !== 200 || body.includes('"errors"')) graphqlErrors++;
+      },
+    },
+  ],
+});
+process.stdout.write(
+  JSON.stringify({
+    requests: result.requests.total,
+    perSecond: result.requests.total / job.seconds,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx + graphqlErrors,
+  }) + '\n',
+);

@@ -1,0 +1,427 @@
+// npm run bench: starts real PostgreSQL (default durability) and Redis, two Parley instances in
+// production mode, seeds data, runs each scenario with load from separate processes, measures the
+// raw floor under each in the same run, prints a table and writes bench/results/<date>.json.
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import { createTokenService, hashPassword } from '../src/domain/auth.js';
+import { startServerProcess, type ServerProcess } from '../test/support/process.js';
+import {
+  createDatabase,
+  startPostgres,
+  startRedis,
+  type Service,
+} from '../test/support/services.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONVERSATIONS = 1_000;
+const HISTORY_PER_CONVERSATION = 1_000; // 1 M messages
+const SUBSCRIBERS = 2_000;
+const JWT_SECRET = randomBytes(32).toString('hex');
+
+const services: Service[] = [];
+const servers: ServerProcess[] = [];
+const children: ChildProcess[] = [];
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'parley-bench-'));
+const started = Date.now();
+const log = (line: string) =>
+  console.log(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}`);
+
+function child(script: string, args: string[] = []): ChildProcess {
+  const c = fork(path.join(here, script), args, {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  children.push(c);
+  return c;
+}
+
+/** Runs a one-shot load process and returns the JSON it prints. */
+function runJob<T>(script: string, job: unknown): Promise<T> {
+  return new Promise((resolve, reject) => {
+    // Jobs carry thousands of tokens: too long for argv, so they travel in a file.
+    const jobFile = path.join(dataDir, `job-${randomUUID()}.json`);
+    writeFileSync(jobFile, JSON.stringify(job));
+    const c = child(script, [jobFile]);
+    let out = '';
+    c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    c.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`${script} exited with ${code}`));
+      resolve(JSON.parse(out.trim().split('\n').pop()!) as T);
+    });
+  });
+}
+
+function ask<T>(
+  c: ChildProcess,
+  message: unknown,
+  until: (reply: Record<string, unknown>) => boolean,
+): Promise<T> {
+  return new Promise((resolve) => {
+    const onMessage = (reply: unknown) => {
+      if (until(reply as Record<string, unknown>)) {
+        c.off('message', onMessage);
+        resolve(reply as T);
+      }
+    };
+    c.on('message', onMessage);
+    if (message) c.send(message as object);
+  });
+}
+
+const rssOf = (pid: number) => {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) * 1024;
+};
+
+interface Seeded {
+  pairs: { senderId: string; token: string; conversationId: string }[];
+  group: { id: string; ownerToken: string; memberTokens: string[] };
+}
+
+async function seed(databaseUrl: string): Promise<Seeded> {
+  const sql = postgres(databaseUrl, { max: 4, onnotice: () => {} });
+  const tokens = createTokenService(JWT_SECRET, '1d');
+  const hash = await hashPassword('bench password');
+  const users = Array.from({ length: 2 * CONVERSATIONS + 1 }, (_, i) => ({
+    id: randomUUID(),
+    phone: `+1999${String(i).padStart(7, '0')}`,
+    display_name: `Bench ${i}`,
+    password_hash: hash,
+  }));
+  for (let i = 0; i < users.length; i += 1_000)
+    await sql`insert into users ${sql(users.slice(i, i + 1_000))}`;
+  const conversations = Array.from({ length: CONVERSATIONS }, (_, i) => ({
+    id: randomUUID(),
+    kind: 'GROUP',
+    title: `Bench ${i}`,
+    last_seq: HISTORY_PER_CONVERSATION,
+  }));
+  await sql`insert into conversations ${sql(conversations)}`;
+  const members = conversations.flatMap((c, i) => [
+    { conversation_id: c.id, user_id: users[2 * i]!.id },
+    { conversation_id: c.id, user_id: users[2 * i + 1]!.id },
+  ]);
+  for (let i = 0; i < members.length; i += 1_000) {
+    await sql`insert into conversation_members ${sql(members.slice(i, i + 1_000))}`;
+  }
+  log(`seeding ${CONVERSATIONS * HISTORY_PER_CONVERSATION} messages of history`);
+  await sql`
+    insert into messages (conversation_id, seq, sender_id, body, created_at)
+    select m.conversation_id, g, m.user_id, 'history message ' || g, now() - make_interval(secs => ${HISTORY_PER_CONVERSATION} - g)
+      from conversation_members m, generate_series(1, ${HISTORY_PER_CONVERSATION}::int) g
+     where m.user_id in (select user_id from conversation_members m2 where m2.conversation_id = m.conversation_id order by user_id limit 1)`;
+  await sql`analyze`;
+  // The fan-out group: the last user sends, 2,000 members listen.
+  const owner = users.at(-1)!;
+  const groupId = randomUUID();
+  await sql`insert into conversations ${sql({ id: groupId, kind: 'GROUP', title: 'Fan-out' })}`;
+  const listeners = users.slice(0, SUBSCRIBERS);
+  await sql`insert into conversation_members ${sql([owner, ...listeners].map((u) => ({ conversation_id: groupId, user_id: u.id })))}`;
+  await sql.end();
+  return {
+    pairs: await Promise.all(
+      conversations.map(async (c, i) => {
+        const senderId = users[2 * i]!.id;
+        return { senderId, token: await tokens.issue(senderId), conversationId: c.id };
+      }),
+    ),
+    group: {
+      id: groupId,
+      ownerToken: await tokens.issue(owner.id),
+      memberTokens: await Promise.all(listeners.map((u) => tokens.issue(u.id))),
+    },
+  };
+}
+
+async function gql(url: string, token: string, query: string, variables: unknown) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await res.json()) as { data?: { sendMessage?: { seq: number } }; errors?: unknown[] };
+}
+
+async function fanOut(a: ServerProcess, b: ServerProcess, group: Seeded['group']) {
+  const load = child('load-ws.ts');
+  await ask(load, null, (r) => r['ready'] === true);
+  const rssBefore = rssOf(a.child.pid!) + rssOf(b.child.pid!);
+  await ask(
+    load,
+    {
+      cmd: 'connect',
+      mode: 'parley',
+      wsUrls: [a, b].map((s) => s.url.replace('http', 'ws')),
+      tokens: group.memberTokens,
+      conversationId: group.id,
+    },
+    (r) => 'connected' in r,
+  );
+  const SEND = 'mutation($i: SendMessageInput!) { sendMessage(input: $i) { seq } }';
+  const sent: Record<string, number> = {};
+  const sendOne = async () => {
+    const t = Date.now();
+    const res = await gql(a.url, group.ownerToken, SEND, {
+      i: { conversationId: group.id, body: `fan-out ${t}` },
+    });
+    const seq = res.data?.sendMessage?.seq;
+    if (seq !== undefined) sent[seq] = t;
+    return seq;
+  };
+  // Everyone is live once everyone has received a warm-up message.
+  for (let i = 0; i < 60; i++) {
+    await sendOne();
+    const r = await ask<{ lost: number }>(load, { cmd: 'report', sent }, (x) => 'lost' in x);
+    if (r.lost === 0) break;
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  await new Promise((r) => setTimeout(r, 1_000)); // idle connections settle
+  const rssAfter = rssOf(a.child.pid!) + rssOf(b.child.pid!);
+  for (const k of Object.keys(sent)) delete sent[k];
+  await ask(load, { cmd: 'reset' }, (r) => r['reset'] === true);
+
+  const report = () =>
+    ask<{
+      deliveries: number;
+      lost: number;
+      duplicated: number;
+      p50: number;
+      p99: number;
+      lastAt: number;
+    }>(load, { cmd: 'report', sent }, (x) => 'lost' in x);
+  // perSecond: a fixed rate; null: as fast as it holds (at most `window` messages not yet
+  // delivered to everyone, so the measure is what the servers sustain, not a backlog).
+  const phase = async (perSecond: number | null, seconds: number, window = 4) => {
+    const end = Date.now() + seconds * 1000;
+    const t0 = Date.now();
+    let n = 0;
+    while (Date.now() < end) {
+      if (perSecond === null) {
+        while ((await report()).deliveries < (n - window) * group.memberTokens.length) {
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      }
+      await sendOne();
+      n++;
+      if (perSecond)
+        await new Promise((r) =>
+          setTimeout(r, Math.max(0, t0 + (n * 1000) / perSecond - Date.now())),
+        );
+    }
+    // Wait (bounded) for the last deliveries.
+    const expected = Object.keys(sent).length * group.memberTokens.length;
+    let last = await report();
+    const deadline = Date.now() + 30_000;
+    while (last.deliveries < expected && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      last = await report();
+    }
+    const elapsed = (last.lastAt - t0) / 1000;
+    return {
+      messages: Object.keys(sent).length,
+      ...last,
+      deliveriesPerSecond: last.deliveries / elapsed,
+    };
+  };
+  const steady = await phase(10, SECONDS);
+  for (const k of Object.keys(sent)) delete sent[k];
+  await ask(load, { cmd: 'reset' }, (r) => r['reset'] === true);
+  const flat = await phase(null, SECONDS);
+  load.send({ cmd: 'exit' });
+  return {
+    steady,
+    flat,
+    rssPerSubscriberBytes: (rssAfter - rssBefore) / group.memberTokens.length,
+  };
+}
+
+async function bareBroadcast(count: number) {
+  const server = child('bare-ws-server.ts');
+  const { port } = await ask<{ port: number }>(server, null, (r) => 'port' in r);
+  const load = child('load-ws.ts');
+  await ask(load, null, (r) => r['ready'] === true);
+  await ask(
+    load,
+    { cmd: 'connect', mode: 'bare', url: `ws://127.0.0.1:${port}`, count: SUBSCRIBERS },
+    (r) => 'connected' in r,
+  );
+  const payload = JSON.stringify({
+    seq: 0,
+    id: '1',
+    type: 'next',
+    payload: {
+      data: {
+        messageAdded: {
+          id: 'x'.repeat(27),
+          seq: 1,
+          body: 'fan-out 1795241537738',
+          createdAt: new Date().toISOString(),
+          status: 'SENT',
+          sender: { id: randomUUID(), displayName: 'Bench 2000' },
+        },
+      },
+    },
+  });
+  const t0 = Date.now();
+  await ask(server, { count, payload }, (r) => 'sent' in r);
+  const sent: Record<string, number> = {};
+  for (let s = 1; s <= count; s++) sent[s] = t0;
+  let report: { deliveries: number; lost: number; lastAt: number };
+  do {
+    await new Promise((r) => setTimeout(r, 100));
+    report = await ask(load, { cmd: 'report', sent }, (x) => 'lost' in x);
+  } while (report.deliveries < count * SUBSCRIBERS && Date.now() - t0 < 30_000);
+  load.send({ cmd: 'exit' });
+  server.kill();
+  return { deliveriesPerSecond: report.deliveries / ((report.lastAt - t0) / 1000) };
+}
+
+async function main() {
+  log('starting PostgreSQL (synchronous_commit=on) and Redis');
+  const [pg, redis] = await Promise.all([startPostgres({ durable: true }), startRedis()]);
+  if (!pg || !redis) throw new Error("the benchmark needs Debian's postgresql and redis-server");
+  services.push(pg, redis);
+  const databaseUrl = await createDatabase(pg.url, 'bench');
+  const env = {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redis.url,
+    NODE_ENV: 'production',
+    JWT_SECRET,
+    DATA_DIR: dataDir,
+    RATE_LIMIT_MULTIPLIER: '0',
+    LOG_LEVEL: 'warn',
+    DB_POOL_SIZE: '32',
+  };
+  log('starting two Parley instances');
+  const a = await startServerProcess(env);
+  const b = await startServerProcess(env);
+  servers.push(a, b);
+  log('seeding');
+  const seeded = await seed(databaseUrl);
+
+  log(`send: sendMessage over HTTP, 64 connections, ${CONVERSATIONS} conversations, ${SECONDS} s`);
+  const send = await runJob<{ perSecond: number; p50: number; p99: number; errors: number }>(
+    'load-http.ts',
+    {
+      url: a.url.replace('/graphql', ''),
+      mode: 'send',
+      connections: 64,
+      seconds: SECONDS,
+      work: seeded.pairs.map((p) => ({ token: p.token, conversationId: p.conversationId })),
+    },
+  );
+  log(
+    `history: messages(last: 50) on ${CONVERSATIONS * HISTORY_PER_CONVERSATION} messages, ${SECONDS} s`,
+  );
+  const history = await runJob<{ perSecond: number; p50: number; p99: number; errors: number }>(
+    'load-http.ts',
+    {
+      url: a.url.replace('/graphql', ''),
+      mode: 'history',
+      connections: 64,
+      seconds: SECONDS,
+      work: seeded.pairs.map((p) => ({ token: p.token, conversationId: p.conversationId })),
+    },
+  );
+  log(`fan-out: ${SUBSCRIBERS} subscribers on two instances`);
+  const fan = await fanOut(a, b, seeded.group);
+  await Promise.all(servers.map((s) => s.stop()));
+  log('ceilings: postgres.js directly, and a bare ws broadcast');
+  const db = await runJob<{ name: string; perSecond: number; p50: number; p99: number }[]>(
+    'ceiling-db.ts',
+    {
+      databaseUrl,
+      connections: 64,
+      seconds: Math.max(3, Math.round(SECONDS / 2)),
+      work: seeded.pairs.map((p) => ({ senderId: p.senderId, conversationId: p.conversationId })),
+    },
+  );
+  const bare = await bareBroadcast(200);
+  const ceiling = Object.fromEntries(db.map((r) => [r.name, r]));
+
+  const rows = [
+    [
+      'send (messages/s)',
+      send.perSecond,
+      send.p50,
+      send.p99,
+      send.errors,
+      ceiling['send-statement']!.perSecond,
+      'single-statement send',
+    ],
+    [
+      'history (pages/s)',
+      history.perSecond,
+      history.p50,
+      history.p99,
+      history.errors,
+      ceiling['history-page']!.perSecond,
+      'raw keyset page',
+    ],
+    [
+      'fan-out @10/s (deliveries/s)',
+      fan.steady.deliveriesPerSecond,
+      fan.steady.p50,
+      fan.steady.p99,
+      fan.steady.lost + fan.steady.duplicated,
+      bare.deliveriesPerSecond,
+      'bare ws broadcast',
+    ],
+    [
+      'fan-out max (deliveries/s)',
+      fan.flat.deliveriesPerSecond,
+      fan.flat.p50,
+      fan.flat.p99,
+      fan.flat.lost + fan.flat.duplicated,
+      bare.deliveriesPerSecond,
+      'bare ws broadcast',
+    ],
+  ] as const;
+  console.log(
+    '\nscenario                        Parley      p50 ms   p99 ms   errors   ceiling     ratio   (ceiling)',
+  );
+  for (const [name, value, p50, p99, errors, floor, what] of rows) {
+    console.log(
+      `${name.padEnd(30)} ${value.toFixed(0).padStart(9)} ${p50.toFixed(1).padStart(8)} ${p99.toFixed(1).padStart(8)} ${String(errors).padStart(8)} ${floor.toFixed(0).padStart(9)} ${((100 * value) / floor).toFixed(0).padStart(7)} %   ${what}`,
+    );
+  }
+  console.log(
+    `send-transaction ceiling (BEGIN/UPDATE/INSERT/COMMIT): ${ceiling['send-transaction']!.perSecond.toFixed(0)}/s`,
+  );
+  console.log(
+    `fan-out: lost ${fan.steady.lost + fan.flat.lost}, duplicated ${fan.steady.duplicated + fan.flat.duplicated}; server RSS per subscribed connection ${(fan.rssPerSubscriberBytes / 1024).toFixed(1)} KB`,
+  );
+  const result = {
+    date: new Date().toISOString(),
+    seconds: SECONDS,
+    send,
+    history,
+    fanOut: fan,
+    ceiling: { db, bareBroadcast: bare },
+  };
+  mkdirSync(path.join(here, 'results'), { recursive: true });
+  const file = path.join(here, 'results', `${result.date.slice(0, 10)}.json`);
+  writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+  log(`done; results in ${path.relative(process.cwd(), file)}`);
+}
+
+async function cleanup() {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  await Promise.allSettled(servers.map((s) => s.stop('SIGKILL')));
+  await Promise.allSettled(services.map((s) => s.stop()));
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+main()
+  .then(cleanup)
+  .catch(async (err: unknown) => {
+    console.error(err);
+    await cleanup();
+    process.exit(1);
+  });

@@ -1,0 +1,59 @@
+// Fan-out executes a message event once for every subscriber that asked the same thing.
+import type { Client } from 'graphql-ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ok, registerUser, startApp, type TestApp } from '../support/app.js';
+import { connect, subscribe, type Received } from '../support/ws.js';
+
+describe('fan-out to many subscribers of one conversation', () => {
+  let app: TestApp;
+  const clients: Client[] = [];
+  beforeAll(async () => {
+    app = await startApp('pglite');
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.dispose()));
+    await app?.close();
+  });
+
+  it('resolves the sender and status once per event, not once per subscriber', async () => {
+    const members = await Promise.all(
+      Array.from({ length: 25 }, (_, i) => registerUser(app, `M${i}`)),
+    );
+    const [owner, ...rest] = members;
+    const id = ok(
+      await app.gql<{ createGroupConversation: { id: string } }>(
+        `mutation($i: CreateGroupConversationInput!) { createGroupConversation(input: $i) { id } }`,
+        { i: { title: 'Fan-out', memberPhones: rest.map((m) => m.phone) } },
+        owner!.token,
+      ),
+    ).createGroupConversation.id;
+    const SEND = `mutation($i: SendMessageInput!) { sendMessage(input: $i) { seq } }`;
+    ok(await app.gql(SEND, { i: { conversationId: id, body: 'first' } }, owner!.token));
+    const after = Buffer.from('m1:1').toString('base64url');
+    const query = `subscription($id: ID, $after: String) {
+      messageAdded(conversationId: $id, after: $after) { id seq body status sender { id displayName } } }`;
+    const subs: Received<{ seq: number; sender: { displayName: string } }>[] = rest.map((m) => {
+      const c = connect(app.wsUrl, m.token);
+      clients.push(c);
+      return subscribe(c, query, { id, after });
+    });
+    // Live: every subscriber has received a message sent after it subscribed.
+    ok(await app.gql(SEND, { i: { conversationId: id, body: 'warm-up' } }, owner!.token));
+    await Promise.all(subs.map((s) => s.until((x) => x.length >= 1)));
+
+    const before = app.statements.length;
+    ok(await app.gql(SEND, { i: { conversationId: id, body: 'counted' } }, owner!.token));
+    const received = await Promise.all(subs.map((s) => s.until((x) => x.length >= 2)));
+    expect(
+      received.every((items) => items[1]!.seq === 3 && items[1]!.sender.displayName === 'M0'),
+    ).toBe(true);
+    const during = app.statements.slice(before);
+    // Selection resolution: the sender (users) and the status (members), once each for all 24.
+    const userLookups = during.filter((q) => /from "users"/.test(q)).length;
+    const memberLookups = during.filter(
+      (q) => /from "conversation_members"/.test(q) && /order by/.test(q),
+    ).length;
+    expect(userLookups).toBeLessThanOrEqual(2);
+    expect(memberLookups).toBeLessThanOrEqual(2);
+  });
+});

@@ -74,6 +74,22 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
+// postgres.js 3.4.9 can throw from a deferred write on a connection that closed meanwhile (a
+// database restart): https://github.com/porsager/postgres/issues/1154 (fix not yet released).
+// The connection is already gone and is replaced by the pool, so that one error is survivable;
+// anything else uncaught still ends the process.
+process.on('uncaughtException', (err) => {
+  const known =
+    err instanceof TypeError &&
+    /reading 'write'/.test(err.message) &&
+    /postgres[\\/]src[\\/]connection\.js/.test(err.stack ?? '');
+  console.error(
+    known ? 'recovered from a postgres.js closed-socket write' : 'uncaught exception',
+    err,
+  );
+  if (!known) process.exit(1);
+});
+
 main().catch((err: unknown) => {
   console.error('Parley failed to start:', err instanceof Error ? err.message : err);
   process.exit(1);

@@ -61,14 +61,21 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
       max: opts.poolSize ?? 10,
       onnotice: () => {},
       connection: { statement_timeout: opts.statementTimeoutMs },
+      connect_timeout: 5,
+      // postgres.js's default reconnect delay grows pool-wide up to 20 s after an outage, with
+      // queries waiting meanwhile: retry quickly instead, so a restarted database is back in use
+      // within a fraction of a second.
+      backoff: (attempt: number) => Math.min(0.05 * 2 ** attempt, 0.5),
     });
     const db = drizzlePostgres({ client, schema, ...(logger ? { logger } : {}) }) as Database;
     return {
       db,
       kind: 'postgres',
-      ping: async () => {
-        await client`select 1`;
-      },
+      ping: () =>
+        withTimeout(
+          client`select 1`.then(() => undefined),
+          1_000,
+        ),
       close: () => client.end({ timeout: 5 }),
     };
   }
@@ -107,6 +114,17 @@ export async function migrateWithLock(url: string): Promise<void> {
   } finally {
     await conn.end({ timeout: 5 });
   }
+}
+
+/** Rejects when `work` takes longer than `ms` (a readiness probe must answer, not wait). */
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    work,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** Runs raw SQL and returns its rows, whichever driver is underneath. */

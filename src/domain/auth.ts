@@ -1,4 +1,5 @@
 // Passwords (argon2id) and session tokens (HS256 JWTs signed with JWT_SECRET).
+import { createSecretKey } from 'node:crypto';
 import argon2 from 'argon2';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { unauthenticated } from './errors.js';
@@ -12,7 +13,8 @@ export interface TokenService {
 const ISSUER = 'parley';
 
 export function createTokenService(secret: string, expiresIn: string): TokenService {
-  const key = new TextEncoder().encode(secret);
+  // A KeyObject made once, rather than raw bytes imported again on every request.
+  const key = createSecretKey(Buffer.from(secret, 'utf8'));
   return {
     issue: (userId) =>
       new SignJWT({})

@@ -11,7 +11,12 @@ import { performance } from 'node:perf_hooks';
 import type { Client } from 'graphql-ws';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startServerProcess, type ServerProcess } from '../support/process.js';
+import {
+  startServerProcess,
+  type ServerProcess,
+  registerAt as register,
+  createGroupAt as group,
+} from '../support/process.js';
 import {
   createDatabase,
   startPostgres,
@@ -21,8 +26,6 @@ import {
 } from '../support/services.js';
 import { connect, subscribe, type Received } from '../support/ws.js';
 
-const REGISTER = `mutation($input: RegisterInput!) { register(input: $input) { token user { id phone } } }`;
-const GROUP = `mutation($input: CreateGroupConversationInput!) { createGroupConversation(input: $input) { id } }`;
 const SEND = `mutation($input: SendMessageInput!) { sendMessage(input: $input) { id seq conversationId clientMessageId } }`;
 const MESSAGES = `query($id: ID!, $after: String) { messages(conversationId: $id, first: 100, after: $after) {
   edges { cursor node { id seq clientMessageId } } pageInfo { hasNextPage endCursor } } }`;
@@ -166,32 +169,6 @@ async function ok<T>(
     throw new Error(`operation failed: ${JSON.stringify(res)}\n${query}`);
   }
   return res.body.data;
-}
-
-let phoneCounter = 0;
-async function register(server: ServerProcess, name: string): Promise<User> {
-  const phone = `+1556${String(process.pid % 1000).padStart(3, '0')}${String(++phoneCounter).padStart(4, '0')}`;
-  const { register } = await ok<{ register: { token: string; user: { id: string } } }>(
-    server,
-    REGISTER,
-    { input: { phone, displayName: name, password: `password-${name}` } },
-  );
-  return { token: register.token, id: register.user.id, phone };
-}
-
-async function group(server: ServerProcess, owner: User, members: User[]): Promise<string> {
-  const data = await ok<{ createGroupConversation: { id: string } }>(
-    server,
-    GROUP,
-    {
-      input: {
-        title: `faults ${randomUUID().slice(0, 8)}`,
-        memberPhones: members.map((m) => m.phone),
-      },
-    },
-    owner.token,
-  );
-  return data.createGroupConversation.id;
 }
 
 async function send(

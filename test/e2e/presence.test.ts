@@ -8,11 +8,15 @@ import path from 'node:path';
 import type { Client } from 'graphql-ws';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { gqlAt, startServerProcess, type ServerProcess } from '../support/process.js';
+import {
+  startServerProcess,
+  type ServerProcess,
+  okAt as ok,
+  registerAt as register,
+} from '../support/process.js';
 import { createDatabase } from '../support/services.js';
 import { connect, subscribe, type Received } from '../support/ws.js';
 
-const REGISTER = `mutation($input: RegisterInput!) { register(input: $input) { token user { id } } }`;
 const SEND = `mutation($input: SendMessageInput!) { sendMessage(input: $input) { id } }`;
 const USER_BY_PHONE = `query($phone: String!) { userByPhone(phone: $phone) {
   id presence { status lastSeenAt user { id } } } }`;
@@ -77,31 +81,6 @@ async function start(env: Record<string, string>): Promise<ServerProcess> {
 
 const wsUrlOf = (server: ServerProcess) => `ws://127.0.0.1:${server.port}/graphql`;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Runs an operation and returns its data, failing loudly on any error. */
-async function ok<T>(
-  server: ServerProcess,
-  query: string,
-  variables: Record<string, unknown>,
-  token?: string,
-): Promise<T> {
-  const res = await gqlAt<T>(server.url, query, variables, token);
-  if (res.errors?.length || !res.data) {
-    throw new Error(`operation failed: ${JSON.stringify(res.errors)}\n${query}`);
-  }
-  return res.data;
-}
-
-let phoneCounter = 0;
-async function register(server: ServerProcess, name: string): Promise<User> {
-  const phone = `+1556${String(process.pid % 1000).padStart(3, '0')}${String(++phoneCounter).padStart(4, '0')}`;
-  const { register } = await ok<{ register: { token: string; user: { id: string } } }>(
-    server,
-    REGISTER,
-    { input: { phone, displayName: name, password: `password-${name}` } },
-  );
-  return { token: register.token, id: register.user.id, phone };
-}
 
 /** Makes two users contacts: `from` sends `to` a message (opening their 1:1 conversation). */
 async function befriend(server: ServerProcess, from: User, to: User): Promise<void> {

@@ -10,12 +10,16 @@ import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { gqlAt, startServerProcess, type ServerProcess } from '../support/process.js';
+import {
+  startServerProcess,
+  type ServerProcess,
+  okAt as ok,
+  registerAt as register,
+  createGroupAt as group,
+} from '../support/process.js';
 import { createDatabase, startRedis, type Service } from '../support/services.js';
 import { connect, subscribe, type Received } from '../support/ws.js';
 
-const REGISTER = `mutation($input: RegisterInput!) { register(input: $input) { token user { id phone } } }`;
-const GROUP = `mutation($input: CreateGroupConversationInput!) { createGroupConversation(input: $input) { id } }`;
 const DIRECT = `mutation($phone: String!) { startDirectConversation(phone: $phone) { id } }`;
 const LEAVE = `mutation($id: ID!) { leaveConversation(conversationId: $id) }`;
 const SEND = `mutation($input: SendMessageInput!) { sendMessage(input: $input) { id seq conversationId clientMessageId } }`;
@@ -119,46 +123,6 @@ async function startPair(
   ]);
   servers.push(a, b);
   return { a, b, databaseUrl };
-}
-
-/** Runs an operation and returns its data, failing loudly on any error. */
-async function ok<T>(
-  server: ServerProcess,
-  query: string,
-  variables: Record<string, unknown>,
-  token?: string,
-): Promise<T> {
-  const res = await gqlAt<T>(server.url, query, variables, token);
-  if (res.errors?.length || !res.data) {
-    throw new Error(`operation failed: ${JSON.stringify(res.errors)}\n${query}`);
-  }
-  return res.data;
-}
-
-let phoneCounter = 0;
-async function register(server: ServerProcess, name: string): Promise<User> {
-  const phone = `+1555${String(process.pid % 1000).padStart(3, '0')}${String(++phoneCounter).padStart(4, '0')}`;
-  const { register } = await ok<{ register: { token: string; user: { id: string } } }>(
-    server,
-    REGISTER,
-    { input: { phone, displayName: name, password: `password-${name}` } },
-  );
-  return { token: register.token, id: register.user.id, phone };
-}
-
-async function group(server: ServerProcess, owner: User, members: User[]): Promise<string> {
-  const data = await ok<{ createGroupConversation: { id: string } }>(
-    server,
-    GROUP,
-    {
-      input: {
-        title: `group ${randomUUID().slice(0, 8)}`,
-        memberPhones: members.map((m) => m.phone),
-      },
-    },
-    owner.token,
-  );
-  return data.createGroupConversation.id;
 }
 
 async function send(

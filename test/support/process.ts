@@ -1,5 +1,6 @@
 // Runs Parley as a real process, the way `npm start` does, and waits for it to be healthy.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getFreePort } from './services.js';
@@ -107,4 +108,52 @@ export async function gqlAt<T = Record<string, unknown>>(
     body: JSON.stringify({ query, variables }),
   });
   return (await res.json()) as never;
+}
+
+/** Runs an operation on a server process and returns its data, failing loudly on any error. */
+export async function okAt<T>(
+  server: { url: string },
+  query: string,
+  variables: Record<string, unknown>,
+  token?: string,
+): Promise<T> {
+  const res = await gqlAt<T>(server.url, query, variables, token);
+  if (res.errors?.length || !res.data) {
+    throw new Error(`operation failed: ${JSON.stringify(res.errors)}\n${query}`);
+  }
+  return res.data;
+}
+
+export interface E2eUser {
+  token: string;
+  id: string;
+  phone: string;
+}
+
+let phoneCounter = 0;
+/** Registers a user whose phone no other user of this test process has. */
+export async function registerAt(server: { url: string }, name: string): Promise<E2eUser> {
+  const phone = `+1555${String(process.pid % 1000).padStart(3, '0')}${String(++phoneCounter).padStart(4, '0')}`;
+  const { register } = await okAt<{ register: { token: string; user: { id: string } } }>(
+    server,
+    `mutation($input: RegisterInput!) { register(input: $input) { token user { id } } }`,
+    { input: { phone, displayName: name, password: `password-${name}` } },
+  );
+  return { token: register.token, id: register.user.id, phone };
+}
+
+/** Creates a group of `owner` and `members`; returns its id. */
+export async function createGroupAt(
+  server: { url: string },
+  owner: E2eUser,
+  members: readonly E2eUser[],
+  title = `group ${randomUUID().slice(0, 8)}`,
+): Promise<string> {
+  const data = await okAt<{ createGroupConversation: { id: string } }>(
+    server,
+    `mutation($input: CreateGroupConversationInput!) { createGroupConversation(input: $input) { id } }`,
+    { input: { title, memberPhones: members.map((m) => m.phone) } },
+    owner.token,
+  );
+  return data.createGroupConversation.id;
 }

@@ -212,14 +212,17 @@ function earlierInList(k: { updatedAt: Date; id: string }): SQL | undefined {
   );
 }
 
-/** Advances a member's read (and delivered) position; never moves it backwards. */
+/**
+ * Advances a member's read (and delivered) position, never backwards; returns the positions
+ * after the change, or undefined when the user is not a member.
+ */
 export async function advanceRead(
   db: Executor,
   conversationId: string,
   userId: string,
   seq: number,
-): Promise<void> {
-  await db
+): Promise<{ lastReadSeq: number; lastDeliveredSeq: number } | undefined> {
+  const [row] = await db
     .update(conversationMembers)
     .set({
       lastReadSeq: sql`greatest(${conversationMembers.lastReadSeq}, ${seq})`,
@@ -230,27 +233,12 @@ export async function advanceRead(
         eq(conversationMembers.conversationId, conversationId),
         eq(conversationMembers.userId, userId),
       ),
-    );
-}
-
-/** Advances a member's delivered position in several conversations in one statement. */
-export async function advanceDelivered(
-  db: Executor,
-  userId: string,
-  upTo: readonly { conversationId: string; seq: number }[],
-): Promise<void> {
-  if (upTo.length === 0) return;
-  const pairs = sql.join(
-    upTo.map((p) => sql`(${p.conversationId}::uuid, ${p.seq}::int)`),
-    sql`, `,
-  );
-  await db.execute(sql`
-    update conversation_members m
-       set last_delivered_seq = v.seq
-      from (values ${pairs}) as v(conversation_id, seq)
-     where m.conversation_id = v.conversation_id
-       and m.user_id = ${userId}
-       and m.last_delivered_seq < v.seq`);
+    )
+    .returning({
+      lastReadSeq: conversationMembers.lastReadSeq,
+      lastDeliveredSeq: conversationMembers.lastDeliveredSeq,
+    });
+  return row;
 }
 
 export async function lastSeqOf(db: Executor, conversationId: string): Promise<number> {

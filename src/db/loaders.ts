@@ -2,7 +2,7 @@
 // conversations with members, last messages and senders costs a constant number of statements.
 import DataLoader from 'dataloader';
 import type { Executor } from './client.js';
-import { advanceDelivered, findMembers } from './conversations.js';
+import { advanceDeliveredMany, findMembers } from './conversations.js';
 import { findMessagesByKeys, type MessageKey } from './messages.js';
 import type { MemberRow, MessageRow, UserRow } from './schema.js';
 import { findUsersByIds } from './users.js';
@@ -57,10 +57,13 @@ export function createLoaders(
           for (const k of keys) {
             highest.set(k.conversationId, Math.max(highest.get(k.conversationId) ?? 0, k.seq));
           }
-          await advanceDelivered(
+          await advanceDeliveredMany(
             db,
-            viewerId,
-            [...highest].map(([conversationId, seq]) => ({ conversationId, seq })),
+            [...highest].map(([conversationId, seq]) => ({
+              conversationId,
+              userId: viewerId,
+              seq,
+            })),
           );
         }
         return keys.map(() => true as const);

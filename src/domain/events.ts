@@ -8,7 +8,6 @@ import {
   claimStaleOutbox,
   deleteOutbox,
   insertOutbox,
-  type OutboxEntry,
   type OutboxKey,
 } from '../db/outbox.js';
 import type { MessageRow } from '../db/schema.js';
@@ -27,8 +26,9 @@ export interface LogSink {
   error(obj: object, msg: string): void;
 }
 
+/** Events written to the outbox, kept as objects for the publish right after the commit. */
 export interface Staged {
-  readonly entries: readonly (OutboxEntry & OutboxKey)[];
+  readonly entries: readonly (OutboxKey & { topic: string; event: BusEvent })[];
 }
 
 export interface Events {
@@ -104,9 +104,9 @@ export function createEvents(
     return flushing;
   };
 
-  const publishRow = async (row: OutboxEntry & OutboxKey): Promise<boolean> => {
+  const publishRow = async (row: Staged['entries'][number]): Promise<boolean> => {
     try {
-      await bus.publish(row.topic, JSON.parse(row.payload) as BusEvent);
+      await bus.publish(row.topic, row.event);
       published.push({ conversationId: row.conversationId, id: row.id });
       return true;
     } catch (err) {
@@ -118,13 +118,15 @@ export function createEvents(
   const events: Events = {
     bus,
     async stage(tx, list) {
-      const entries = list.map((s) => ({
+      const rows = list.map((s) => ({
         conversationId: s.conversationId,
         topic: topicOf(s),
         payload: JSON.stringify(s.event),
       }));
-      const keys = await insertOutbox(tx, entries);
-      return { entries: entries.map((e, i) => ({ ...e, ...keys[i]! })) };
+      const keys = await insertOutbox(tx, rows);
+      return {
+        entries: list.map((s, i) => ({ ...keys[i]!, topic: rows[i]!.topic, event: s.event })),
+      };
     },
     publish(staged) {
       void Promise.all(staged.entries.map(publishRow)).then(() => {

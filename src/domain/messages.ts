@@ -1,5 +1,5 @@
 import type { Executor } from '../db/client.js';
-import { advanceRead, findConversationView } from '../db/conversations.js';
+import { advanceRead, findConversationView, type ConversationView } from '../db/conversations.js';
 import {
   findMessage,
   listMessages as listMessageRows,
@@ -22,7 +22,12 @@ import { isUuid, parseMessageId, type MessageKey } from './ids.js';
 import { toWire, type Staged } from './events.js';
 import { conversationTopic } from '../realtime/events.js';
 import { limits } from './limits.js';
-import { parseConnectionArgs, toConnection, type ConnectionArgs } from './pagination.js';
+import {
+  parseConnectionArgs,
+  toConnection,
+  type ConnectionArgs,
+  type PageWindow,
+} from './pagination.js';
 
 export function parseBody(body: string): string {
   if (body.trim().length === 0) throw badInput('body must not be empty.', 'body');
@@ -109,7 +114,7 @@ export async function sendMessage(session: Session, input: SendMessageInput): Pr
           conversationId: message.conversationId,
           id: result.outboxId,
           topic: conversationTopic(message.conversationId),
-          payload: JSON.stringify({ type: 'messageAdded', message: toWire(message) }),
+          event: { type: 'messageAdded', message: toWire(message) },
         },
       ],
     });
@@ -178,20 +183,23 @@ export async function markRead(session: Session, messageId: string) {
   const key = parseMessageId(messageId);
   const view = await findConversationView(session.deps.db, key.conversationId, session.userId);
   if (!view || key.seq > view.lastSeq) throw messageNotFound();
-  await advanceRead(session.deps.db, key.conversationId, session.userId, key.seq);
+  const read = await advanceRead(session.deps.db, key.conversationId, session.userId, key.seq);
+  if (!read) throw conversationNotFound(); // left meanwhile
   session.loaders.members.clear(key.conversationId);
-  if (key.seq > view.viewerLastReadSeq) {
+  if (read.lastReadSeq > view.viewerLastReadSeq) {
     session.deps.events.publishEphemeral(conversationTopic(key.conversationId), {
       type: 'receipt',
       conversationId: key.conversationId,
       userId: session.userId,
-      lastReadSeq: key.seq,
+      lastReadSeq: read.lastReadSeq,
       readAt: new Date().toISOString(),
     });
   }
-  const updated = await findConversationView(session.deps.db, key.conversationId, session.userId);
-  if (!updated) throw conversationNotFound();
-  return updated;
+  return {
+    ...view,
+    viewerLastReadSeq: read.lastReadSeq,
+    viewerLastDeliveredSeq: read.lastDeliveredSeq,
+  };
 }
 
 /** Tells the other members whether the caller is typing; expires unless renewed. */
@@ -221,6 +229,24 @@ export async function listMessages(session: Session, conversationId: string, arg
   if (!isUuid(conversationId)) throw conversationNotFound();
   const view = await findConversationView(session.deps.db, conversationId, session.userId);
   if (!view) throw conversationNotFound();
+  return pageOfMessages(session, view, window);
+}
+
+/** A page of a conversation the viewer is known to be in (`view` as just loaded). */
+export async function listMessagesOf(
+  session: Session,
+  view: ConversationView,
+  args: ConnectionArgs,
+) {
+  return pageOfMessages(session, view, parseConnectionArgs(args, decodeMessageCursor));
+}
+
+async function pageOfMessages(
+  session: Session,
+  view: ConversationView,
+  window: PageWindow<number>,
+) {
+  const conversationId = view.id;
   const rows = await listMessageRows(session.deps.db, conversationId, {
     direction: window.direction,
     limit: window.size + 1,
@@ -263,3 +289,22 @@ export function messageStatus(
   if (others.every((m) => m.lastDeliveredSeq >= message.seq)) return 'DELIVERED';
   return 'SENT';
 }
+
+/** The newest message of a conversation; fetching it delivers it to the viewer. */
+export async function lastMessageOf(
+  session: Session,
+  view: ConversationView,
+): Promise<MessageRow | null> {
+  if (view.lastSeq === 0) return null;
+  const key = { conversationId: view.id, seq: view.lastSeq };
+  const [message] = await Promise.all([
+    session.loaders.message.load(key),
+    // Written only when it moves the viewer's delivered mark.
+    view.lastSeq > view.viewerLastDeliveredSeq ? session.loaders.delivered.load(key) : null,
+  ]);
+  return message ?? null;
+}
+
+/** Others' messages after the viewer's read mark (their own messages count as read). */
+export const unreadCount = (view: ConversationView): number =>
+  Math.max(0, view.lastSeq - view.viewerLastReadSeq);

@@ -2,18 +2,19 @@ import { PubSub } from 'graphql-subscriptions';
 import type { EventBus } from './bus.js';
 import type { BusEvent } from './events.js';
 
-/** One instance, in process. Events are JSON round-tripped so they look exactly as over Redis. */
+/**
+ * One instance, in process. Each event is JSON round-tripped once, so listeners get what they
+ * would get over Redis (dates as strings) and one shared copy, however many they are.
+ */
 export function createMemoryBus(): EventBus {
-  const pubsub = new PubSub<Record<string, string>>();
+  const pubsub = new PubSub<Record<string, BusEvent>>();
   return {
     kind: 'memory',
     async publish(topic, event) {
-      await pubsub.publish(topic, JSON.stringify(event));
+      await pubsub.publish(topic, JSON.parse(JSON.stringify(event)) as BusEvent);
     },
     async subscribe(topic, onEvent) {
-      const id = await pubsub.subscribe(topic, (text: string) =>
-        onEvent(JSON.parse(text) as BusEvent),
-      );
+      const id = await pubsub.subscribe(topic, (event: BusEvent) => onEvent(event));
       return () => pubsub.unsubscribe(id);
     },
     onReconnect: () => () => {},

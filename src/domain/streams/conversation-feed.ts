@@ -14,8 +14,11 @@ import type { Session } from '../context.js';
 import { conversationNotFound } from '../errors.js';
 
 export interface FeedHandlers {
-  /** A conversation starts being followed; `fromSeq` is where its history is already known. */
-  onFollow(conversationId: string, fromSeq: number): Promise<void>;
+  /**
+   * A conversation starts being followed. `fromSeq` is where the listener's history ends (null:
+   * now); `newestSeq`, when the feed has just read it, is the conversation's newest seq.
+   */
+  onFollow(conversationId: string, fromSeq: number | null, newestSeq?: number): Promise<void>;
   onUnfollow(conversationId: string): void;
   /** An event of a followed conversation, the user being a member when it is handled. */
   onEvent(event: ConversationEvent): Promise<void>;
@@ -45,7 +48,7 @@ export async function isMember(session: Session, conversationId: string): Promis
  */
 export async function openFeed(
   session: Session,
-  scope: { conversationId: string; fromSeq: () => Promise<number> } | { all: true },
+  scope: { conversationId: string; fromSeq: number | null } | { all: true },
   handlers: FeedHandlers,
 ): Promise<Feed> {
   const bus = session.deps.events.bus;
@@ -116,11 +119,11 @@ export async function openFeed(
       const now = await findMemberConversations(session.deps.db, session.userId);
       for (const c of now) {
         await follow(c.conversationId);
-        await handlers.onFollow(c.conversationId, c.lastSeq);
+        await handlers.onFollow(c.conversationId, c.lastSeq, c.lastSeq);
       }
     } else {
       await follow(scope.conversationId);
-      await handlers.onFollow(scope.conversationId, await scope.fromSeq());
+      await handlers.onFollow(scope.conversationId, scope.fromSeq);
     }
   });
   try {
@@ -142,7 +145,7 @@ export async function openFeed(
           for (const c of now) {
             if (!followed.has(c.conversationId)) {
               await follow(c.conversationId);
-              await handlers.onFollow(c.conversationId, c.lastDeliveredSeq);
+              await handlers.onFollow(c.conversationId, c.lastDeliveredSeq, c.lastSeq);
             }
           }
         }

@@ -20,7 +20,7 @@ export async function subscribeTyping(
   const typing = new Map<string, NodeJS.Timeout>();
   return openChannelFeed<TypingPayload>(
     session,
-    { conversationId, fromSeq: async () => 0 },
+    { conversationId, fromSeq: null },
     (channel) => {
       const stop = (userId: string) => {
         const timer = typing.get(userId);
@@ -60,7 +60,7 @@ export async function subscribeReceipts(
   await requireMember(session, conversationId);
   return openChannelFeed<ReceiptPayload>(
     session,
-    { conversationId, fromSeq: async () => 0 },
+    { conversationId, fromSeq: null },
     (channel) => ({
       async onEvent(event) {
         if (event.type !== 'receipt') return;

@@ -43,9 +43,7 @@ export async function subscribeMessageAdded(
 
   return openChannelFeed<MessageRow>(
     session,
-    conversationId
-      ? { conversationId, fromSeq: async () => afterSeq ?? (await lastSeqOf(db, conversationId)) }
-      : { all: true },
+    conversationId ? { conversationId, fromSeq: afterSeq } : { all: true },
     (channel) => {
       const emit = (m: MessageRow) => {
         const seen = last.get(m.conversationId);
@@ -77,15 +75,17 @@ export async function subscribeMessageAdded(
       };
 
       return {
-        async onFollow(id, fromSeq) {
+        async onFollow(id, fromSeq, known) {
           if (last.has(id)) return;
-          const newest = await lastSeqOf(db, id);
-          if (fromSeq > newest) {
+          const newest = known ?? (await lastSeqOf(db, id));
+          const from = fromSeq ?? newest;
+          if (from > newest) {
             throw badInput('"after" is beyond the newest message of this conversation.', 'after');
           }
-          if (fromSeq < newest - limits.maxReplay) throw resyncRequired();
-          last.set(id, fromSeq);
-          await catchUp(id);
+          if (from < newest - limits.maxReplay) throw resyncRequired();
+          last.set(id, from);
+          // Anything newer than `newest` arrives as an event (the feed subscribed first).
+          if (from < newest) await catchUp(id);
         },
         onUnfollow: (id) => last.delete(id),
         async onEvent(event) {
@@ -119,7 +119,7 @@ export async function subscribeMessageUpdated(
   const recent = new Set<string>();
   return openChannelFeed<MessageRow>(
     session,
-    conversationId ? { conversationId, fromSeq: async () => 0 } : { all: true },
+    conversationId ? { conversationId, fromSeq: null } : { all: true },
     (channel) => ({
       async onEvent(event) {
         if (event.type !== 'messageUpdated') return;

@@ -6,6 +6,7 @@ import { findUsersByIds, setLastSeen } from '../db/users.js';
 import type { EventBus } from '../realtime/bus.js';
 import { presenceTopic, type PresencePayload, type PresenceStatus } from '../realtime/events.js';
 import type { PresenceChange, PresenceStore, PresenceTiming } from '../realtime/presence-store.js';
+import type { Deps } from './context.js';
 import type { LogSink } from './events.js';
 
 export interface Presence {
@@ -108,4 +109,19 @@ export function createPresence(
       timers.length = 0;
     },
   };
+}
+
+/**
+ * A user's presence as a viewer may see it: only contacts (users who share a conversation) and
+ * the user themself; null for anyone else.
+ */
+export async function visiblePresence(
+  deps: Pick<Deps, 'contacts'>,
+  viewerId: string | null,
+  userId: string,
+  load: (userId: string) => Promise<PresencePayload>,
+): Promise<PresencePayload | null> {
+  if (!viewerId) return null;
+  const visible = await deps.contacts.load({ viewerId, userId });
+  return visible ? load(userId) : null;
 }

@@ -41,21 +41,10 @@ export async function createContext(
   requestId: string,
   clientIp: string,
 ): Promise<GraphQLContext> {
-  let userId: string | null = null;
-  let authError: DomainError | null = null;
-  if (authorization) {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    if (!match) {
-      authError = unauthenticated('Malformed Authorization header: use "Bearer <token>".');
-    } else {
-      try {
-        userId = await deps.tokens.verify(match[1]!);
-      } catch (err) {
-        if (!(err instanceof DomainErrorClass)) throw err;
-        authError = err;
-      }
-    }
-  }
+  // No header: anonymous (register and login need none); a bad one is kept to be reported.
+  const auth = authorization ? await authenticate(deps, authorization) : null;
+  const userId = auth && 'userId' in auth ? auth.userId : null;
+  const authError = auth && 'error' in auth ? auth.error : null;
   return {
     deps,
     loaders: createLoaders(deps.db, userId),

@@ -7,7 +7,6 @@ export const Message: MessageResolvers = {
   id: (m) => encodeMessageId(m),
   conversationId: (m) => m.conversationId,
   sender: (m, _args, ctx) => requireUser(ctx, m.senderId),
-  body: (m) => (m.deletedAt ? null : m.body),
   status: async (m, _args, ctx) =>
     messageStatus(m, await ctx.loaders.members.load(m.conversationId)),
 };

@@ -1,4 +1,5 @@
 import type { UserRow } from '../../../db/schema.js';
+import { visiblePresence } from '../../../domain/presence.js';
 import type { UserResolvers } from '../../__generated__/resolvers.js';
 import type { GraphQLContext } from '../../context.js';
 
@@ -7,12 +8,8 @@ export const User: UserResolvers = {
   id: (user) => user.id,
   phone: (user) => user.phone,
   displayName: (user) => user.displayName,
-  // Only contacts (users who share a conversation) and the user themself see presence.
-  presence: async (user, _args, ctx) => {
-    if (!ctx.userId) return null;
-    const visible = await ctx.deps.contacts.load({ viewerId: ctx.userId, userId: user.id });
-    return visible ? ctx.presence.load(user.id) : null;
-  },
+  presence: (user, _args, ctx) =>
+    visiblePresence(ctx.deps, ctx.userId, user.id, (id) => ctx.presence.load(id)),
 };
 
 export async function requireUser(ctx: GraphQLContext, id: string): Promise<UserRow> {

@@ -2,10 +2,7 @@
 import { ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/client.js';
 import { createLogger } from './logger.js';
-import { createMemoryBus } from './realtime/memory-bus.js';
-import { createMemoryPresenceStore } from './realtime/memory-presence-store.js';
-import { createRedisPresenceStore } from './realtime/redis-presence-store.js';
-import { createRedisBus } from './realtime/redis-bus.js';
+import { createBackplane } from './realtime/backplane.js';
 import { createServer } from './server.js';
 
 async function main(): Promise<void> {
@@ -26,17 +23,8 @@ async function main(): Promise<void> {
     statementTimeoutMs: config.dbStatementTimeoutMs,
     poolSize: config.dbPoolSize,
   });
-  const bus = config.redisUrl
-    ? createRedisBus(config.redisUrl, config.redisKeyPrefix, logger)
-    : createMemoryBus();
-  const presenceStore = config.redisUrl
-    ? createRedisPresenceStore(
-        config.redisUrl,
-        config.redisKeyPrefix,
-        config.presenceGraceMs,
-        logger,
-      )
-    : createMemoryPresenceStore(config.presenceGraceMs);
+  const backplane = createBackplane(config, logger);
+  const { bus, presenceStore } = backplane;
   const server = await createServer({ config, database, bus, presenceStore, logger });
   const port = await server.listen(config.port);
   logger.info(
@@ -61,8 +49,7 @@ async function main(): Promise<void> {
     force.unref();
     try {
       await server.close();
-      await bus.close();
-      await presenceStore.close();
+      await backplane.close();
       await database.close();
       process.exit(0);
     } catch (err) {

@@ -9,10 +9,7 @@ import { loadConfig } from '../../src/config.js';
 import { openDatabase, type DatabaseHandle } from '../../src/db/client.js';
 import { createLogger } from '../../src/logger.js';
 import type { EventBus } from '../../src/realtime/bus.js';
-import { createMemoryBus } from '../../src/realtime/memory-bus.js';
-import { createMemoryPresenceStore } from '../../src/realtime/memory-presence-store.js';
-import { createRedisPresenceStore } from '../../src/realtime/redis-presence-store.js';
-import { createRedisBus } from '../../src/realtime/redis-bus.js';
+import { createBackplane } from '../../src/realtime/backplane.js';
 import { createServer } from '../../src/server.js';
 import { gqlAt } from './process.js';
 import { createDatabase } from './services.js';
@@ -59,6 +56,28 @@ export interface StartOptions {
   databaseUrl?: string;
 }
 
+/**
+ * The two ways Parley runs, for suites that need pub/sub: embedded (PGlite, in process) always,
+ * production (PostgreSQL + Redis) when the run started both.
+ */
+export function deployments(): {
+  name: string;
+  backend: BackendName;
+  redisUrl: string | undefined;
+  available: boolean;
+}[] {
+  const redisUrl = inject('redisUrl');
+  return [
+    { name: 'PGlite + in-process', backend: 'pglite', redisUrl: undefined, available: true },
+    {
+      name: 'PostgreSQL + Redis',
+      backend: 'postgres',
+      redisUrl,
+      available: inject('postgresUrl') !== '' && redisUrl !== '',
+    },
+  ];
+}
+
 export async function startApp(backend: BackendName, opts: StartOptions = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'parley-test-'));
   const databaseUrl =
@@ -86,17 +105,8 @@ export async function startApp(backend: BackendName, opts: StartOptions = {}): P
     onQuery: (sql) => statements.push(sql),
   });
   const logger = createLogger('silent');
-  const bus = config.redisUrl
-    ? createRedisBus(config.redisUrl, config.redisKeyPrefix, logger)
-    : createMemoryBus();
-  const presenceStore = config.redisUrl
-    ? createRedisPresenceStore(
-        config.redisUrl,
-        config.redisKeyPrefix,
-        config.presenceGraceMs,
-        logger,
-      )
-    : createMemoryPresenceStore(config.presenceGraceMs);
+  const backplane = createBackplane(config, logger);
+  const { bus, presenceStore } = backplane;
   const server = await createServer({ config, database, bus, presenceStore, logger });
   const port = await server.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${port}/graphql`;
@@ -111,8 +121,7 @@ export async function startApp(backend: BackendName, opts: StartOptions = {}): P
     gql: (query, variables, token) => gqlAt(url, query, variables, token),
     async close() {
       await server.close();
-      await bus.close();
-      await presenceStore.close();
+      await backplane.close();
       // A test may have closed the database on purpose already.
       await database.close().catch(() => undefined);
       rmSync(dataDir, { recursive: true, force: true });

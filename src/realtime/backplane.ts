@@ -1,0 +1,35 @@
+// What instances share besides the database: pub/sub and presence, in Redis when REDIS_URL is
+// set, in process otherwise.
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { EventBus } from './bus.js';
+import { createMemoryBus } from './memory-bus.js';
+import { createMemoryPresenceStore } from './memory-presence-store.js';
+import type { PresenceStore } from './presence-store.js';
+import { createRedisBus } from './redis-bus.js';
+import { createRedisPresenceStore } from './redis-presence-store.js';
+
+export interface Backplane {
+  readonly bus: EventBus;
+  readonly presenceStore: PresenceStore;
+  close(): Promise<void>;
+}
+
+export function createBackplane(
+  config: Pick<Config, 'redisUrl' | 'redisKeyPrefix' | 'presenceGraceMs'>,
+  logger: Logger,
+): Backplane {
+  const { redisUrl, redisKeyPrefix, presenceGraceMs } = config;
+  const bus = redisUrl ? createRedisBus(redisUrl, redisKeyPrefix, logger) : createMemoryBus();
+  const presenceStore = redisUrl
+    ? createRedisPresenceStore(redisUrl, redisKeyPrefix, presenceGraceMs, logger)
+    : createMemoryPresenceStore(presenceGraceMs);
+  return {
+    bus,
+    presenceStore,
+    async close() {
+      await bus.close();
+      await presenceStore.close();
+    },
+  };
+}

@@ -4,12 +4,7 @@
 // between commit and publish) is published by whichever instance's drainer claims it first.
 // Subscribers drop what they have already delivered, so publishing twice is harmless.
 import type { Database, Executor } from '../db/client.js';
-import {
-  claimStaleOutbox,
-  deleteOutbox,
-  insertOutbox,
-  type OutboxKey,
-} from '../db/outbox.js';
+import { claimStaleOutbox, deleteOutbox, insertOutbox, type OutboxKey } from '../db/outbox.js';
 import type { MessageRow } from '../db/schema.js';
 import type { EventBus } from '../realtime/bus.js';
 import {

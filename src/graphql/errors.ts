@@ -20,7 +20,7 @@ export function createErrorFormatter(logger: Logger, opts: { hideSchemaDetails?:
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     let original = unwrapResolverError(error);
     // graphql-ws wraps an error thrown by a subscription's stream in a GraphQLError without a
-    // path (possibly from the other of graphql's CommonJS and ESM builds, so no instanceof).
+    // path, which unwrapResolverError leaves alone.
     const inner = (original as { originalError?: unknown } | null)?.originalError;
     if (inner instanceof DomainError) original = inner;
     const where = {

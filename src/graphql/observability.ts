@@ -25,7 +25,7 @@ export function observabilityPlugin(
           const first = operation.selectionSet.selections[0];
           if (first?.kind === Kind.FIELD) field = first.name.value;
         },
-        async willSendResponse({ response, errors }) {
+        async willSendResponse({ errors }) {
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
           const codes = (errors ?? []).map((e) =>
             String(e.extensions?.['code'] ?? 'INTERNAL_SERVER_ERROR'),
@@ -45,7 +45,6 @@ export function observabilityPlugin(
           if (codes.includes('INTERNAL_SERVER_ERROR')) logger.error(entry, 'request failed');
           else if (seconds * 1000 > SLOW_MS) logger.warn(entry, 'slow request');
           else logger.debug(entry, 'request');
-          void response;
         },
       };
     },

@@ -1,7 +1,14 @@
 // Presence in one process, on the embedded parts and on PostgreSQL + Redis.
 import type { Client } from 'graphql-ws';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ok, registerUser, startApp, type TestApp, type TestUser } from '../support/app.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ok,
+  registerUser,
+  startApp,
+  type TestApp,
+  type TestUser,
+  deployments,
+} from '../support/app.js';
 import { connect, subscribe } from '../support/ws.js';
 
 const PRESENCE = `subscription($ids: [ID!]) { presenceChanged(userIds: $ids) { status lastSeenAt user { id } } }`;
@@ -11,23 +18,13 @@ interface PresenceItem {
   user: { id: string };
 }
 
-const setups = [
-  { name: 'PGlite + in-process', backend: 'pglite' as const, redis: false, available: true },
-  {
-    name: 'PostgreSQL + Redis',
-    backend: 'postgres' as const,
-    redis: true,
-    available: inject('postgresUrl') !== '' && inject('redisUrl') !== '',
-  },
-];
-
-describe.each(setups)('presence on $name', ({ backend, redis, available }) => {
+describe.each(deployments())('presence on $name', ({ backend, redisUrl, available }) => {
   let app: TestApp;
   const clients: Client[] = [];
   beforeAll(async () => {
     if (!available) return;
     app = await startApp(backend, {
-      ...(redis ? { redisUrl: inject('redisUrl') } : {}),
+      ...(redisUrl ? { redisUrl } : {}),
       env: { PRESENCE_TTL_MS: '3000', PRESENCE_GRACE_MS: '600' },
     });
   });

@@ -3,15 +3,15 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { Client } from 'graphql-ws';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conversationTopic } from '../../src/realtime/events.js';
 import {
-  errorCode,
   ok,
   registerUser,
   startApp,
   type TestApp,
   type TestUser,
+  deployments,
 } from '../support/app.js';
 import { connect, subscribe } from '../support/ws.js';
 import WebSocket from 'ws';
@@ -30,23 +30,13 @@ interface Added {
   sender: { id: string };
 }
 
-const setups = [
-  { name: 'PGlite + in-process bus', backend: 'pglite' as const, redis: false, available: true },
-  {
-    name: 'PostgreSQL + Redis',
-    backend: 'postgres' as const,
-    redis: true,
-    available: inject('postgresUrl') !== '' && inject('redisUrl') !== '',
-  },
-];
-
-describe.each(setups)('subscriptions on $name', ({ backend, redis, available }) => {
+describe.each(deployments())('subscriptions on $name', ({ backend, redisUrl, available }) => {
   let app: TestApp;
   const clients: Client[] = [];
   beforeAll(async () => {
     if (!available) return;
     app = await startApp(backend, {
-      ...(redis ? { redisUrl: inject('redisUrl') } : {}),
+      ...(redisUrl ? { redisUrl } : {}),
       env: { WS_INIT_TIMEOUT_MS: '500', OUTBOX_GRACE_MS: '300', OUTBOX_DRAIN_INTERVAL_MS: '200' },
     });
   });
@@ -390,12 +380,10 @@ describe.each(setups)('subscriptions on $name', ({ backend, redis, available }) 
         { id },
       );
       const MARK = `mutation($m: ID!) { markRead(messageId: $m) { unreadCount } }`;
-      let seq = 1;
       const readProbe = setInterval(() => {
         void send(a, { conversationId: id, body: 'read me' }).then((m) =>
           app.gql(MARK, { m: m.id }, b.token),
         );
-        seq++;
       }, 200);
       const got = await receipts
         .until((x) => x.length >= 1)
@@ -403,7 +391,6 @@ describe.each(setups)('subscriptions on $name', ({ backend, redis, available }) 
       expect(got[0]!.user.id).toBe(b.id);
       expect(got[0]!.lastReadSeq).toBeGreaterThan(1);
       expect(Date.parse(got[0]!.readAt)).not.toBeNaN();
-      expect(seq).toBeGreaterThan(1);
     },
   );
 
@@ -449,7 +436,6 @@ describe.each(setups)('subscriptions on $name', ({ backend, redis, available }) 
         socket.on('close', (c) => resolve(c));
       });
       expect(code).toBe(4408);
-      expect(errorCode({ errors: [{ message: '', extensions: { code: 'X' } }] })).toBe('X');
     },
   );
 });

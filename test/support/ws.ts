@@ -110,8 +110,3 @@ export function subscribe<T>(
   );
   return received;
 }
-
-/** Waits until the server has the subscription running (a ping-pong round trip after it). */
-export async function settle(ms = 150): Promise<void> {
-  await new Promise((r) => setTimeout(r, ms));
-}

@@ -36,12 +36,16 @@ export const unauthenticated = (message = 'Sign in first: send Authorization: Be
   new DomainError('UNAUTHENTICATED', message);
 
 /**
- * Text that PostgreSQL can store as it was sent: well-formed Unicode (no lone UTF-16 surrogates,
- * which would silently become U+FFFD) and no NUL character (which text columns cannot hold).
+ * Text that comes back exactly as it was sent: well-formed Unicode (no lone UTF-16 surrogates,
+ * which would silently become U+FFFD), no NUL character (which text columns cannot hold), and
+ * no leading byte order mark (U+FEFF: not content, and PGlite's decoder drops it when reading).
  */
 export function checkText(value: string, field: string): string {
-  if (!value.isWellFormed() || value.includes('\u0000')) {
-    throw badInput(`${field} must be valid Unicode text without NUL characters.`, field);
+  if (!value.isWellFormed() || value.includes('\u0000') || value.startsWith('\uFEFF')) {
+    throw badInput(
+      `${field} must be valid Unicode text without NUL characters or a leading byte order mark.`,
+      field,
+    );
   }
   return value;
 }

@@ -5,6 +5,13 @@ import { messageStatus, parseBody } from '../../src/domain/messages.js';
 import { expectBadInput } from './domain-error.js';
 
 describe('parseBody', () => {
+  it('refuses text that would not come back as sent (NUL, lone surrogate, leading BOM)', () => {
+    for (const body of ['a\u0000b', 'a\ud800b', '\uFEFF\u202Ehi'])
+      expectBadInput(() => parseBody(body), 'body');
+    // A BOM inside the text is kept as it is.
+    expect(parseBody('a\uFEFFb')).toBe('a\uFEFFb');
+  });
+
   it('accepts ordinary text unchanged', () => {
     expect(parseBody('hello')).toBe('hello');
     expect(parseBody('line one\nline two')).toBe('line one\nline two');

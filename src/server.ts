@@ -101,6 +101,8 @@ export async function createServer(opts: {
   };
   const app = express();
   app.disable('x-powered-by');
+  // GraphQL answers are per user and mostly to POSTs: hashing each body for an ETag is waste.
+  app.set('etag', false);
   if (config.trustProxy) app.set('trust proxy', true);
   const httpServer = http.createServer(app);
   const schema = buildSchema();

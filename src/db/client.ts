@@ -143,8 +143,29 @@ export function pgArray(
   values: readonly (string | number)[],
   type: 'uuid' | 'int' | 'bigint' | 'text' | 'timestamptz',
 ): SQL {
-  const literal = `{${values.map((v) => `"${String(v).replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
-  return sql`${literal}::${sql.raw(type)}[]`;
+  return sql`${arrayLiteral(values)}::${sql.raw(type)}[]`;
+}
+
+/** PostgreSQL's text form of an array, every element quoted (so "NULL" stays a string). */
+export function arrayLiteral(values: readonly (string | number)[]): string {
+  return `{${values.map((v) => `"${String(v).replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
+}
+
+/**
+ * A query built once per executor and from then on only executed (drizzle otherwise builds the
+ * SQL text again on every call); values come in through `sql.placeholder`. Inside a transaction
+ * it is built for that transaction.
+ */
+export function prepareOnce<T>(build: (db: Executor) => T): (db: Executor) => T {
+  const built = new WeakMap<Executor, T>();
+  return (db) => {
+    let query = built.get(db);
+    if (query === undefined) {
+      query = build(db);
+      built.set(db, query);
+    }
+    return query;
+  };
 }
 
 /** The SQLSTATE of a database error, looking through drizzle's wrapper. */

@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, getTableColumns, or, sql, type SQL } from 'drizzle-orm';
-import { pgArray, queryRows, type Executor } from './client.js';
+import { pgArray, prepareOnce, queryRows, type Executor } from './client.js';
 import {
   conversationMembers,
   conversations,
@@ -26,17 +26,28 @@ const memberOf = (userId: string) =>
     eq(conversationMembers.userId, userId),
   );
 
+const viewQuery = prepareOnce((db) =>
+  db
+    .select(viewColumns)
+    .from(conversations)
+    .innerJoin(
+      conversationMembers,
+      and(
+        eq(conversationMembers.conversationId, conversations.id),
+        eq(conversationMembers.userId, sql.placeholder('userId')),
+      ),
+    )
+    .where(eq(conversations.id, sql.placeholder('conversationId')))
+    .limit(1)
+    .prepare('conversation_view'),
+);
+
 export async function findConversationView(
   db: Executor,
   conversationId: string,
   userId: string,
 ): Promise<ConversationView | undefined> {
-  const [row] = await db
-    .select(viewColumns)
-    .from(conversations)
-    .innerJoin(conversationMembers, memberOf(userId))
-    .where(eq(conversations.id, conversationId))
-    .limit(1);
+  const [row] = await viewQuery(db).execute({ conversationId, userId });
   return row;
 }
 

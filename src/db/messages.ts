@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, gt, lt, sql } from 'drizzle-orm';
-import { pgArray, queryRows, type Executor } from './client.js';
+import { pgArray, prepareOnce, queryRows, type Executor } from './client.js';
 import { messages, type MessageRow } from './schema.js';
 
 export interface MessageKey {
@@ -56,6 +56,28 @@ export interface MessagePageQuery {
   beforeSeq: number | null;
 }
 
+const MAX_SEQ = 2_147_483_647; // seq is an int
+
+// One statement per direction; an open end of the range is bound as 0 or MAX_SEQ.
+const pageQuery = (forward: boolean) =>
+  prepareOnce((db) =>
+    db
+      .select()
+      .from(messages)
+      .where(
+        and(
+          eq(messages.conversationId, sql.placeholder('conversationId')),
+          gt(messages.seq, sql.placeholder('afterSeq')),
+          lt(messages.seq, sql.placeholder('beforeSeq')),
+        ),
+      )
+      .orderBy(forward ? asc(messages.seq) : desc(messages.seq))
+      .limit(sql.placeholder('limit'))
+      .prepare(forward ? 'messages_forward' : 'messages_backward'),
+  );
+const forwardPage = pageQuery(true);
+const backwardPage = pageQuery(false);
+
 /** Messages of a conversation within (afterSeq, beforeSeq), oldest → newest. */
 export async function listMessages(
   db: Executor,
@@ -63,18 +85,12 @@ export async function listMessages(
   q: MessagePageQuery,
 ): Promise<MessageRow[]> {
   const forward = q.direction === 'forward';
-  const rows = await db
-    .select()
-    .from(messages)
-    .where(
-      and(
-        eq(messages.conversationId, conversationId),
-        q.afterSeq !== null ? gt(messages.seq, q.afterSeq) : undefined,
-        q.beforeSeq !== null ? lt(messages.seq, q.beforeSeq) : undefined,
-      ),
-    )
-    .orderBy(forward ? asc(messages.seq) : desc(messages.seq))
-    .limit(q.limit);
+  const rows = await (forward ? forwardPage : backwardPage)(db).execute({
+    conversationId,
+    afterSeq: q.afterSeq ?? 0,
+    beforeSeq: q.beforeSeq ?? MAX_SEQ,
+    limit: q.limit,
+  });
   return forward ? rows : rows.reverse();
 }
 

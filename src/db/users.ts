@@ -1,5 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
-import { pgArray, type Executor } from './client.js';
+import { arrayLiteral, pgArray, prepareOnce, type Executor } from './client.js';
 import { users, type UserRow } from './schema.js';
 
 export async function insertUser(
@@ -23,12 +23,17 @@ export function findUsersByPhones(db: Executor, phones: readonly string[]): Prom
     .where(sql`${users.phone} = any(${pgArray(phones, 'text')})`);
 }
 
-export function findUsersByIds(db: Executor, ids: readonly string[]): Promise<UserRow[]> {
-  if (ids.length === 0) return Promise.resolve([]);
-  return db
+const usersByIds = prepareOnce((db) =>
+  db
     .select()
     .from(users)
-    .where(sql`${users.id} = any(${pgArray(ids, 'uuid')})`);
+    .where(sql`${users.id} = any(${sql.placeholder('ids')}::uuid[])`)
+    .prepare('users_by_ids'),
+);
+
+export function findUsersByIds(db: Executor, ids: readonly string[]): Promise<UserRow[]> {
+  if (ids.length === 0) return Promise.resolve([]);
+  return usersByIds(db).execute({ ids: arrayLiteral(ids) });
 }
 
 export async function updateDisplayName(

@@ -33,7 +33,7 @@ import { createRateLimiter } from './realtime/rate-limiter.js';
 import type { EventBus } from './realtime/bus.js';
 import type { PresenceStore } from './realtime/presence-store.js';
 import { attachmentRoutes } from './http/attachments.js';
-import { createBlobStore, spoolDir } from './storage/index.js';
+import { createBlobStore, removeStaleSpoolFiles, spoolDir } from './storage/index.js';
 
 /** A subscription sent over HTTP would run without its event stream: point to WebSocket. */
 const subscriptionsOverWebSocketOnly: ApolloServerPlugin<GraphQLContext> = {
@@ -107,6 +107,7 @@ export async function createServer(opts: {
   const sweeper = createAttachmentSweeper(database.db, deps.attachments.blobs, logger, {
     unattachedTtlSeconds: config.attachments.unattachedTtlSeconds,
     intervalMs: config.attachments.sweepIntervalMs,
+    alsoSweep: () => removeStaleSpoolFiles(spoolDir(config.attachments), 3_600_000),
   });
   const app = express();
   app.disable('x-powered-by');

@@ -343,6 +343,8 @@ export interface SweepOptions {
   /** Uploads not attached within this are removed. */
   unattachedTtlSeconds: number;
   intervalMs: number;
+  /** More clean-up for each round (left-over spool files). */
+  alsoSweep?: () => Promise<unknown>;
 }
 
 /**
@@ -370,8 +372,10 @@ export function createAttachmentSweeper(
         log.warn({ err: String(err), count: keys.length }, 'could not delete swept blobs');
       });
       total += rows.length;
-      if (rows.length < 500) return total;
+      if (rows.length < 500) break;
     }
+    await opts.alsoSweep?.();
+    return total;
   };
   const schedule = () => {
     timer = setTimeout(() => {

@@ -224,9 +224,10 @@ describe.each(backends())('attachments on $name', ({ name, available }) => {
     expect(stale.status).toBe(200);
     expect(stale.bytes.length).toBe(full.bytes.length);
 
-    const head = await fetch(url, { method: 'HEAD', headers: bearer(b) });
+    const head = await download(url, bearer(b), 'HEAD');
     expect(head.status).toBe(200);
     expect(head.headers.get('content-length')).toBe(String(full.bytes.length));
+    expect(head.bytes.length).toBe(0);
   });
 
   it.skipIf(!available)(

@@ -1,5 +1,6 @@
 // Uploads and downloads the way a browser or curl does them, and test files made with sharp.
 import { readdirSync, statSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import sharp from 'sharp';
 
@@ -52,12 +53,32 @@ export async function uploadOk(
   return reply.body as Uploaded;
 }
 
-export async function download(
+/**
+ * A GET on a connection of its own (no keep-alive reuse: on a loaded machine a reused idle
+ * connection can meet the server's keep-alive timeout and be reset, which says nothing about
+ * the server's answers).
+ */
+export function download(
   url: string,
   headers: Record<string, string> = {},
+  method = 'GET',
 ): Promise<{ status: number; headers: Headers; bytes: Buffer }> {
-  const res = await fetch(url, { headers });
-  return { status: res.status, headers: res.headers, bytes: Buffer.from(await res.arrayBuffer()) };
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () => {
+        const h = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) {
+          if (value !== undefined) h.set(name, Array.isArray(value) ? value.join(', ') : value);
+        }
+        resolve({ status: res.statusCode ?? 0, headers: h, bytes: Buffer.concat(chunks) });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 /** Every file under a folder (recursively), relative paths. */

@@ -267,6 +267,45 @@ describe.each(backends())('attachments on $name', ({ name, available }) => {
   });
 
   it.skipIf(!available)(
+    'keeps a GIF animated and serves a PDF as it came, whatever the names say',
+    async () => {
+      const { a, b, id } = await chat();
+      const frame = (r: number) =>
+        sharp({ create: { width: 30, height: 20, channels: 3, background: { r, g: 0, b: 0 } } })
+          .png()
+          .toBuffer();
+      const gif = await sharp([await frame(255), await frame(0)], { join: { animated: true } })
+        .gif()
+        .toBuffer();
+      const pdf = Buffer.from(
+        '%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n',
+      );
+      const up = [
+        await uploadOk(app.origin, a.token, {
+          bytes: gif,
+          filename: 'anim.bin',
+          type: 'text/plain',
+        }),
+        await uploadOk(app.origin, a.token, { bytes: pdf, filename: 'doc.txt' }),
+      ];
+      expect(up.map((u) => [u.mimeType, u.width, u.height])).toEqual([
+        ['image/gif', 30, 20],
+        ['application/pdf', null, null],
+      ]);
+      const sent = await send(a, { conversationId: id, attachmentIds: up.map((u) => u.id) });
+      const [animated, document] = sent.attachments;
+      const served = await download(`${app.origin}${animated!.url}`, bearer(b));
+      expect(served.headers.get('content-type')).toBe('image/gif');
+      expect((await sharp(served.bytes).metadata()).pages).toBe(2);
+      expect(document!.thumbnailUrl).toBeNull();
+      const doc = await download(`${app.origin}${document!.url}`);
+      expect(doc.headers.get('content-type')).toBe('application/pdf');
+      expect(doc.headers.get('content-disposition')).toMatch(/^inline; filename="doc.txt"/);
+      expect(doc.bytes).toEqual(pdf);
+    },
+  );
+
+  it.skipIf(!available)(
     'refuses executables dressed as images, and other content, storing nothing',
     async () => {
       const { a } = await chat();
@@ -514,6 +553,8 @@ describe.each(backends())('attachment limits and sweep on $name', ({ name, avail
           ATTACHMENT_MAX_BYTES: String(maxBytes),
           ATTACHMENT_UNATTACHED_TTL_SECONDS: '1',
           ATTACHMENT_SWEEP_INTERVAL_MS: '100',
+          // The real limits: uploads are counted per user (60 a minute).
+          RATE_LIMIT_MULTIPLIER: '1',
         },
       });
     }
@@ -581,6 +622,18 @@ describe.each(backends())('attachment limits and sweep on $name', ({ name, avail
       expect(atLimit.body.size).toBe(maxBytes);
     },
   );
+
+  it.skipIf(!available)('limits uploads per user, answering 429 with Retry-After', async () => {
+    const [a, b] = await Promise.all([registerUser(app, 'A'), registerUser(app, 'B')]);
+    const file = { bytes: Buffer.from('tiny\n'), filename: 't.txt' };
+    for (let i = 0; i < 60; i++) await uploadOk(app.origin, a.token, file);
+    const refused = await upload(app.origin, a.token, file);
+    expect(refused.status).toBe(429);
+    expect(refused.body.error?.code).toBe('RATE_LIMITED');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    // Another user is not affected.
+    expect((await upload(app.origin, b.token, file)).status).toBe(201);
+  });
 
   it.skipIf(!available)('uploads never attached are swept with their files', async () => {
     const a = await registerUser(app, 'A');

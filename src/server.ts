@@ -15,7 +15,8 @@ import {
   createDeliveryRecorder,
   createMembershipChecker,
 } from './db/realtime-support.js';
-import { createAttachmentSweeper, createUrlSigner } from './domain/attachments.js';
+import { createAttachmentSweeper } from './domain/attachment-sweep.js';
+import { createUrlSigner } from './domain/attachment-urls.js';
 import { createTokenService } from './domain/auth.js';
 import type { Deps } from './domain/context.js';
 import { createEvents } from './domain/events.js';

@@ -1,17 +1,11 @@
 // Attachments: what may be uploaded (judged by the bytes, never by the client's name or type),
-// how an upload becomes stored blobs and a row, who may download it, the signed download URLs,
-// and the sweep of uploads never attached to a message.
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+// how an upload becomes stored blobs and a row, and who may download it. Signed download URLs
+// are in attachment-urls.ts, the sweep of uploads never sent in attachment-sweep.ts.
 import { createReadStream } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { fileTypeFromFile } from 'file-type';
 import type { Database } from '../db/client.js';
-import {
-  deleteAttachment,
-  deleteStaleUploads,
-  findSentAttachment,
-  insertAttachment,
-} from '../db/attachments.js';
+import { deleteAttachment, findSentAttachment, insertAttachment } from '../db/attachments.js';
 import type { AttachmentRow } from '../db/schema.js';
 import {
   makeThumbnail,
@@ -20,7 +14,7 @@ import {
   type ImageType,
 } from '../media/images.js';
 import { blobKey, type BlobStore, type BlobVariant } from '../storage/blob-store.js';
-import type { LogSink } from './events.js';
+import type { UrlSigner } from './attachment-urls.js';
 import { badInput, notFound } from './errors.js';
 import { isUuid, newId } from './ids.js';
 import { limits } from './limits.js';
@@ -291,109 +285,5 @@ export async function findDownload(
     contentType: attachment.mimeType,
     size: attachment.size,
     filename: attachment.filename,
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Signed URLs
-
-export interface UrlSigner {
-  /** A path (relative to the server) that downloads the variant until it expires. */
-  url(id: string, variant: BlobVariant): string;
-  verify(id: string, variant: BlobVariant, expires: string, signature: string): boolean;
-}
-
-/**
- * HMAC-SHA256 over (id, variant, expiry) with a key derived from the token secret. The viewer is
- * not part of it: a URL is handed only to members (when they resolve Message.attachments) and is
- * a short-lived capability from then on. That also keeps a message's resolved fields the same for
- * every member, which fan-out relies on (shared-execution.ts). Expiry times are rounded to a third
- * of the lifetime, so a URL stays the same for a while (browser caches hit) and is valid for
- * between two thirds of the lifetime and all of it.
- */
-export function createUrlSigner(
-  secret: string,
-  ttlSeconds: number,
-  now: () => number = Date.now,
-): UrlSigner {
-  const key = Buffer.from(hkdfSync('sha256', secret, 'parley', 'attachment download urls', 32));
-  const mac = (id: string, variant: BlobVariant, expires: string) =>
-    createHmac('sha256', key).update(`${id}\n${variant}\n${expires}`).digest();
-  const step = Math.max(1, Math.floor(ttlSeconds / 3));
-  return {
-    url(id, variant) {
-      const expires = String((Math.floor(now() / 1000 / step) + 3) * step);
-      const sig = mac(id, variant, expires).toString('base64url');
-      const path = variant === 'original' ? `/attachments/${id}` : `/attachments/${id}/thumbnail`;
-      return `${path}?exp=${expires}&sig=${sig}`;
-    },
-    verify(id, variant, expires, signature) {
-      if (!/^\d{1,12}$/.test(expires) || Number(expires) * 1000 <= now()) return false;
-      const given = Buffer.from(signature, 'base64url');
-      const expected = mac(id, variant, expires);
-      return given.length === expected.length && timingSafeEqual(given, expected);
-    },
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Sweep
-
-export interface SweepOptions {
-  /** Uploads not attached within this are removed. */
-  unattachedTtlSeconds: number;
-  intervalMs: number;
-  /** More clean-up for each round (left-over spool files). */
-  alsoSweep?: () => Promise<unknown>;
-}
-
-/**
- * Every instance sweeps now and then: rows of stale uploads are deleted (instances skip each
- * other's locked rows), then their blobs. A blob whose delete fails stays behind unreferenced.
- */
-export function createAttachmentSweeper(
-  db: Database,
-  blobs: BlobStore,
-  log: LogSink,
-  opts: SweepOptions,
-) {
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> = Promise.resolve();
-  const sweepOnce = async (): Promise<number> => {
-    let total = 0;
-    for (;;) {
-      const rows = await deleteStaleUploads(db, opts.unattachedTtlSeconds, 500);
-      const keys = rows.flatMap((r) =>
-        r.thumbnail_size === null
-          ? [blobKey(r.id, 'original')]
-          : [blobKey(r.id, 'original'), blobKey(r.id, 'thumbnail')],
-      );
-      await blobs.delete(keys).catch((err: unknown) => {
-        log.warn({ err: String(err), count: keys.length }, 'could not delete swept blobs');
-      });
-      total += rows.length;
-      if (rows.length < 500) break;
-    }
-    await opts.alsoSweep?.();
-    return total;
-  };
-  const schedule = () => {
-    timer = setTimeout(() => {
-      running = sweepOnce()
-        .catch((err: unknown) => log.error({ err: String(err) }, 'attachment sweep failed'))
-        .finally(() => {
-          if (timer) schedule();
-        });
-    }, opts.intervalMs);
-    timer.unref();
-  };
-  return {
-    sweepOnce,
-    start: schedule,
-    async stop() {
-      clearTimeout(timer);
-      timer = undefined;
-      await running;
-    },
   };
 }

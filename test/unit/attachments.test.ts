@@ -4,11 +4,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { S3Config } from '../../src/config.js';
-import {
-  cleanFilename,
-  createUrlSigner,
-  parseAttachmentIds,
-} from '../../src/domain/attachments.js';
+import { createUrlSigner } from '../../src/domain/attachment-urls.js';
+import { cleanFilename, parseAttachmentIds } from '../../src/domain/attachments.js';
 import { DomainError } from '../../src/domain/errors.js';
 import { contentDisposition } from '../../src/http/attachments.js';
 import { createS3BlobStore, s3ClientConfig, type S3Sender } from '../../src/storage/s3-store.js';

@@ -22,6 +22,10 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONVERSATIONS = 1_000;
 const HISTORY_PER_CONVERSATION = 1_000; // 1 M messages
 const SUBSCRIBERS = 2_000;
+// BENCH_ONLY=send,history,fanout runs a subset; BENCH_PROFILE=1 writes each instance's CPU
+// profile (node --cpu-prof) to bench/results/profiles/ for `npm run bench:profile`.
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'send,history,fanout,ceiling').split(','));
+const PROFILE = process.env.BENCH_PROFILE === '1';
 const JWT_SECRET = randomBytes(32).toString('hex');
 
 const services: Service[] = [];
@@ -298,9 +302,12 @@ async function main() {
     LOG_LEVEL: 'warn',
     DB_POOL_SIZE: '32',
   };
+  const nodeArgs = PROFILE
+    ? ['--cpu-prof', `--cpu-prof-dir=${path.join(here, 'results', 'profiles')}`]
+    : [];
   log('starting two Parley instances');
-  const a = await startServerProcess(env);
-  const b = await startServerProcess(env);
+  const a = await startServerProcess(env, { nodeArgs });
+  const b = await startServerProcess(env, { nodeArgs });
   servers.push(a, b);
   log('seeding');
   const seeded = await seed(databaseUrl);
@@ -329,79 +336,73 @@ async function main() {
       errors: halves[0]!.errors + halves[1]!.errors,
     };
   };
-  const send = await overBoth('send');
-  log(
-    `history: messages(last: 50) on ${CONVERSATIONS * HISTORY_PER_CONVERSATION} messages, ${SECONDS} s`,
-  );
-  const history = await overBoth('history');
-  log(`fan-out: ${SUBSCRIBERS} subscribers on two instances`);
-  const fan = await fanOut(a, b, seeded.group);
+  const send = ONLY.has('send') ? await overBoth('send') : null;
+  if (ONLY.has('history'))
+    log(
+      `history: messages(last: 50) on ${CONVERSATIONS * HISTORY_PER_CONVERSATION} messages, ${SECONDS} s`,
+    );
+  const history = ONLY.has('history') ? await overBoth('history') : null;
+  if (ONLY.has('fanout')) log(`fan-out: ${SUBSCRIBERS} subscribers on two instances`);
+  const fan = ONLY.has('fanout') ? await fanOut(a, b, seeded.group) : null;
   await Promise.all(servers.map((s) => s.stop()));
-  log('ceilings: postgres.js directly, and a bare ws broadcast');
-  const db = await runJob<{ name: string; perSecond: number; p50: number; p99: number }[]>(
-    'ceiling-db.ts',
-    {
-      databaseUrl,
-      connections: 64,
-      seconds: Math.max(3, Math.round(SECONDS / 2)),
-      work: seeded.pairs.map((p) => ({ senderId: p.senderId, conversationId: p.conversationId })),
-    },
-  );
-  const bare = await bareBroadcast(200);
+  const db = ONLY.has('ceiling')
+    ? (log('ceilings: postgres.js directly, and a bare ws broadcast'),
+      await runJob<{ name: string; perSecond: number; p50: number; p99: number }[]>(
+        'ceiling-db.ts',
+        {
+          databaseUrl,
+          connections: 64,
+          seconds: Math.max(3, Math.round(SECONDS / 2)),
+          work: seeded.pairs.map((p) => ({
+            senderId: p.senderId,
+            conversationId: p.conversationId,
+          })),
+        },
+      ))
+    : [];
+  const bare = ONLY.has('ceiling') ? await bareBroadcast(200) : null;
   const ceiling = Object.fromEntries(db.map((r) => [r.name, r]));
 
-  const rows = [
-    [
-      'send (messages/s)',
-      send.perSecond,
-      send.p50,
-      send.p99,
-      send.errors,
-      ceiling['send-statement']!.perSecond,
-      'single-statement send',
-    ],
-    [
-      'history (pages/s)',
-      history.perSecond,
-      history.p50,
-      history.p99,
-      history.errors,
-      ceiling['history-page']!.perSecond,
-      'raw keyset page',
-    ],
+  type Measure = { perSecond: number; p50: number; p99: number; errors: number };
+  const fanRow = (m: typeof fan extends null ? never : NonNullable<typeof fan>['steady']) => ({
+    perSecond: m.deliveriesPerSecond,
+    p50: m.p50,
+    p99: m.p99,
+    errors: m.lost + m.duplicated,
+  });
+  const rows: [string, Measure | null, number | undefined, string][] = [
+    ['send (messages/s)', send, ceiling['send-statement']?.perSecond, 'single-statement send'],
+    ['history (pages/s)', history, ceiling['history-page']?.perSecond, 'raw keyset page'],
     [
       'fan-out @10/s (deliveries/s)',
-      fan.steady.deliveriesPerSecond,
-      fan.steady.p50,
-      fan.steady.p99,
-      fan.steady.lost + fan.steady.duplicated,
-      bare.deliveriesPerSecond,
+      fan && fanRow(fan.steady),
+      bare?.deliveriesPerSecond,
       'bare ws broadcast',
     ],
     [
       'fan-out max (deliveries/s)',
-      fan.flat.deliveriesPerSecond,
-      fan.flat.p50,
-      fan.flat.p99,
-      fan.flat.lost + fan.flat.duplicated,
-      bare.deliveriesPerSecond,
+      fan && fanRow(fan.flat),
+      bare?.deliveriesPerSecond,
       'bare ws broadcast',
     ],
-  ] as const;
+  ];
   console.log(
     '\nscenario                        Parley      p50 ms   p99 ms   errors   ceiling     ratio   (ceiling)',
   );
-  for (const [name, value, p50, p99, errors, floor, what] of rows) {
+  for (const [name, m, floor, what] of rows) {
+    if (!m) continue;
     console.log(
-      `${name.padEnd(30)} ${value.toFixed(0).padStart(9)} ${p50.toFixed(1).padStart(8)} ${p99.toFixed(1).padStart(8)} ${String(errors).padStart(8)} ${floor.toFixed(0).padStart(9)} ${((100 * value) / floor).toFixed(0).padStart(7)} %   ${what}`,
+      `${name.padEnd(30)} ${m.perSecond.toFixed(0).padStart(9)} ${m.p50.toFixed(1).padStart(8)} ${m.p99.toFixed(1).padStart(8)} ${String(m.errors).padStart(8)} ${floor === undefined ? '        -' : floor.toFixed(0).padStart(9)} ${floor === undefined ? '      -' : ((100 * m.perSecond) / floor).toFixed(0).padStart(7)} %   ${what}`,
     );
   }
-  console.log(
-    `send-transaction ceiling (BEGIN/UPDATE/INSERT/COMMIT): ${ceiling['send-transaction']!.perSecond.toFixed(0)}/s`,
-  );
-  console.log(
-    `fan-out: lost ${fan.steady.lost + fan.flat.lost}, duplicated ${fan.steady.duplicated + fan.flat.duplicated}; server RSS per subscribed connection ${(fan.rssPerSubscriberBytes / 1024).toFixed(1)} KB`,
-  );
+  if (ceiling['send-transaction'])
+    console.log(
+      `send-transaction ceiling (BEGIN/UPDATE/INSERT/COMMIT): ${ceiling['send-transaction'].perSecond.toFixed(0)}/s`,
+    );
+  if (fan)
+    console.log(
+      `fan-out: lost ${fan.steady.lost + fan.flat.lost}, duplicated ${fan.steady.duplicated + fan.flat.duplicated}; server RSS per subscribed connection ${(fan.rssPerSubscriberBytes / 1024).toFixed(1)} KB`,
+    );
   const result = {
     date: new Date().toISOString(),
     seconds: SECONDS,

@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
-import type { SQL } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Logger } from 'drizzle-orm/logger';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
@@ -132,6 +132,19 @@ export async function queryRows<T>(db: Executor, query: SQL): Promise<T[]> {
   const result: unknown = await db.execute(query);
   if (Array.isArray(result)) return result as T[];
   return (result as { rows: T[] }).rows;
+}
+
+/**
+ * Values as one array parameter. Batched lookups use these (`= any(...)`, `unnest(...)`) rather
+ * than a list of N parameters, so the statement text, and the plan prepared for it, is the same
+ * whatever the batch size.
+ */
+export function pgArray(
+  values: readonly (string | number)[],
+  type: 'uuid' | 'int' | 'bigint' | 'text' | 'timestamptz',
+): SQL {
+  const literal = `{${values.map((v) => `"${String(v).replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
+  return sql`${literal}::${sql.raw(type)}[]`;
 }
 
 /** The SQLSTATE of a database error, looking through drizzle's wrapper. */

@@ -1,5 +1,5 @@
-import { and, asc, desc, eq, getTableColumns, inArray, or, sql, type SQL } from 'drizzle-orm';
-import { queryRows, type Executor } from './client.js';
+import { and, asc, desc, eq, getTableColumns, or, sql, type SQL } from 'drizzle-orm';
+import { pgArray, queryRows, type Executor } from './client.js';
 import {
   conversationMembers,
   conversations,
@@ -154,7 +154,7 @@ export function findMembers(
   return db
     .select()
     .from(conversationMembers)
-    .where(inArray(conversationMembers.conversationId, [...conversationIds]))
+    .where(sql`${conversationMembers.conversationId} = any(${pgArray(conversationIds, 'uuid')})`)
     .orderBy(asc(conversationMembers.joinedAt), asc(conversationMembers.userId));
 }
 
@@ -271,15 +271,19 @@ export async function findMemberships(
   pairs: readonly { conversationId: string; userId: string }[],
 ): Promise<Set<string>> {
   if (pairs.length === 0) return new Set();
-  const list = sql.join(
-    pairs.map((p) => sql`(${p.conversationId}::uuid, ${p.userId}::uuid)`),
-    sql`, `,
+  const conversationIds = pgArray(
+    pairs.map((p) => p.conversationId),
+    'uuid',
+  );
+  const userIds = pgArray(
+    pairs.map((p) => p.userId),
+    'uuid',
   );
   const rows = await db
     .select({ c: conversationMembers.conversationId, u: conversationMembers.userId })
     .from(conversationMembers)
     .where(
-      sql`(${conversationMembers.conversationId}, ${conversationMembers.userId}) in (${list})`,
+      sql`(${conversationMembers.conversationId}, ${conversationMembers.userId}) in (select * from unnest(${conversationIds}, ${userIds}))`,
     );
   return new Set(rows.map((r) => `${r.c}:${r.u}`));
 }
@@ -290,29 +294,44 @@ export async function advanceDeliveredMany(
   rows: readonly { conversationId: string; userId: string; seq: number }[],
 ): Promise<void> {
   if (rows.length === 0) return;
-  const values = sql.join(
-    rows.map((r) => sql`(${r.conversationId}::uuid, ${r.userId}::uuid, ${r.seq}::int)`),
-    sql`, `,
+  const conversationIds = pgArray(
+    rows.map((r) => r.conversationId),
+    'uuid',
+  );
+  const userIds = pgArray(
+    rows.map((r) => r.userId),
+    'uuid',
+  );
+  const seqs = pgArray(
+    rows.map((r) => r.seq),
+    'int',
   );
   await db.execute(sql`
     update conversation_members m
        set last_delivered_seq = v.seq
-      from (values ${values}) as v(conversation_id, user_id, seq)
+      from unnest(${conversationIds}, ${userIds}, ${seqs}) as v(conversation_id, user_id, seq)
      where m.conversation_id = v.conversation_id
        and m.user_id = v.user_id
        and m.last_delivered_seq < v.seq`);
 }
 
-/** Everyone who shares a conversation with the user (the user's contacts). */
-export async function findContacts(db: Executor, userId: string): Promise<string[]> {
-  const rows = await queryRows<{ user_id: string }>(
+/** Which of `viewerIds` share a conversation with each of `userIds`, as (user, viewer) pairs. */
+export async function findContactsAmong(
+  db: Executor,
+  userIds: readonly string[],
+  viewerIds: readonly string[],
+): Promise<{ userId: string; viewerId: string }[]> {
+  if (userIds.length === 0 || viewerIds.length === 0) return [];
+  const rows = await queryRows<{ user_id: string; viewer_id: string }>(
     db,
-    sql`select distinct other.user_id
-          from conversation_members mine
-          join conversation_members other on other.conversation_id = mine.conversation_id
-         where mine.user_id = ${userId} and other.user_id <> ${userId}`,
+    sql`select distinct changed.user_id, viewer.user_id as viewer_id
+          from conversation_members changed
+          join conversation_members viewer on viewer.conversation_id = changed.conversation_id
+         where changed.user_id = any(${pgArray(userIds, 'uuid')})
+           and viewer.user_id = any(${pgArray(viewerIds, 'uuid')})
+           and viewer.user_id <> changed.user_id`,
   );
-  return rows.map((r) => r.user_id);
+  return rows.map((r) => ({ userId: r.user_id, viewerId: r.viewer_id }));
 }
 
 /** Which (viewer, user) pairs share a conversation now. */
@@ -321,14 +340,18 @@ export async function findContactPairs(
   pairs: readonly { viewerId: string; userId: string }[],
 ): Promise<Set<string>> {
   if (pairs.length === 0) return new Set();
-  const list = sql.join(
-    pairs.map((p) => sql`(${p.viewerId}::uuid, ${p.userId}::uuid)`),
-    sql`, `,
+  const viewerIds = pgArray(
+    pairs.map((p) => p.viewerId),
+    'uuid',
+  );
+  const userIds = pgArray(
+    pairs.map((p) => p.userId),
+    'uuid',
   );
   const rows = await queryRows<{ viewer_id: string; user_id: string }>(
     db,
     sql`select distinct v.viewer_id, v.user_id
-          from (values ${list}) as v(viewer_id, user_id)
+          from unnest(${viewerIds}, ${userIds}) as v(viewer_id, user_id)
           join conversation_members a on a.user_id = v.viewer_id
           join conversation_members b on b.conversation_id = a.conversation_id and b.user_id = v.user_id`,
   );

@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, gt, lt, sql } from 'drizzle-orm';
-import { queryRows, type Executor } from './client.js';
+import { pgArray, queryRows, type Executor } from './client.js';
 import { messages, type MessageRow } from './schema.js';
 
 export interface MessageKey {
@@ -20,14 +20,20 @@ export function findMessagesByKeys(
   keys: readonly MessageKey[],
 ): Promise<MessageRow[]> {
   if (keys.length === 0) return Promise.resolve([]);
-  const list = sql.join(
-    keys.map((k) => sql`(${k.conversationId}::uuid, ${k.seq}::int)`),
-    sql`, `,
+  const conversationIds = pgArray(
+    keys.map((k) => k.conversationId),
+    'uuid',
+  );
+  const seqs = pgArray(
+    keys.map((k) => k.seq),
+    'int',
   );
   return db
     .select()
     .from(messages)
-    .where(sql`(${messages.conversationId}, ${messages.seq}) in (${list})`);
+    .where(
+      sql`(${messages.conversationId}, ${messages.seq}) in (select * from unnest(${conversationIds}, ${seqs}))`,
+    );
 }
 
 export async function updateMessage(

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { queryRows, type Executor } from './client.js';
+import { pgArray, queryRows, type Executor } from './client.js';
 import { outbox } from './schema.js';
 
 export interface OutboxEntry {
@@ -26,11 +26,17 @@ export async function insertOutbox(
 
 export async function deleteOutbox(db: Executor, keys: readonly OutboxKey[]): Promise<void> {
   if (keys.length === 0) return;
-  const list = sql.join(
-    keys.map((k) => sql`(${k.conversationId}::uuid, ${k.id}::bigint)`),
-    sql`, `,
+  const conversationIds = pgArray(
+    keys.map((k) => k.conversationId),
+    'uuid',
   );
-  await db.execute(sql`delete from outbox where (conversation_id, id) in (${list})`);
+  const ids = pgArray(
+    keys.map((k) => k.id),
+    'bigint',
+  );
+  await db.execute(
+    sql`delete from outbox where (conversation_id, id) in (select * from unnest(${conversationIds}, ${ids}))`,
+  );
 }
 
 /** Rows older than `olderThanMs`, oldest first, locked so that one drainer takes each. */

@@ -1,5 +1,5 @@
-import { eq, inArray, sql } from 'drizzle-orm';
-import type { Executor } from './client.js';
+import { eq, sql } from 'drizzle-orm';
+import { pgArray, type Executor } from './client.js';
 import { users, type UserRow } from './schema.js';
 
 export async function insertUser(
@@ -20,7 +20,7 @@ export function findUsersByPhones(db: Executor, phones: readonly string[]): Prom
   return db
     .select()
     .from(users)
-    .where(inArray(users.phone, [...phones]));
+    .where(sql`${users.phone} = any(${pgArray(phones, 'text')})`);
 }
 
 export function findUsersByIds(db: Executor, ids: readonly string[]): Promise<UserRow[]> {
@@ -28,7 +28,7 @@ export function findUsersByIds(db: Executor, ids: readonly string[]): Promise<Us
   return db
     .select()
     .from(users)
-    .where(inArray(users.id, [...ids]));
+    .where(sql`${users.id} = any(${pgArray(ids, 'uuid')})`);
 }
 
 export async function updateDisplayName(
@@ -46,11 +46,15 @@ export async function setLastSeen(
   rows: readonly { userId: string; at: Date }[],
 ): Promise<void> {
   if (rows.length === 0) return;
-  const values = sql.join(
-    rows.map((r) => sql`(${r.userId}::uuid, ${r.at.toISOString()}::timestamptz)`),
-    sql`, `,
+  const ids = pgArray(
+    rows.map((r) => r.userId),
+    'uuid',
+  );
+  const times = pgArray(
+    rows.map((r) => r.at.toISOString()),
+    'timestamptz',
   );
   await db.execute(
-    sql`update users set last_seen_at = v.at from (values ${values}) as v(id, at) where users.id = v.id`,
+    sql`update users set last_seen_at = v.at from unnest(${ids}, ${times}) as v(id, at) where users.id = v.id`,
   );
 }

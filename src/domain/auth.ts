@@ -11,10 +11,15 @@ export interface TokenService {
 }
 
 const ISSUER = 'parley';
+/** Verified tokens remembered (until they expire), so a client's requests skip re-verifying. */
+const VERIFIED_CACHE_SIZE = 10_000;
 
 export function createTokenService(secret: string, expiresIn: string): TokenService {
   // A KeyObject made once, rather than raw bytes imported again on every request.
   const key = createSecretKey(Buffer.from(secret, 'utf8'));
+  // token -> (user id, expiry in ms). A token is its own proof, so remembering that it verified
+  // is as good as verifying again until it expires; Map order gives the oldest to evict.
+  const verified = new Map<string, { userId: string; expiresAt: number }>();
   return {
     issue: (userId) =>
       new SignJWT({})
@@ -25,9 +30,18 @@ export function createTokenService(secret: string, expiresIn: string): TokenServ
         .setExpirationTime(expiresIn)
         .sign(key),
     async verify(token) {
+      const known = verified.get(token);
+      if (known && known.expiresAt > Date.now()) return known.userId;
+      verified.delete(token);
       try {
         const { payload } = await jwtVerify(token, key, { issuer: ISSUER, algorithms: ['HS256'] });
         if (typeof payload.sub !== 'string') throw unauthenticated('Invalid token: log in again.');
+        if (typeof payload.exp === 'number') {
+          if (verified.size >= VERIFIED_CACHE_SIZE) {
+            verified.delete(verified.keys().next().value!);
+          }
+          verified.set(token, { userId: payload.sub, expiresAt: payload.exp * 1000 });
+        }
         return payload.sub;
       } catch (err) {
         if (err instanceof joseErrors.JWTExpired) {

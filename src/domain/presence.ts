@@ -1,13 +1,19 @@
 // Presence: who is ONLINE (at least one open WebSocket on any instance) and, for the others,
 // when they were last seen. Only contacts — users who share a conversation — may see it.
-import { findContacts } from '../db/conversations.js';
+import { findContactsAmong } from '../db/conversations.js';
 import type { Database } from '../db/client.js';
 import { findUsersByIds, setLastSeen } from '../db/users.js';
 import type { EventBus } from '../realtime/bus.js';
-import { presenceTopic, type PresencePayload, type PresenceStatus } from '../realtime/events.js';
+import {
+  PRESENCE_TOPIC,
+  type PresenceEvent,
+  type PresencePayload,
+  type PresenceStatus,
+} from '../realtime/events.js';
 import type { PresenceChange, PresenceStore, PresenceTiming } from '../realtime/presence-store.js';
 import type { Deps } from './context.js';
 import type { LogSink } from './events.js';
+import { SerialQueue } from '../realtime/channel.js';
 
 export interface Presence {
   /** A WebSocket of the user opened on this instance. */
@@ -15,9 +21,19 @@ export interface Presence {
   disconnected(userId: string, connectionId: string): Promise<void>;
   /** Current presence of users (visibility is the caller's to check). */
   statusOf(userIds: readonly string[]): Promise<Map<string, PresencePayload>>;
+  /**
+   * Hands `watcher` each change of the viewer's contacts (judged when the change arrives) until
+   * the returned function is called; `failed` when that judgement cannot be made.
+   */
+  watch(viewerId: string, watcher: PresenceWatcher): Promise<() => void>;
   start(): void;
   /** Stops the timers; this instance's connections are left to expire or be closed. */
   stop(): Promise<void>;
+}
+
+export interface PresenceWatcher {
+  changed(event: PresenceEvent): void;
+  failed(err: unknown): void;
 }
 
 export function createPresence(
@@ -33,22 +49,47 @@ export function createPresence(
   let pendingOffline: PresenceChange[] = [];
 
   const announce = async (change: PresenceChange, status: PresenceStatus) => {
-    const contacts = await findContacts(db, change.userId);
-    const event = {
-      type: 'presence' as const,
+    const event: PresenceEvent = {
+      type: 'presence',
       userId: change.userId,
       status,
       lastSeenAt:
         change.lastSeenAt !== undefined ? new Date(change.lastSeenAt).toISOString() : null,
       version: change.version,
     };
-    await Promise.all(
-      contacts.map((contact) =>
-        bus.publish(presenceTopic(contact), event).catch((err: unknown) => {
-          log.warn({ err: String(err) }, 'presence publish failed');
-        }),
-      ),
-    );
+    await bus.publish(PRESENCE_TOPIC, event).catch((err: unknown) => {
+      log.warn({ err: String(err) }, 'presence publish failed');
+    });
+  };
+
+  // Local subscribers by viewer. Changes that arrive together are judged together: one query
+  // for which local viewers are contacts of the changed users, so the cost follows the
+  // deliveries made, not the users' contact counts.
+  const watchers = new Map<string, Set<PresenceWatcher>>();
+  let busSubscription: Promise<() => void> | undefined;
+  let arrived: PresenceEvent[] = [];
+  const judging = new SerialQueue((err) => {
+    for (const set of watchers.values()) for (const w of set) w.failed(err);
+  });
+  const judge = async () => {
+    const events = arrived;
+    arrived = [];
+    const viewers = [...watchers.keys()];
+    const pairs = await findContactsAmong(db, [...new Set(events.map((e) => e.userId))], viewers);
+    const viewersOf = new Map<string, string[]>();
+    for (const { userId, viewerId } of pairs) {
+      viewersOf.set(userId, [...(viewersOf.get(userId) ?? []), viewerId]);
+    }
+    for (const event of events) {
+      for (const viewerId of viewersOf.get(event.userId) ?? []) {
+        for (const w of watchers.get(viewerId) ?? []) w.changed(event);
+      }
+    }
+  };
+  const onChange = (event: unknown) => {
+    if (watchers.size === 0 || (event as PresenceEvent).type !== 'presence') return;
+    arrived.push(event as PresenceEvent);
+    if (arrived.length === 1) judging.run(judge);
   };
 
   const sweep = async () => {
@@ -90,6 +131,28 @@ export function createPresence(
             : { userId, status: 'OFFLINE' as const, lastSeenAt: lastSeen.get(userId) ?? null },
         ]),
       );
+    },
+    async watch(viewerId, watcher) {
+      const own = watchers.get(viewerId) ?? new Set();
+      watchers.set(viewerId, own.add(watcher));
+      const unwatch = () => {
+        own.delete(watcher);
+        if (own.size === 0 && watchers.get(viewerId) === own) watchers.delete(viewerId);
+        if (watchers.size === 0 && busSubscription) {
+          const subscription = busSubscription;
+          busSubscription = undefined;
+          void subscription.then((unsubscribe) => unsubscribe()).catch(() => {});
+        }
+      };
+      busSubscription ??= bus.subscribe(PRESENCE_TOPIC, onChange);
+      try {
+        await busSubscription;
+      } catch (err) {
+        busSubscription = undefined;
+        unwatch();
+        throw err;
+      }
+      return unwatch;
     },
     start() {
       // Renewing also puts back connections the store lost (a Redis restart): those users are

@@ -1,4 +1,6 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pgArray, queryRows } from '../../src/db/client.js';
 import {
   backends,
   errorCode,
@@ -167,4 +169,31 @@ describe.each(backends())('users on $name', ({ name, available }) => {
     expect(errorCode(res)).toBe('GRAPHQL_VALIDATION_FAILED');
     expect(JSON.stringify(res)).not.toMatch(/argon2|stacktrace|at .*\.ts:\d+/);
   });
+
+  it.skipIf(!available)(
+    'batched lookups pass any values as one array parameter, unchanged, with one statement text',
+    async () => {
+      const awkward = ['a"b', 'c\\d', 'e,f', '{g}', ' h ', 'NULL', '', 'ü😀'];
+      const rows = await queryRows<{ v: string }>(
+        app.database.db,
+        sql`select unnest(${pgArray(awkward, 'text')}) as v`,
+      );
+      expect(rows.map((r) => r.v)).toEqual(awkward);
+      // Groups with one and with three members look their phones up with the same statement.
+      const owner = await registerUser(app);
+      for (const size of [1, 3]) {
+        const members = await Promise.all(Array.from({ length: size }, () => registerUser(app)));
+        ok(
+          await app.gql(
+            `mutation($i: CreateGroupConversationInput!) { createGroupConversation(input: $i) { id } }`,
+            { i: { title: `Arrays ${size}`, memberPhones: members.map((u) => u.phone) } },
+            owner.token,
+          ),
+        );
+      }
+      const lookups = app.statements.filter((q) => q.includes('"users"."phone" = any('));
+      expect(lookups.length).toBeGreaterThanOrEqual(2);
+      expect(new Set(lookups).size).toBe(1);
+    },
+  );
 });

@@ -1,8 +1,7 @@
-// presenceChanged: ONLINE/OFFLINE of the caller's contacts. The publisher sends each change to
-// the presence topic of every contact it knows; here each event is checked again against the
-// contacts as they are when it is delivered, and narrowed to `userIds` when given.
+// presenceChanged: ONLINE/OFFLINE of the caller's contacts, as they are when each change arrives
+// (see Presence.watch), narrowed to `userIds` when given.
 import { Channel } from '../../realtime/channel.js';
-import { presenceTopic, type PresenceEvent, type PresencePayload } from '../../realtime/events.js';
+import type { PresencePayload } from '../../realtime/events.js';
 import type { Session } from '../context.js';
 import { badInput } from '../errors.js';
 import { isUuid } from '../ids.js';
@@ -24,22 +23,18 @@ export async function subscribePresence(
     maxBuffer: PRESENCE_BUFFER,
     overflow: 'drop-oldest',
   });
-  unsubscribe = await session.deps.events.bus.subscribe(presenceTopic(session.userId), (e) => {
-    const event = e as PresenceEvent;
-    if (event.type !== 'presence' || event.userId === session.userId) return;
-    if (only && !only.has(event.userId)) return;
-    void session.deps.contacts
-      .load({ viewerId: session.userId, userId: event.userId })
-      .then((isContact) => {
-        if (!isContact || event.version <= (versions.get(event.userId) ?? 0)) return;
-        versions.set(event.userId, event.version);
-        channel.push({
-          userId: event.userId,
-          status: event.status,
-          lastSeenAt: event.lastSeenAt ? new Date(event.lastSeenAt) : null,
-        });
-      })
-      .catch((err: unknown) => channel.fail(err));
+  unsubscribe = await session.deps.presence.watch(session.userId, {
+    changed(event) {
+      if (only && !only.has(event.userId)) return;
+      if (event.version <= (versions.get(event.userId) ?? 0)) return;
+      versions.set(event.userId, event.version);
+      channel.push({
+        userId: event.userId,
+        status: event.status,
+        lastSeenAt: event.lastSeenAt ? new Date(event.lastSeenAt) : null,
+      });
+    },
+    failed: (err) => channel.fail(err),
   });
   if (channel.closed) unsubscribe();
   return channel;

@@ -1,5 +1,5 @@
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
-import { queryRows, type Executor } from './client.js';
+import { pgArray, queryRows, type Executor } from './client.js';
 import type { MessageKey } from './messages.js';
 import { attachments, conversationMembers, messages, type AttachmentRow } from './schema.js';
 
@@ -23,14 +23,20 @@ export function findAttachmentsOfMessages(
   keys: readonly MessageKey[],
 ): Promise<AttachmentRow[]> {
   if (keys.length === 0) return Promise.resolve([]);
-  const list = sql.join(
-    keys.map((k) => sql`(${k.conversationId}::uuid, ${k.seq}::int)`),
-    sql`, `,
+  const conversationIds = pgArray(
+    keys.map((k) => k.conversationId),
+    'uuid',
+  );
+  const seqs = pgArray(
+    keys.map((k) => k.seq),
+    'int',
   );
   return db
     .select()
     .from(attachments)
-    .where(sql`(${attachments.conversationId}, ${attachments.messageSeq}) in (${list})`)
+    .where(
+      sql`(${attachments.conversationId}, ${attachments.messageSeq}) in (select * from unnest(${conversationIds}, ${seqs}))`,
+    )
     .orderBy(asc(attachments.position));
 }
 

@@ -121,7 +121,7 @@ export async function sendInOneStatement(
     db,
     input.attachmentIds.length === 0
       ? sql`select * from parley_send_message(${input.conversationId}::uuid, ${input.senderId}::uuid, ${input.body}, ${input.clientMessageId}, ${input.topic})`
-      : sql`select * from parley_send_message(${input.conversationId}::uuid, ${input.senderId}::uuid, ${input.body}, ${input.clientMessageId}, ${input.topic}, ${`{${input.attachmentIds.join(',')}}`}::uuid[])`,
+      : sql`select * from parley_send_message(${input.conversationId}::uuid, ${input.senderId}::uuid, ${input.body}, ${input.clientMessageId}, ${input.topic}, ${pgArray(input.attachmentIds, 'uuid')})`,
   );
   const row = rows[0];
   if (!row) return undefined;

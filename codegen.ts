@@ -17,6 +17,7 @@ const config: CodegenConfig = {
           User: '../../db/schema.js#UserRow',
           Conversation: '../../db/conversations.js#ConversationView',
           Message: '../../db/schema.js#MessageRow',
+          Attachment: '../../db/schema.js#AttachmentRow',
           TypingEvent: '../../realtime/events.js#TypingPayload',
           ReadReceipt: '../../realtime/events.js#ReceiptPayload',
           Presence: '../../realtime/events.js#PresencePayload',

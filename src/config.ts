@@ -65,6 +65,44 @@ const EnvSchema = z.object({
     .min(0)
     .max(10_000, 'PRESENCE_GRACE_MS must be at most 10000 (10 s)')
     .default(5_000),
+  ATTACHMENT_MAX_BYTES: z.coerce
+    .number({ error: 'ATTACHMENT_MAX_BYTES must be a number of bytes' })
+    .int()
+    .min(1_024, 'ATTACHMENT_MAX_BYTES must be at least 1024')
+    .max(1_073_741_824, 'ATTACHMENT_MAX_BYTES must be at most 1 GiB')
+    .default(10 * 1024 * 1024),
+  ATTACHMENT_STORAGE: z
+    .enum(['local', 's3'], { error: 'ATTACHMENT_STORAGE must be local or s3' })
+    .default('local'),
+  ATTACHMENT_URL_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(30)
+    .max(7 * 86_400)
+    .default(900),
+  ATTACHMENT_UNATTACHED_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(30 * 86_400)
+    .default(86_400),
+  ATTACHMENT_SWEEP_INTERVAL_MS: z.coerce.number().int().min(50).max(86_400_000).default(3_600_000),
+  S3_BUCKET: z.string().trim().optional(),
+  S3_REGION: z.string().trim().optional(),
+  S3_ENDPOINT: z
+    .string()
+    .trim()
+    .refine((v) => v === '' || /^https?:\/\//.test(v), {
+      message: 'S3_ENDPOINT must start with http:// or https://',
+    })
+    .optional(),
+  S3_ACCESS_KEY_ID: z.string().trim().optional(),
+  S3_SECRET_ACCESS_KEY: z.string().trim().optional(),
+  S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('false'),
+  S3_KEY_PREFIX: z
+    .string()
+    .regex(/^[\w/.-]{0,200}$/, 'S3_KEY_PREFIX must be letters, digits, _ / . or -')
+    .default('attachments/'),
 });
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -101,6 +139,33 @@ export interface Config {
   /** Take the client address from X-Forwarded-For (behind a load balancer). */
   readonly trustProxy: boolean;
   readonly mode: 'embedded' | 'production';
+  readonly attachments: AttachmentConfig;
+}
+
+export interface AttachmentConfig {
+  /** Largest upload accepted (bytes); a larger one is cut off while streaming. */
+  readonly maxBytes: number;
+  /** Where blobs live: a folder under DATA_DIR, or an S3-compatible bucket. */
+  readonly storage: 'local' | 's3';
+  /** The local store's folder (also where uploads are spooled while they arrive, in any mode). */
+  readonly dir: string;
+  /** How long a signed download URL stays valid. */
+  readonly urlTtlSeconds: number;
+  /** Uploads not attached to a message within this are deleted by the sweep. */
+  readonly unattachedTtlSeconds: number;
+  readonly sweepIntervalMs: number;
+  readonly s3: S3Config | undefined;
+}
+
+export interface S3Config {
+  readonly bucket: string;
+  readonly region: string;
+  readonly endpoint: string | undefined;
+  /** Both set, or neither (then the AWS SDK's default credential chain applies). */
+  readonly accessKeyId: string | undefined;
+  readonly secretAccessKey: string | undefined;
+  readonly forcePathStyle: boolean;
+  readonly keyPrefix: string;
 }
 
 export class ConfigError extends Error {
@@ -154,6 +219,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     jwtSecret = readOrCreateSecret(dataDir);
   }
 
+  let s3: S3Config | undefined;
+  if (e.ATTACHMENT_STORAGE === 's3') {
+    const missing = (['S3_BUCKET', 'S3_REGION'] as const).filter((k) => !e[k]);
+    if (missing.length > 0) {
+      throw new ConfigError(
+        `Invalid settings:\n${missing.map((k) => `  - ${k}: required when ATTACHMENT_STORAGE=s3`).join('\n')}`,
+      );
+    }
+    if (Boolean(e.S3_ACCESS_KEY_ID) !== Boolean(e.S3_SECRET_ACCESS_KEY)) {
+      throw new ConfigError(
+        'Invalid settings:\n  - S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY: set both or neither',
+      );
+    }
+    s3 = Object.freeze({
+      bucket: e.S3_BUCKET!,
+      region: e.S3_REGION!,
+      endpoint: e.S3_ENDPOINT || undefined,
+      accessKeyId: e.S3_ACCESS_KEY_ID || undefined,
+      secretAccessKey: e.S3_SECRET_ACCESS_KEY || undefined,
+      forcePathStyle: e.S3_FORCE_PATH_STYLE === 'true',
+      keyPrefix: e.S3_KEY_PREFIX,
+    });
+  }
+
   return Object.freeze({
     port: e.PORT,
     databaseUrl,
@@ -178,5 +267,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     presenceTtlMs: e.PRESENCE_TTL_MS,
     presenceGraceMs: e.PRESENCE_GRACE_MS,
     mode: databaseUrl ? 'production' : 'embedded',
+    attachments: Object.freeze({
+      maxBytes: e.ATTACHMENT_MAX_BYTES,
+      storage: e.ATTACHMENT_STORAGE,
+      dir: path.join(dataDir, 'attachments'),
+      urlTtlSeconds: e.ATTACHMENT_URL_TTL_SECONDS,
+      unattachedTtlSeconds: e.ATTACHMENT_UNATTACHED_TTL_SECONDS,
+      sweepIntervalMs: e.ATTACHMENT_SWEEP_INTERVAL_MS,
+      s3,
+    }),
   });
 }

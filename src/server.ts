@@ -1,4 +1,4 @@
-// One port: HTTP GraphQL, health. (WebSockets, metrics and attachments join here later.)
+// One port: HTTP GraphQL, WebSockets, health, metrics and attachments.
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,6 +18,8 @@ import {
   createDeliveryRecorder,
   createMembershipChecker,
 } from './db/realtime-support.js';
+import { createAttachmentSweeper } from './domain/attachment-sweep.js';
+import { createUrlSigner } from './domain/attachment-urls.js';
 import { createTokenService } from './domain/auth.js';
 import type { Deps } from './domain/context.js';
 import { createEvents } from './domain/events.js';
@@ -34,6 +36,8 @@ import { limitRules, queryLimits } from './graphql/query-limits.js';
 import { createRateLimiter } from './realtime/rate-limiter.js';
 import type { EventBus } from './realtime/bus.js';
 import type { PresenceStore } from './realtime/presence-store.js';
+import { attachmentRoutes } from './http/attachments.js';
+import { createBlobStore, removeStaleSpoolFiles, spoolDir } from './storage/index.js';
 
 /** A subscription sent over HTTP would run without its event stream: point to WebSocket. */
 const subscriptionsOverWebSocketOnly: ApolloServerPlugin<GraphQLContext> = {
@@ -97,8 +101,18 @@ export async function createServer(opts: {
       logger,
     ),
     rateLimiter,
+    attachments: {
+      blobs: createBlobStore(config.attachments),
+      urls: createUrlSigner(config.jwtSecret, config.attachments.urlTtlSeconds),
+      maxBytes: config.attachments.maxBytes,
+    },
     observeDeliveryLag: (ms) => metrics.deliveryLag.observe(Math.max(0, ms) / 1000),
   };
+  const sweeper = createAttachmentSweeper(database.db, deps.attachments.blobs, logger, {
+    unattachedTtlSeconds: config.attachments.unattachedTtlSeconds,
+    intervalMs: config.attachments.sweepIntervalMs,
+    alsoSweep: () => removeStaleSpoolFiles(spoolDir(config.attachments), 3_600_000),
+  });
   const app = express();
   app.disable('x-powered-by');
   // GraphQL answers are per user and mostly to POSTs: hashing each body for an ETag is waste.
@@ -144,6 +158,7 @@ export async function createServer(opts: {
   await apollo.start();
   events.start();
   deps.presence.start();
+  sweeper.start();
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -166,6 +181,8 @@ export async function createServer(opts: {
       pubsub: `${bus.kind}: ${broker ? 'ok' : 'unreachable'}`,
     });
   });
+
+  app.use(attachmentRoutes(deps, { spoolDir: spoolDir(config.attachments), logger }));
 
   app.use(
     '/graphql',
@@ -219,6 +236,7 @@ export async function createServer(opts: {
       await apollo.stop();
       await deps.presence.stop();
       await events.stop();
+      await sweeper.stop();
       await deps.deliveries.stop();
       await rateLimiter.close();
     },

@@ -2,9 +2,10 @@
 // conversations with members, last messages and senders costs a constant number of statements.
 import DataLoader from 'dataloader';
 import type { Executor } from './client.js';
+import { findAttachmentsOfMessages } from './attachments.js';
 import { advanceDeliveredMany, findMembers } from './conversations.js';
 import { findMessagesByKeys, type MessageKey } from './messages.js';
-import type { MemberRow, MessageRow, UserRow } from './schema.js';
+import type { AttachmentRow, MemberRow, MessageRow, UserRow } from './schema.js';
 import { findUsersByIds } from './users.js';
 
 export interface Loaders {
@@ -12,6 +13,8 @@ export interface Loaders {
   /** Members of a conversation, in joining order. */
   members: DataLoader<string, MemberRow[]>;
   message: DataLoader<MessageKey, MessageRow | undefined, string>;
+  /** Attachments of a message, in order. */
+  attachments: DataLoader<MessageKey, AttachmentRow[], string>;
   /** Records that messages up to seq were handed to the viewer (batched into one update). */
   delivered: DataLoader<MessageKey, true, string>;
 }
@@ -47,6 +50,17 @@ export function createLoaders(
         const rows = await findMessagesByKeys(db, keys);
         const byKey = new Map(rows.map((r) => [keyOf(r), r]));
         return keys.map((k) => byKey.get(keyOf(k)));
+      },
+      { cacheKeyFn: keyOf, cache },
+    ),
+    attachments: new DataLoader(
+      async (keys) => {
+        const rows = await findAttachmentsOfMessages(db, keys);
+        const byKey = new Map<string, AttachmentRow[]>(keys.map((k) => [keyOf(k), []]));
+        for (const row of rows) {
+          byKey.get(`${row.conversationId}:${row.messageSeq}`)?.push(row);
+        }
+        return keys.map((k) => byKey.get(keyOf(k)) ?? []);
       },
       { cacheKeyFn: keyOf, cache },
     ),

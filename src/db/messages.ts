@@ -94,6 +94,9 @@ export async function listMessages(
   return forward ? rows : rows.reverse();
 }
 
+/** Raised by parley_send_message when an attachment id is not the sender's unattached upload. */
+export const ATTACHMENT_NOT_AVAILABLE = 'P0002';
+
 export interface SendResult {
   message: MessageRow;
   /** The stored message of an earlier send with the same client message id. */
@@ -102,8 +105,9 @@ export interface SendResult {
 }
 
 /**
- * The whole send in one statement (see drizzle/0002_send_message_function.sql). Undefined when
- * the sender is not a member of the conversation.
+ * The whole send in one statement (see drizzle/0004_send_message_with_attachments.sql).
+ * Undefined when the sender is not a member of the conversation; rejects with SQLSTATE
+ * ATTACHMENT_NOT_AVAILABLE when an attachment is not an unattached upload of the sender.
  */
 export async function sendInOneStatement(
   db: Executor,
@@ -113,6 +117,8 @@ export async function sendInOneStatement(
     body: string;
     clientMessageId: string | null;
     topic: string;
+    /** Uploads of the sender to attach (validated uuids); empty: none. */
+    attachmentIds: readonly string[];
   },
 ): Promise<SendResult | undefined> {
   const rows = await queryRows<{
@@ -124,11 +130,14 @@ export async function sendInOneStatement(
     created_at: string | Date;
     edited_at: string | Date | null;
     deleted_at: string | Date | null;
+    attachment_count: number;
     existed: boolean;
     outbox_id: string | number | null;
   }>(
     db,
-    sql`select * from parley_send_message(${input.conversationId}::uuid, ${input.senderId}::uuid, ${input.body}, ${input.clientMessageId}, ${input.topic})`,
+    input.attachmentIds.length === 0
+      ? sql`select * from parley_send_message(${input.conversationId}::uuid, ${input.senderId}::uuid, ${input.body}, ${input.clientMessageId}, ${input.topic})`
+      : sql`select * from parley_send_message(${input.conversationId}::uuid, ${input.senderId}::uuid, ${input.body}, ${input.clientMessageId}, ${input.topic}, ${pgArray(input.attachmentIds, 'uuid')})`,
   );
   const row = rows[0];
   if (!row) return undefined;
@@ -143,6 +152,7 @@ export async function sendInOneStatement(
       createdAt: date(row.created_at)!,
       editedAt: date(row.edited_at),
       deletedAt: date(row.deleted_at),
+      attachmentCount: Number(row.attachment_count),
     },
     existed: row.existed,
     outboxId: row.outbox_id === null ? null : Number(row.outbox_id),

@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigint,
   check,
+  smallint,
   index,
   integer,
   pgTable,
@@ -95,6 +96,8 @@ export const messages = pgTable(
     createdAt: ts('created_at').notNull().defaultNow(),
     editedAt: ts('edited_at'),
     deletedAt: ts('deleted_at'),
+    /** How many attachments the message has: most have none, and then none are looked up. */
+    attachmentCount: smallint('attachment_count').notNull().default(0),
   },
   (t) => [
     primaryKey({ columns: [t.conversationId, t.seq] }),
@@ -121,7 +124,51 @@ export const outbox = pgTable(
   ],
 );
 
+/**
+ * Uploaded files. A row is written at upload, unattached (conversation_id null); sending a
+ * message sets conversation_id, message_seq and position (drizzle/0004). Unattached rows older
+ * than a day are swept with their blobs. Keyed by id, because an upload exists before it belongs
+ * to a conversation; a download finds it by id and then checks membership of conversation_id.
+ */
+export const attachments = pgTable(
+  'attachments',
+  {
+    id: uuid('id').primaryKey(),
+    uploaderId: uuid('uploader_id')
+      .notNull()
+      .references(() => users.id),
+    /** Sniffed from the bytes: image/jpeg|png|webp|gif, application/pdf or text/plain. */
+    mimeType: text('mime_type').notNull(),
+    /** Bytes of the stored (served) original. */
+    size: integer('size').notNull(),
+    width: integer('width'),
+    height: integer('height'),
+    /** The uploader's file name, cleaned; for Content-Disposition. */
+    filename: text('filename').notNull(),
+    /** Bytes of the WebP thumbnail (images only). */
+    thumbnailSize: integer('thumbnail_size'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    conversationId: uuid('conversation_id'),
+    messageSeq: integer('message_seq'),
+    /** Order within its message, from 0. */
+    position: smallint('position'),
+  },
+  (t) => [
+    index('attachments_message_idx')
+      .on(t.conversationId, t.messageSeq, t.position)
+      .where(sql`${t.conversationId} is not null`),
+    index('attachments_unattached_idx')
+      .on(t.createdAt)
+      .where(sql`${t.conversationId} is null`),
+    check(
+      'attachments_attached_check',
+      sql`(${t.conversationId} is null) = (${t.messageSeq} is null) and (${t.conversationId} is null) = (${t.position} is null)`,
+    ),
+  ],
+);
+
 export type UserRow = typeof users.$inferSelect;
 export type ConversationRow = typeof conversations.$inferSelect;
 export type MemberRow = typeof conversationMembers.$inferSelect;
 export type MessageRow = typeof messages.$inferSelect;
+export type AttachmentRow = typeof attachments.$inferSelect;

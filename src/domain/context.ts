@@ -2,6 +2,7 @@ import type DataLoader from 'dataloader';
 import type { Database } from '../db/client.js';
 import type { Loaders } from '../db/loaders.js';
 import type { ContactKey, DeliveryRecorder, MembershipKey } from '../db/realtime-support.js';
+import type { AttachmentDeps } from './attachments.js';
 import type { TokenService } from './auth.js';
 import type { Events } from './events.js';
 import type { Presence } from './presence.js';
@@ -19,6 +20,7 @@ export interface Deps {
   readonly contacts: DataLoader<ContactKey, boolean, string>;
   readonly presence: Presence;
   readonly rateLimiter: RateLimiter;
+  readonly attachments: AttachmentDeps;
   /** Observes how long a stored message took to reach a subscription (ms). */
   readonly observeDeliveryLag: (ms: number) => void;
 }

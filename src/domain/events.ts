@@ -60,10 +60,13 @@ export const toWire = (m: MessageRow): MessageWire => ({
   createdAt: new Date(m.createdAt).toISOString(),
   editedAt: m.editedAt ? new Date(m.editedAt).toISOString() : null,
   deletedAt: m.deletedAt ? new Date(m.deletedAt).toISOString() : null,
+  attachmentCount: m.attachmentCount,
 });
 
 export const fromWire = (m: MessageWire): MessageRow => ({
   ...m,
+  // Absent in events written before attachments existed.
+  attachmentCount: m.attachmentCount ?? 0,
   createdAt: new Date(m.createdAt),
   editedAt: m.editedAt ? new Date(m.editedAt) : null,
   deletedAt: m.deletedAt ? new Date(m.deletedAt) : null,

@@ -16,4 +16,5 @@ export const limits = Object.freeze({
   /** Phones in one createGroupConversation / addMembers call. */
   maxPhonesPerCall: 2_000,
   maxGroupMembers: 10_000,
+  maxAttachmentsPerMessage: 10,
 });

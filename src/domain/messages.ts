@@ -1,6 +1,7 @@
 import type { Executor } from '../db/client.js';
 import { advanceRead, findConversationView, type ConversationView } from '../db/conversations.js';
 import {
+  ATTACHMENT_NOT_AVAILABLE,
   findMessage,
   listMessages as listMessageRows,
   sendInOneStatement,
@@ -8,6 +9,8 @@ import {
   type SendResult,
 } from '../db/messages.js';
 import type { MemberRow, MessageRow } from '../db/schema.js';
+import { pgErrorCode } from '../db/client.js';
+import { attachmentNotFound, parseAttachmentIds } from './attachments.js';
 import type { Session } from './context.js';
 import { getOrCreateDirect, requireOtherUser } from './conversations.js';
 import { decodeMessageCursor, encodeMessageCursor } from './cursor.js';
@@ -56,8 +59,10 @@ function parseClientMessageId(value: string | null | undefined): string | null {
 export interface SendMessageInput {
   conversationId?: string | null | undefined;
   toPhone?: string | null | undefined;
-  body: string;
+  /** May be empty or absent when the message has attachments. */
+  body?: string | null | undefined;
   clientMessageId?: string | null | undefined;
+  attachmentIds?: readonly string[] | null | undefined;
 }
 
 /**
@@ -72,7 +77,10 @@ export async function sendMessage(session: Session, input: SendMessageInput): Pr
   if (hasConversation === hasPhone) {
     throw badInput('Give exactly one of conversationId and toPhone.', 'conversationId');
   }
-  const body = parseBody(input.body);
+  const attachmentIds = parseAttachmentIds(input.attachmentIds);
+  // A message of attachments only has an empty body (never null, which marks a deleted message).
+  const body =
+    attachmentIds.length > 0 && (input.body ?? '').trim() === '' ? '' : parseBody(input.body ?? '');
   const clientMessageId = parseClientMessageId(input.clientMessageId);
   if (hasConversation && !isUuid(input.conversationId!)) throw conversationNotFound();
   const recipient = hasPhone
@@ -88,6 +96,13 @@ export async function sendMessage(session: Session, input: SendMessageInput): Pr
       body,
       clientMessageId,
       topic: conversationTopic(conversationId),
+      attachmentIds,
+    }).catch((err: unknown) => {
+      // Nothing was written: the one statement failed as a whole.
+      if (attachmentIds.length > 0 && pgErrorCode(err) === ATTACHMENT_NOT_AVAILABLE) {
+        throw attachmentNotFound();
+      }
+      throw err;
     });
     if (!result) throw conversationNotFound();
     return result;

@@ -17,6 +17,7 @@ export const rateRules = Object.freeze({
   /** Phone lookups are how numbers get enumerated. */
   userByPhone: { points: 30, windowSeconds: 60 },
   setTyping: { points: 60, windowSeconds: 60 },
+  uploadAttachment: { points: 60, windowSeconds: 60 },
   /** Per client IP. */
   registerPerIp: { points: 10, windowSeconds: 3_600 },
   loginPerIp: { points: 30, windowSeconds: 60 },
@@ -49,6 +50,7 @@ export const describeBucket: Record<RateBucket, string> = {
   startDirectConversation: 'new conversations',
   userByPhone: 'phone lookups',
   setTyping: 'typing updates',
+  uploadAttachment: 'uploads',
   registerPerIp: 'registrations from this address',
   loginPerIp: 'sign-in attempts from this address',
   loginFailuresPerPhone: 'failed sign-ins for this phone; it is locked for now',

@@ -4,7 +4,8 @@
 //
 // Only message payloads are shared. What a message resolves to does not depend on who asks:
 // every subscriber that gets it is a member of its conversation (checked per event before it
-// gets here), `status` is the sender's view, and the sender's presence is visible to all members.
+// gets here), `status` is the sender's view, the sender's presence is visible to all members,
+// and attachment URLs are signed without the viewer (see domain/attachment-urls.ts).
 import {
   createSourceEventStream,
   execute,

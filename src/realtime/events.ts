@@ -12,6 +12,7 @@ export interface MessageWire {
   createdAt: string;
   editedAt: string | null;
   deletedAt: string | null;
+  attachmentCount?: number;
 }
 
 export type ConversationEvent =

@@ -16,6 +16,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../../src/db/client.js';
 import { encodeMessageId } from '../../src/domain/ids.js';
+import { uploadOk } from '../support/attachments.js';
 import {
   backends,
   registerUser,
@@ -203,6 +204,8 @@ interface World {
   victimCursors: string[];
   /** Registered phones alice may use freely: hers, bob's, frank's (never a victim's). */
   phones: string[];
+  /** Uploads alice must never get attached: bob's, a victim's (sent), her own already sent. */
+  unattachableUploadIds: string[];
 }
 
 async function must<T>(promise: Promise<{ data?: T | null; errors?: unknown[] }>): Promise<T> {
@@ -271,6 +274,22 @@ async function buildWorld(app: TestApp, backend: BackendName): Promise<World> {
   );
   const v5 = await send(carol!, { conversationId: left, body: `${marker} after alice left` });
 
+  // Uploads: bob's (not sent), carol's (sent to her group), alice's (already sent).
+  const file = (name: string) => ({ bytes: Buffer.from(`${name}\n`), filename: `${name}.txt` });
+  const bobsUpload = await uploadOk(app.origin, bob!.token, file('bob'));
+  const carolsUpload = await uploadOk(app.origin, carol!.token, file('carol'));
+  const v6 = await send(carol!, {
+    conversationId: secret,
+    body: `${marker} with a file`,
+    attachmentIds: [carolsUpload.id],
+  });
+  const alicesUpload = await uploadOk(app.origin, alice!.token, file('alice'));
+  await send(alice!, {
+    conversationId: solo,
+    body: 'with a file',
+    attachmentIds: [alicesUpload.id],
+  });
+
   const cursors = async (user: TestUser, conversationId: string) =>
     (
       await must(
@@ -307,7 +326,7 @@ async function buildWorld(app: TestApp, backend: BackendName): Promise<World> {
     disposableMessageIds,
     bobMessageIds: [b1.id, b2.id],
     victimConversationIds: [v1.conversationId, secret, left],
-    victimMessageIds: [v1.id, v2.id, v3.id, v4.id, v5.id],
+    victimMessageIds: [v1.id, v2.id, v3.id, v4.id, v5.id, v6.id],
     victimUserIds: [carol!.id, dave!.id],
     messageCursors: [...(await cursors(alice!, direct)), ...(await cursors(alice!, team))],
     conversationCursors: await conversationCursors(alice!),
@@ -317,6 +336,7 @@ async function buildWorld(app: TestApp, backend: BackendName): Promise<World> {
       ...(await conversationCursors(carol!)),
     ],
     phones: [alice!.phone, bob!.phone, frank!.phone],
+    unattachableUploadIds: [bobsUpload.id, carolsUpload.id, alicesUpload.id],
   };
 }
 
@@ -347,6 +367,8 @@ async function snapshot(w: World): Promise<Snapshot> {
     ${md5Of('conversation_id, user_id, last_delivered_seq', 'conversation_members', 't.conversation_id, t.user_id')} as delivered_md5,
     (select count(*) from messages)::text as messages,
     ${md5Of('conversation_id, seq, sender_id, body, client_message_id, created_at, edited_at, deleted_at', 'messages', 't.conversation_id, t.seq')} as messages_md5,
+    (select count(*) from attachments)::text as attachments,
+    ${md5Of('id, uploader_id, conversation_id, message_seq, position', 'attachments', 't.id')} as attachments_md5,
     (select coalesce(max(id), 0) from outbox)::text as outbox_max_id,
     md5(concat_ws('/',
       ${md5Of('*', 'conversations', 't.id', `id in (${victims})`)},
@@ -478,7 +500,8 @@ const DOCS = {
     addMembers(conversationId: $conversationId, phones: $phones) { ${CONVERSATION} } }`,
   leaveConversation: `mutation($conversationId: ID!) {
     leaveConversation(conversationId: $conversationId) }`,
-  sendMessage: `mutation($input: SendMessageInput!) { sendMessage(input: $input) { ${MESSAGE} } }`,
+  sendMessage: `mutation($input: SendMessageInput!) { sendMessage(input: $input) { ${MESSAGE}
+    attachments { id mimeType size url thumbnailUrl } } }`,
   editMessage: `mutation($input: EditMessageInput!) { editMessage(input: $input) { ${MESSAGE} } }`,
   deleteMessage: `mutation($messageId: ID!) { deleteMessage(messageId: $messageId) { ${MESSAGE} } }`,
   markRead: `mutation($messageId: ID!) { markRead(messageId: $messageId) { ${CONVERSATION} } }`,
@@ -1026,6 +1049,24 @@ function operationCases(w: World, a: Arbs): Record<Op, CaseArb> {
                   fc.constant('c'.repeat(129)),
                 ),
               ),
+              // None of these may be attached by alice (she has no unsent upload).
+              attachmentIds: optional(
+                fc.oneof(
+                  {
+                    weight: 4,
+                    arbitrary: fc.array(
+                      fc.oneof(
+                        fc.constantFrom(...w.unattachableUploadIds),
+                        fc.uuid(),
+                        a.conversationId,
+                        hostileString,
+                      ),
+                      { maxLength: 12 },
+                    ),
+                  },
+                  { weight: 1, arbitrary: wrongType },
+                ),
+              ),
             },
             { requiredKeys: ['body'] },
           ),
@@ -1137,10 +1178,24 @@ function oracleFor(w: World): Oracle {
       case 'sendMessage':
       case 'editMessage': {
         if (!ok) return;
-        const message = root as { body: string; sender: { id: string }; clientMessageId: string };
+        const message = root as {
+          body: string;
+          sender: { id: string };
+          clientMessageId: string;
+          /** Selected by sendMessage only. */
+          attachments?: unknown[];
+        };
         const sent = input['body'] as string;
         if (message.sender.id !== w.alice.id) violated('message answered with another sender');
+        if (message.attachments && message.attachments.length > 0) {
+          violated('a message with attachments alice never sent');
+        }
         if (c.op === 'sendMessage' && input['clientMessageId'] === 'c-1') return; // the original
+        // (A retry returns the original whatever it lists; any other send with one must fail.)
+        const attachmentIds = input['attachmentIds'];
+        if (Array.isArray(attachmentIds) && attachmentIds.length > 0) {
+          violated(`attached uploads alice may not attach: ${JSON.stringify(attachmentIds)}`);
+        }
         // (Lone surrogates have a property of their own below.)
         if (message.body !== sent && !hasLoneSurrogate(sent)) {
           violated(

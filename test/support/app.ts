@@ -22,7 +22,12 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
 }
 
 export interface TestApp {
+  /** The GraphQL endpoint. */
   readonly url: string;
+  /** http://127.0.0.1:port, for the other HTTP routes (/attachments). */
+  readonly origin: string;
+  /** The app's DATA_DIR (attachments are kept under it). */
+  readonly dataDir: string;
   readonly wsUrl: string;
   readonly backend: BackendName;
   /** The PostgreSQL database (postgres backend only). */
@@ -112,6 +117,8 @@ export async function startApp(backend: BackendName, opts: StartOptions = {}): P
   const url = `http://127.0.0.1:${port}/graphql`;
   return {
     url,
+    origin: `http://127.0.0.1:${port}`,
+    dataDir,
     wsUrl: `ws://127.0.0.1:${port}/graphql`,
     backend,
     databaseUrl,

@@ -197,3 +197,66 @@ describe('empty settings', () => {
     }
   });
 });
+
+describe('attachment settings', () => {
+  it('default to 10 MiB uploads in a folder under DATA_DIR, URLs valid 15 minutes, a daily sweep', () => {
+    const dataDir = tempDir();
+    const { attachments } = loadConfig({ JWT_SECRET: SECRET, DATA_DIR: dataDir });
+    expect(attachments).toMatchObject({
+      maxBytes: 10 * 1024 * 1024,
+      storage: 'local',
+      dir: path.join(dataDir, 'attachments'),
+      urlTtlSeconds: 900,
+      unattachedTtlSeconds: 86_400,
+    });
+    expect(attachments.s3).toBeUndefined();
+  });
+
+  it('selects S3 with its bucket, region, endpoint and keys', () => {
+    const { attachments } = loadConfig({
+      JWT_SECRET: SECRET,
+      ATTACHMENT_STORAGE: 's3',
+      ATTACHMENT_MAX_BYTES: '2048',
+      S3_BUCKET: 'parley-files',
+      S3_REGION: 'eu-west-1',
+      S3_ENDPOINT: 'http://minio:9000',
+      S3_ACCESS_KEY_ID: 'id',
+      S3_SECRET_ACCESS_KEY: 'secret',
+      S3_FORCE_PATH_STYLE: 'true',
+    });
+    expect(attachments.storage).toBe('s3');
+    expect(attachments.maxBytes).toBe(2048);
+    expect(attachments.s3).toEqual({
+      bucket: 'parley-files',
+      region: 'eu-west-1',
+      endpoint: 'http://minio:9000',
+      accessKeyId: 'id',
+      secretAccessKey: 'secret',
+      forcePathStyle: true,
+      keyPrefix: 'attachments/',
+    });
+  });
+
+  it('names what S3 storage is missing, and half a key pair', () => {
+    const missing = configError({ JWT_SECRET: SECRET, ATTACHMENT_STORAGE: 's3' }).message;
+    expect(missing).toContain('S3_BUCKET');
+    expect(missing).toContain('S3_REGION');
+    const half = configError({
+      JWT_SECRET: SECRET,
+      ATTACHMENT_STORAGE: 's3',
+      S3_BUCKET: 'b',
+      S3_REGION: 'r',
+      S3_ACCESS_KEY_ID: 'id',
+    }).message;
+    expect(half).toContain('S3_SECRET_ACCESS_KEY');
+  });
+
+  it('rejects an unknown storage and a size that is not a number, naming them', () => {
+    expect(configError({ JWT_SECRET: SECRET, ATTACHMENT_STORAGE: 'ftp' }).message).toContain(
+      'ATTACHMENT_STORAGE',
+    );
+    expect(configError({ JWT_SECRET: SECRET, ATTACHMENT_MAX_BYTES: '10MB' }).message).toContain(
+      'ATTACHMENT_MAX_BYTES',
+    );
+  });
+});

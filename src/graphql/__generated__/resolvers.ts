@@ -1,5 +1,5 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { UserRow, MessageRow } from '../../db/schema.js';
+import type { UserRow, MessageRow, AttachmentRow } from '../../db/schema.js';
 import type { ConversationView } from '../../db/conversations.js';
 import type { TypingPayload, ReceiptPayload, PresencePayload } from '../../realtime/events.js';
 import type { GraphQLContext } from '../context.js';
@@ -16,6 +16,28 @@ export type Scalars = {
   Float: { input: number; output: number };
   /** An ISO 8601 date-time string in UTC, for example 2026-11-21T06:00:00.000Z. */
   DateTime: { input: string; output: Date | string };
+};
+
+/** A file sent with a message (uploaded with `POST /attachments`). */
+export type Attachment = {
+  __typename?: 'Attachment';
+  /** The uploader's file name. */
+  filename: Scalars['String']['output'];
+  height?: Maybe<Scalars['Int']['output']>;
+  id: Scalars['ID']['output'];
+  /** Judged from the file's content: image/jpeg, image/png, image/webp, image/gif, application/pdf or text/plain. */
+  mimeType: Scalars['String']['output'];
+  /** Bytes of the file as served (images are re-encoded without metadata). */
+  size: Scalars['Int']['output'];
+  /** A WebP of at most 320 px and 100 KB, for images (same kind of signed path); null otherwise. */
+  thumbnailUrl?: Maybe<Scalars['String']['output']>;
+  /**
+   * Download path, relative to the server (`/attachments/<id>?exp=…&sig=…`): signed, so it needs no
+   * Authorization header, and valid for about 15 minutes (ATTACHMENT_URL_TTL_SECONDS).
+   */
+  url: Scalars['String']['output'];
+  /** Pixels, for images; null otherwise. */
+  width?: Maybe<Scalars['Int']['output']>;
 };
 
 export type AuthPayload = {
@@ -80,6 +102,8 @@ export type LoginInput = {
 
 export type Message = {
   __typename?: 'Message';
+  /** Files sent with the message, in order; empty once the message is deleted. */
+  attachments: Array<Attachment>;
   /** Null once deleted. */
   body?: Maybe<Scalars['String']['output']>;
   clientMessageId?: Maybe<Scalars['String']['output']>;
@@ -271,8 +295,13 @@ export type RegisterInput = {
 };
 
 export type SendMessageInput = {
-  /** 1–4,000 characters. */
-  body: Scalars['String']['input'];
+  /**
+   * Up to 10 ids of your own uploads (`POST /attachments`) not attached to a message yet, in the
+   * order to show them. Any other id is NOT_FOUND, and nothing is sent.
+   */
+  attachmentIds?: InputMaybe<Array<Scalars['ID']['input']>>;
+  /** 1–4,000 characters; may be empty or left out when the message has attachments. */
+  body?: InputMaybe<Scalars['String']['input']>;
   /** A client-generated id (a UUID, say) that makes retries safe; at most 128 characters. */
   clientMessageId?: InputMaybe<Scalars['String']['input']>;
   conversationId?: InputMaybe<Scalars['ID']['input']>;
@@ -440,6 +469,7 @@ export type DirectiveResolverFn<
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  Attachment: ResolverTypeWrapper<AttachmentRow>;
   AuthPayload: ResolverTypeWrapper<Omit<AuthPayload, 'user'> & { user: ResolversTypes['User'] }>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Conversation: ResolverTypeWrapper<ConversationView>;
@@ -479,6 +509,7 @@ export type ResolversTypes = {
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
+  Attachment: AttachmentRow;
   AuthPayload: Omit<AuthPayload, 'user'> & { user: ResolversParentTypes['User'] };
   Boolean: Scalars['Boolean']['output'];
   Conversation: ConversationView;
@@ -509,6 +540,20 @@ export type ResolversParentTypes = {
   TypingEvent: TypingPayload;
   UpdateProfileInput: UpdateProfileInput;
   User: UserRow;
+};
+
+export type AttachmentResolvers<
+  ContextType = GraphQLContext,
+  ParentType extends ResolversParentTypes['Attachment'] = ResolversParentTypes['Attachment'],
+> = {
+  filename?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  height?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  mimeType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  size?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  thumbnailUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  url?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  width?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
 };
 
 export type AuthPayloadResolvers<
@@ -567,6 +612,7 @@ export type MessageResolvers<
   ContextType = GraphQLContext,
   ParentType extends ResolversParentTypes['Message'] = ResolversParentTypes['Message'],
 > = {
+  attachments?: Resolver<Array<ResolversTypes['Attachment']>, ParentType, ContextType>;
   body?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   clientMessageId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   conversationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -795,6 +841,7 @@ export type UserResolvers<
 };
 
 export type Resolvers<ContextType = GraphQLContext> = {
+  Attachment?: AttachmentResolvers<ContextType>;
   AuthPayload?: AuthPayloadResolvers<ContextType>;
   Conversation?: ConversationResolvers<ContextType>;
   ConversationConnection?: ConversationConnectionResolvers<ContextType>;

@@ -26,6 +26,7 @@ import { messageAdded } from './subscription/messageAdded.js';
 import { messageUpdated } from './subscription/messageUpdated.js';
 import { readReceiptUpdated } from './subscription/readReceiptUpdated.js';
 import { typingChanged } from './subscription/typingChanged.js';
+import { Attachment } from './types/Attachment.js';
 import { Message } from './types/Message.js';
 import { User } from './types/User.js';
 
@@ -56,6 +57,7 @@ export const resolvers: Resolvers = {
   User,
   Conversation,
   Message,
+  Attachment,
   TypingEvent,
   ReadReceipt,
   Presence,

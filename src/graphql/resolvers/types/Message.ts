@@ -7,6 +7,9 @@ export const Message: MessageResolvers = {
   id: (m) => encodeMessageId(m),
   conversationId: (m) => m.conversationId,
   sender: (m, _args, ctx) => requireUser(ctx, m.senderId),
+  // Most messages have none: no lookup for them. A deleted message's files are no longer served.
+  attachments: (m, _args, ctx) =>
+    m.attachmentCount === 0 || m.deletedAt ? [] : ctx.loaders.attachments.load(m),
   status: async (m, _args, ctx) =>
     messageStatus(m, await ctx.loaders.members.load(m.conversationId)),
 };

@@ -27,16 +27,41 @@ export function createLoaders(
   /** Off for long-lived contexts (a subscription): each event must see current data. */
   cache = true,
 ): Loaders {
-  return {
-    user: new DataLoader(
+  return new LazyLoaders(db, viewerId, cache);
+}
+
+/**
+ * Each loader is made the first time it is used: most requests use one or two, and a
+ * subscription's context lives as long as the subscription (thousands of them per instance).
+ */
+class LazyLoaders implements Loaders {
+  #user?: Loaders['user'];
+  #members?: Loaders['members'];
+  #message?: Loaders['message'];
+  #attachments?: Loaders['attachments'];
+  #delivered?: Loaders['delivered'];
+
+  constructor(
+    private readonly db: Executor,
+    private readonly viewerId: string | null,
+    private readonly cache: boolean,
+  ) {}
+
+  get user(): Loaders['user'] {
+    const { db, cache } = this;
+    return (this.#user ??= new DataLoader(
       async (ids) => {
         const rows = await findUsersByIds(db, ids);
         const byId = new Map(rows.map((r) => [r.id, r]));
         return ids.map((id) => byId.get(id));
       },
       { cache },
-    ),
-    members: new DataLoader(
+    ));
+  }
+
+  get members(): Loaders['members'] {
+    const { db, cache } = this;
+    return (this.#members ??= new DataLoader(
       async (conversationIds) => {
         const rows = await findMembers(db, conversationIds);
         const byConversation = new Map<string, MemberRow[]>(conversationIds.map((id) => [id, []]));
@@ -44,16 +69,24 @@ export function createLoaders(
         return conversationIds.map((id) => byConversation.get(id) ?? []);
       },
       { cache },
-    ),
-    message: new DataLoader(
+    ));
+  }
+
+  get message(): Loaders['message'] {
+    const { db, cache } = this;
+    return (this.#message ??= new DataLoader(
       async (keys) => {
         const rows = await findMessagesByKeys(db, keys);
         const byKey = new Map(rows.map((r) => [keyOf(r), r]));
         return keys.map((k) => byKey.get(keyOf(k)));
       },
       { cacheKeyFn: keyOf, cache },
-    ),
-    attachments: new DataLoader(
+    ));
+  }
+
+  get attachments(): Loaders['attachments'] {
+    const { db, cache } = this;
+    return (this.#attachments ??= new DataLoader(
       async (keys) => {
         const rows = await findAttachmentsOfMessages(db, keys);
         const byKey = new Map<string, AttachmentRow[]>(keys.map((k) => [keyOf(k), []]));
@@ -63,8 +96,12 @@ export function createLoaders(
         return keys.map((k) => byKey.get(keyOf(k)) ?? []);
       },
       { cacheKeyFn: keyOf, cache },
-    ),
-    delivered: new DataLoader(
+    ));
+  }
+
+  get delivered(): Loaders['delivered'] {
+    const { db, viewerId, cache } = this;
+    return (this.#delivered ??= new DataLoader(
       async (keys) => {
         if (viewerId) {
           const highest = new Map<string, number>();
@@ -83,6 +120,6 @@ export function createLoaders(
         return keys.map(() => true as const);
       },
       { cacheKeyFn: keyOf, cache },
-    ),
-  };
+    ));
+  }
 }

@@ -45,10 +45,13 @@ export async function createContext(
   const auth = authorization ? await authenticate(deps, authorization) : null;
   const userId = auth && 'userId' in auth ? auth.userId : null;
   const authError = auth && 'error' in auth ? auth.error : null;
+  let presence: DataLoader<string, PresencePayload> | undefined;
   return {
     deps,
     loaders: createLoaders(deps.db, userId),
-    presence: presenceLoader(deps, true),
+    get presence() {
+      return (presence ??= presenceLoader(deps, true));
+    },
     requestId,
     clientIp,
     userId,
@@ -64,10 +67,13 @@ export function createSubscriptionContext(
   clientIp: string,
   closeSlowConsumer: () => void,
 ): GraphQLContext {
+  let presence: DataLoader<string, PresencePayload> | undefined;
   return {
     deps,
     loaders: createLoaders(deps.db, userId, false),
-    presence: presenceLoader(deps, false),
+    get presence() {
+      return (presence ??= presenceLoader(deps, false));
+    },
     requestId,
     clientIp,
     userId,

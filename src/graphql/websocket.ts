@@ -23,6 +23,8 @@ import { createErrorFormatter } from './errors.js';
 import { limitRules, queryLimits } from './query-limits.js';
 import { createSharedSubscribe } from './shared-execution.js';
 
+const DOCUMENT_CACHE_SIZE = 1_000;
+
 export interface WebSocketOptions {
   maxPayloadBytes: number;
   connectionInitWaitMs: number;
@@ -54,6 +56,37 @@ export function attachWebSocketServer(
     ...(opts.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
   ];
 
+  // Subscribers mostly send the same few documents: each text is parsed and validated once, and
+  // its subscriptions share one syntax tree (kept as long as they run).
+  const checkedDocuments = new Map<string, DocumentNode | GraphQLError[]>();
+  const checkDocument = (query: string): DocumentNode | GraphQLError[] => {
+    const known = checkedDocuments.get(query);
+    if (known) return known;
+    let checked: DocumentNode | GraphQLError[];
+    try {
+      checked = parse(query, { maxTokens: queryLimits.maxTokens });
+      const errors = validate(schema, checked, rules);
+      if (errors.length > 0) {
+        checked = errors.map(
+          (e) =>
+            new GraphQLError(e.message, {
+              nodes: e.nodes ?? null,
+              extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+            }),
+        );
+      }
+    } catch (err) {
+      // Formatted by onError, like every error sent on the socket; coded as over HTTP.
+      const message = err instanceof GraphQLError ? err.message : 'Unparsable query.';
+      checked = [new GraphQLError(message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+    }
+    checkedDocuments.set(query, checked);
+    if (checkedDocuments.size > DOCUMENT_CACHE_SIZE) {
+      checkedDocuments.delete(checkedDocuments.keys().next().value!);
+    }
+    return checked;
+  };
+
   const server = useServer<
     Record<string, unknown>,
     { userId: string; connectionId: string; clientIp: string }
@@ -83,24 +116,9 @@ export function attachWebSocketServer(
           .catch((err: unknown) => logger.warn({ err: String(err) }, 'presence disconnect failed'));
       },
       onSubscribe: (_ctx, _id, payload) => {
-        let document: DocumentNode;
-        try {
-          document = parse(payload.query, { maxTokens: queryLimits.maxTokens });
-        } catch (err) {
-          // Formatted by onError, like every error sent on the socket; coded as over HTTP.
-          const message = err instanceof GraphQLError ? err.message : 'Unparsable query.';
-          return [new GraphQLError(message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
-        }
-        const errors = validate(schema, document, rules);
-        if (errors.length > 0) {
-          return errors.map(
-            (e) =>
-              new GraphQLError(e.message, {
-                nodes: e.nodes ?? null,
-                extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
-              }),
-          );
-        }
+        const checked = checkDocument(payload.query);
+        if (!('kind' in checked)) return checked;
+        const document = checked;
         metrics.subscriptions.inc();
         return {
           schema,

@@ -31,6 +31,7 @@ import { limitRules, queryLimits } from './graphql/query-limits.js';
 import { createRateLimiter } from './realtime/rate-limiter.js';
 import type { EventBus } from './realtime/bus.js';
 import type { PresenceStore } from './realtime/presence-store.js';
+import { createWebPages } from './web-pages.js';
 
 /** A subscription sent over HTTP would run without its event stream: point to WebSocket. */
 const subscriptionsOverWebSocketOnly: ApolloServerPlugin<GraphQLContext> = {
@@ -130,7 +131,8 @@ export async function createServer(opts: {
       subscriptionsOverWebSocketOnly,
       ApolloServerPluginDrainHttpServer({ httpServer }),
       { serverWillStart: async () => ({ drainServer: () => ws.dispose() }) },
-      ...(config.nodeEnv === 'production' ? [ApolloServerPluginLandingPageDisabled()] : []),
+      // Browsers get the project's own GraphiQL (web-pages.ts), never Apollo's CDN-loaded page.
+      ApolloServerPluginLandingPageDisabled(),
     ],
   });
   await apollo.start();
@@ -158,6 +160,8 @@ export async function createServer(opts: {
       pubsub: `${bus.kind}: ${broker ? 'ok' : 'unreachable'}`,
     });
   });
+
+  app.use(createWebPages({ graphiql: config.graphiql, demoPage: config.demoPage }));
 
   app.use(
     '/graphql',

@@ -1,0 +1,103 @@
+// GraphiQL for Parley: queries and mutations over HTTP, subscriptions over graphql-ws, and a
+// token field (kept in localStorage) that signs both in.
+import { createGraphiQLFetcher } from '@graphiql/toolkit';
+import { GraphiQL } from 'graphiql';
+import 'graphiql/style.css';
+import { createClient } from 'graphql-ws';
+import { StrictMode, useEffect, useMemo, useState } from 'react';
+import { createRoot } from 'react-dom/client';
+import { TOKEN_KEY as DEMO_TOKEN_KEY } from '../demo/session.js';
+import './graphiql.css';
+
+const TOKEN_KEY = 'parley.graphiql.token';
+
+const DEFAULT_QUERY = `# Paste a token (from register or login) above, then run:
+query Me {
+  me {
+    id
+    phone
+    displayName
+  }
+}
+
+# mutation Register {
+#   register(input: { phone: "+15550100001", displayName: "Ann", password: "correct horse" }) {
+#     token
+#   }
+# }
+
+# subscription Live {
+#   messageAdded {
+#     seq
+#     body
+#     sender { displayName }
+#   }
+# }
+`;
+
+function wsUrl(): string {
+  const url = new URL('/graphql', window.location.href);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  return url.toString();
+}
+
+/** "Bearer x", "x" and " x " all mean the token x. */
+const bare = (token: string) => token.trim().replace(/^Bearer\s+/i, '');
+
+function App() {
+  const [token, setToken] = useState(
+    () => localStorage.getItem(TOKEN_KEY) ?? localStorage.getItem(DEMO_TOKEN_KEY) ?? '',
+  );
+  useEffect(() => localStorage.setItem(TOKEN_KEY, token), [token]);
+
+  // A new token means new credentials on both transports: a fresh fetcher and WebSocket.
+  const { fetcher, dispose } = useMemo(() => {
+    const authorization = bare(token) ? `Bearer ${bare(token)}` : undefined;
+    const wsClient = createClient({
+      url: wsUrl(),
+      connectionParams: authorization ? { authorization } : {},
+    });
+    return {
+      fetcher: createGraphiQLFetcher({
+        url: '/graphql',
+        headers: authorization ? { authorization } : {},
+        wsClient,
+      }),
+      dispose: () => void wsClient.dispose(),
+    };
+  }, [token]);
+  useEffect(() => dispose, [dispose]);
+
+  return (
+    <div className="parley-graphiql">
+      <header>
+        <strong>Parley</strong>
+        <label>
+          Token
+          <input
+            data-testid="graphiql-token"
+            type="password"
+            autoComplete="off"
+            spellCheck={false}
+            placeholder="paste the token from register or login"
+            value={token}
+            onChange={(e) => setToken(e.target.value)}
+          />
+        </label>
+        <span className="hint">
+          sent as <code>Authorization: Bearer …</code> over HTTP and in <code>connection_init</code>{' '}
+          over WebSocket
+        </span>
+      </header>
+      <main>
+        <GraphiQL fetcher={fetcher} defaultQuery={DEFAULT_QUERY} />
+      </main>
+    </div>
+  );
+}
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <App />
+  </StrictMode>,
+);

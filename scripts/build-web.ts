@@ -1,6 +1,6 @@
 // Builds the browser pages (web/ → web/dist) when the build is missing or stale: `npm start`
 // runs this first (prestart), the test setup too, `npm run build:web` forces it. Stale means the
-// inputs' hash (web sources, the client, the lockfile) differs from the one the build recorded.
+// inputs' hash (web sources, the client, the schema, the lockfile) differs from the one the build recorded.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';

@@ -57,7 +57,8 @@ export function Chat({
   }, []);
 
   const load = useCallback(async () => {
-    const data = await client.query(ConversationsDocument, { first: 50 });
+    // The 20 most recent (a page, as the Conversations operation asks for).
+    const data = await client.query(ConversationsDocument, {});
     merge(data.conversations.edges.map((e) => e.node));
   }, [client, merge]);
 

@@ -105,8 +105,13 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     ...(options.webSocketImpl ? { webSocketImpl: options.webSocketImpl } : {}),
     connectionParams: authorization ? { authorization } : {},
     // Reconnect after any close for as long as it takes (a server restart, a laptop waking up);
-    // graphql-ws still ends subscriptions on protocol errors it deems fatal.
+    // graphql-ws still ends subscriptions on protocol errors it deems fatal. Its own backoff
+    // doubles without a cap; a chat should be back within half a minute of the network.
     retryAttempts: Infinity,
+    retryWait: (retries) =>
+      new Promise((resolve) =>
+        setTimeout(resolve, Math.min(30_000, 500 * 2 ** retries) + Math.random() * 500),
+      ),
     on: {
       connected: (_socket, _payload, wasRetry) =>
         options.onConnectionChange?.(wasRetry ? 'reconnected' : 'connected'),

@@ -7,7 +7,9 @@ import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
 import { launchChromium } from '../support/browser.js';
-import { startServerProcess, type ServerProcess } from '../support/process.js';
+import { okAt, registerAt, startServerProcess, type ServerProcess } from '../support/process.js';
+
+const SEND = `mutation($input: SendMessageInput!) { sendMessage(input: $input) { id } }`;
 
 const chromiumPath = inject('chromiumPath');
 const ARTIFACTS = path.resolve('test-artifacts', 'browser');
@@ -143,6 +145,21 @@ describe.skipIf(!chromiumPath)('the demo chat page in Chromium', () => {
       .nth(2)
       .waitFor();
 
+    // Someone else writes to Ann: a new conversation appears in her list, unread.
+    const carol = await registerAt(server, 'Carol');
+    const toAnn = { toPhone: `+15553${suffix}` };
+    await okAt(
+      server,
+      SEND,
+      { input: { ...toAnn, body: 'Are we still on for Friday?' } },
+      carol.token,
+    );
+    const carolOnAnn = conversationWith(ann.page, 'Carol');
+    await carolOnAnn.locator(id('unread-badge'), { hasText: '1' }).waitFor();
+
+    // The screenshots (for the README too): Bob typing, as Ann sees it.
+    await bob.page.fill(id('composer'), 'Noon works');
+    await ann.page.locator(id('typing-indicator'), { hasText: 'Bob is typing' }).waitFor();
     await ann.page.screenshot({ path: path.join(ARTIFACTS, 'ann.png') });
     await bob.page.screenshot({ path: path.join(ARTIFACTS, 'bob.png') });
 
@@ -151,6 +168,18 @@ describe.skipIf(!chromiumPath)('the demo chat page in Chromium', () => {
     await conversationWith(ann.page, 'Bob')
       .locator(id('presence-dot', { 'data-status': 'OFFLINE' }))
       .waitFor();
+
+    // A long history: the newest page first, older ones when scrolled to the top.
+    for (let i = 1; i <= 40; i++) {
+      await okAt(server, SEND, { input: { ...toAnn, body: `note ${i}` } }, carol.token);
+    }
+    await carolOnAnn.click();
+    await ann.page.locator(id('message-body'), { hasText: 'note 40' }).waitFor();
+    expect(await ann.page.locator(id('message')).count()).toBe(30);
+    await ann.page.locator(id('messages')).evaluate((el) => el.scrollTo({ top: 0 }));
+    await ann.page.locator(id('message-body'), { hasText: 'Friday' }).waitFor();
+    expect(await ann.page.locator(id('message')).count()).toBe(41);
+    await ann.page.locator(id('load-older')).waitFor({ state: 'detached' });
     await ann.context.close();
 
     const foreign = [...requested].filter((url) => !url.startsWith(origin()));

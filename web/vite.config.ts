@@ -11,6 +11,11 @@ export default defineConfig({
   base: '/',
   plugins: [react()],
   logLevel: 'warn',
+  // `npm run dev:web`: the pages with hot reload on :5173 (demo at /, GraphiQL at /graphiql.html),
+  // talking to the API of `npm start` on :4000.
+  server: {
+    proxy: { '/graphql': { target: 'http://localhost:4000', ws: true } },
+  },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

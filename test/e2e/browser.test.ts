@@ -186,7 +186,7 @@ describe.skipIf(!chromiumPath)('the demo chat page in Chromium', () => {
     expect(foreign).toEqual([]);
   });
 
-  it('GraphiQL at /graphql runs an operation with the pasted token', async () => {
+  it('GraphiQL at /graphql runs a query and a subscription with the pasted token', async () => {
     const context = await browser.newContext({ viewport: { width: 1200, height: 700 } });
     context.on('request', (r) => requested.add(r.url()));
     const page = await context.newPage();
@@ -196,27 +196,38 @@ describe.skipIf(!chromiumPath)('the demo chat page in Chromium', () => {
       await page.screenshot({ path: path.join(ARTIFACTS, 'failed-graphiql.png') });
       console.error(await page.locator('.graphiql-response').textContent());
     });
-    const res = await fetch(`${server.url}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        query: `mutation($input: RegisterInput!) { register(input: $input) { token } }`,
-        variables: {
-          input: {
-            phone: `+1 555 5${String(Date.now()).slice(-7)}`,
-            displayName: 'Grace',
-            password: 'password-grace',
-          },
-        },
-      }),
-    });
-    const { data } = (await res.json()) as { data: { register: { token: string } } };
-
+    const grace = await registerAt(server, 'Grace');
     await page.goto(server.url);
     await page.locator('.graphiql-container').waitFor();
-    await page.fill(id('graphiql-token'), data.register.token);
+    await page.fill(id('graphiql-token'), grace.token);
     await page.click('.graphiql-execute-button');
     await page.locator('.graphiql-response', { hasText: '"displayName": "Grace"' }).waitFor();
+
+    // A subscription, over graphql-ws with the same token: messages to Grace appear as they come.
+    await page
+      .locator('.graphiql-query-editor .CodeMirror')
+      .evaluate(
+        (el, query) =>
+          (el as unknown as { CodeMirror: { setValue(v: string): void } }).CodeMirror.setValue(
+            query,
+          ),
+        'subscription Live { messageAdded { body sender { displayName } } }',
+      );
+    // GraphiQL has taken the new document in once its tab is named after it.
+    await page.locator('.graphiql-tab', { hasText: 'Live' }).waitFor();
+    await page.click('.graphiql-execute-button');
+    const hank = await registerAt(server, 'Hank');
+    // The stream starts "now": send until one shows that it is live.
+    for (let i = 1; ; i++) {
+      await okAt(server, SEND, { input: { toPhone: grace.phone, body: `ping ${i}` } }, hank.token);
+      const shown = page.locator('.graphiql-response', { hasText: `"body": "ping ${i}"` });
+      const live = await shown.waitFor({ timeout: 1_000 }).then(
+        () => true,
+        () => false,
+      );
+      if (live) break;
+      expect(i, 'the subscription never showed a message').toBeLessThan(10);
+    }
     await page.screenshot({ path: path.join(ARTIFACTS, 'graphiql.png') });
     await context.close();
 

@@ -1,5 +1,5 @@
 // The demo chat: signed out it shows register/login; signed in, the chat (Chat.tsx).
-import { useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import {
   createParleyClient,
   LoginDocument,
@@ -14,17 +14,27 @@ import { storedToken, storeToken } from './session.js';
 
 export function App() {
   const [token, setToken] = useState(storedToken);
-  const client = useMemo(() => createParleyClient({ url: '/graphql', token }), [token]);
-  useEffect(() => () => void client.dispose(), [client]);
+  // One client per token (its socket signs in with it), closed when the token changes. Kept with
+  // its token, so nothing renders a new token with the previous client.
+  const [session, setSession] = useState<{ token: string | null; client: ParleyClient } | null>(
+    null,
+  );
+  useEffect(() => {
+    const client = createParleyClient({ url: '/graphql', token });
+    setSession({ token, client });
+    return () => void client.dispose();
+  }, [token]);
 
-  const signIn = (next: string | null) => {
+  const signIn = useCallback((next: string | null) => {
     storeToken(next);
     setToken(next);
-  };
-  return token ? (
-    <Session key={token} client={client} onSignOut={() => signIn(null)} />
+  }, []);
+  const signOut = useCallback(() => signIn(null), [signIn]);
+  if (!session || session.token !== token) return null;
+  return session.token ? (
+    <Session key={session.token} client={session.client} onSignOut={signOut} />
   ) : (
-    <AuthForms client={client} onSignedIn={signIn} />
+    <AuthForms client={session.client} onSignedIn={signIn} />
   );
 }
 

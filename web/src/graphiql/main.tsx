@@ -1,11 +1,11 @@
 // GraphiQL for Parley: queries and mutations over HTTP, subscriptions over graphql-ws, and a
 // token field (kept in localStorage) that signs both in.
-import { createGraphiQLFetcher } from '@graphiql/toolkit';
+import { createGraphiQLFetcher, type Fetcher } from '@graphiql/toolkit';
 import { GraphiQL } from 'graphiql';
 import 'graphiql/style.css';
 import { buildSchema } from 'graphql';
 import { createClient } from 'graphql-ws';
-import { StrictMode, useEffect, useMemo, useState } from 'react';
+import { StrictMode, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { TOKEN_KEY as DEMO_TOKEN_KEY } from '../demo/session.js';
 import sdl from '../../../schema.graphql?raw';
@@ -57,23 +57,24 @@ function App() {
   );
   useEffect(() => localStorage.setItem(TOKEN_KEY, token), [token]);
 
-  // A new token means new credentials on both transports: a fresh fetcher and WebSocket.
-  const { fetcher, dispose } = useMemo(() => {
+  // A new token means new credentials on both transports: a fresh fetcher and WebSocket (the old
+  // socket is closed).
+  const [fetcher, setFetcher] = useState<Fetcher | null>(null);
+  useEffect(() => {
     const authorization = bare(token) ? `Bearer ${bare(token)}` : undefined;
     const wsClient = createClient({
       url: wsUrl(),
       connectionParams: authorization ? { authorization } : {},
     });
-    return {
-      fetcher: createGraphiQLFetcher({
+    setFetcher(() =>
+      createGraphiQLFetcher({
         url: '/graphql',
         headers: authorization ? { authorization } : {},
         wsClient,
       }),
-      dispose: () => void wsClient.dispose(),
-    };
+    );
+    return () => void wsClient.dispose();
   }, [token]);
-  useEffect(() => dispose, [dispose]);
 
   return (
     <div className="parley-graphiql">
@@ -97,7 +98,7 @@ function App() {
         </span>
       </header>
       <main>
-        <GraphiQL fetcher={fetcher} schema={schema} defaultQuery={DEFAULT_QUERY} />
+        {fetcher && <GraphiQL fetcher={fetcher} schema={schema} defaultQuery={DEFAULT_QUERY} />}
       </main>
     </div>
   );

@@ -200,17 +200,24 @@ export function createResumer(ws: WsClient, runQuery: QueryRunner): Resumer {
           });
       };
       onReconnect.add(reconnected);
+      const stop = () => {
+        stopped = true;
+        onReconnect.delete(reconnected);
+      };
 
       return {
         sink: {
           next: (result) => (held ? held.push(result) : deliver(result)),
-          error: (err) => sink.error(err),
-          complete: () => sink.complete(),
+          error: (err) => {
+            stop();
+            sink.error(err);
+          },
+          complete: () => {
+            stop();
+            sink.complete();
+          },
         },
-        stop() {
-          stopped = true;
-          onReconnect.delete(reconnected);
-        },
+        stop,
       };
     },
   };

@@ -14,15 +14,11 @@ const origin = (app: TestApp) => app.url.replace(/\/graphql$/, '');
 
 describe('GraphiQL and the demo page (built by the test setup)', () => {
   let app: TestApp;
-  let off: TestApp;
   beforeAll(async () => {
-    [app, off] = await Promise.all([
-      startApp('pglite'),
-      startApp('pglite', { env: { NODE_ENV: 'production', GRAPHIQL: 'false' } }),
-    ]);
+    app = await startApp('pglite');
   });
   afterAll(async () => {
-    await Promise.all([app?.close(), off?.close()]);
+    await app?.close();
   });
 
   it('gives a browser GraphiQL on /graphql and the demo at /, from this origin only', async () => {
@@ -54,29 +50,45 @@ describe('GraphiQL and the demo page (built by the test setup)', () => {
     const post = await app.gql('{ __typename }');
     expect(post.data).toEqual({ __typename: 'Query' });
   });
-
-  it('serves neither page when the settings turn them off (production default)', async () => {
-    const graphiql = await fetch(off.url, { headers: { accept: BROWSER_ACCEPT } });
-    expect(graphiql.headers.get('content-type')).not.toMatch(/^text\/html/);
-    expect((await fetch(`${origin(off)}/`)).status).toBe(404);
-  });
 });
 
-describe('pages that are not built', () => {
-  it('answer 503 with what to run, not a crash', async () => {
-    const empty = mkdtempSync(path.join(os.tmpdir(), 'parley-web-'));
-    const server = express()
-      .use(createWebPages({ graphiql: true, demoPage: true, distDir: empty }))
-      .listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    try {
-      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+/** The pages alone on an Express app (what falls through answers 418), on a free port. */
+async function withPages(
+  opts: Parameters<typeof createWebPages>[0],
+  run: (base: string) => Promise<void>,
+): Promise<void> {
+  const server = express()
+    .use(createWebPages(opts))
+    .use((_req, res) => void res.status(418).end())
+    .listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  try {
+    await run(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  } finally {
+    server.close();
+  }
+}
+
+describe('the pages alone', () => {
+  it('are not served when the settings turn them off (the production default)', async () => {
+    await withPages({ graphiql: false, demoPage: false }, async (base) => {
       const res = await fetch(`${base}/graphql`, { headers: { accept: BROWSER_ACCEPT } });
-      expect(res.status).toBe(503);
-      expect(await res.text()).toContain('npm run build:web');
-      expect((await fetch(`${base}/`)).status).toBe(503);
+      expect(res.status).toBe(418); // left to the API
+      expect((await fetch(`${base}/`)).status).toBe(418);
+      expect((await fetch(`${base}/assets/x.js`)).status).toBe(418);
+    });
+  });
+
+  it('answer 503 with what to run when they are not built, not a crash', async () => {
+    const empty = mkdtempSync(path.join(os.tmpdir(), 'parley-web-'));
+    try {
+      await withPages({ graphiql: true, demoPage: true, distDir: empty }, async (base) => {
+        const res = await fetch(`${base}/graphql`, { headers: { accept: BROWSER_ACCEPT } });
+        expect(res.status).toBe(503);
+        expect(await res.text()).toContain('npm run build:web');
+        expect((await fetch(`${base}/`)).status).toBe(503);
+      });
     } finally {
-      server.close();
       rmSync(empty, { recursive: true, force: true });
     }
   });

@@ -1,11 +1,20 @@
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
-// Resolver types from schema.graphql. Mappers tie GraphQL types to the rows resolvers return,
-// so a resolver returns a database row and field resolvers derive the rest.
+// Two targets from schema.graphql:
+// - resolver types for the server. Mappers tie GraphQL types to the rows resolvers return, so a
+//   resolver returns a database row and field resolvers derive the rest;
+// - the typed client (client preset): a TypedDocumentNode and result/variables types for each
+//   operation in client/operations.
+// CODEGEN_OUT_DIR writes both somewhere else (scripts/codegen-check.ts compares that with the
+// committed files).
+const out = process.env.CODEGEN_OUT_DIR ? `${process.env.CODEGEN_OUT_DIR}/` : '';
+
 const config: CodegenConfig = {
   schema: 'schema.graphql',
+  // Relative imports with a .js extension, as NodeNext resolution (and the server) expects.
+  emitLegacyCommonJSImports: false,
   generates: {
-    'src/graphql/__generated__/resolvers.ts': {
+    [`${out}src/graphql/__generated__/resolvers.ts`]: {
       plugins: ['typescript', 'typescript-resolvers'],
       config: {
         useTypeImports: true,
@@ -22,6 +31,17 @@ const config: CodegenConfig = {
           ReadReceipt: '../../realtime/events.js#ReceiptPayload',
           Presence: '../../realtime/events.js#PresencePayload',
         },
+      },
+    },
+    [`${out}client/src/gql/`]: {
+      documents: 'client/operations/**/*.graphql',
+      preset: 'client',
+      presetConfig: { fragmentMasking: false },
+      config: {
+        useTypeImports: true,
+        enumsAsTypes: true,
+        skipTypename: true,
+        scalars: { DateTime: 'string' },
       },
     },
   },

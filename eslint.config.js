@@ -2,7 +2,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'drizzle/', 'src/graphql/__generated__/', '.parley/', 'coverage/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'drizzle/',
+      'src/graphql/__generated__/',
+      'client/src/gql/',
+      'web/dist/',
+      'test-artifacts/',
+      '.parley/',
+      'coverage/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -28,6 +39,7 @@ export default tseslint.config(
       'vitest.config.ts',
       'codegen.ts',
       'drizzle.config.ts',
+      'scripts/**',
     ],
     rules: { 'no-restricted-properties': 'off' },
   },

@@ -52,6 +52,8 @@ const EnvSchema = z.object({
   OUTBOX_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(2_000),
   OUTBOX_DRAIN_INTERVAL_MS: z.coerce.number().int().min(50).max(600_000).default(1_000),
   GRAPHQL_INTROSPECTION: z.enum(['true', 'false']).optional(),
+  GRAPHIQL: z.enum(['true', 'false'], { error: 'GRAPHIQL must be true or false' }).optional(),
+  DEMO_PAGE: z.enum(['true', 'false'], { error: 'DEMO_PAGE must be true or false' }).optional(),
   RATE_LIMIT_MULTIPLIER: z.coerce
     .number({ error: 'RATE_LIMIT_MULTIPLIER must be a number (0 turns rate limits off)' })
     .min(0)
@@ -134,6 +136,10 @@ export interface Config {
   readonly presenceGraceMs: number;
   /** Schema introspection: on outside production unless GRAPHQL_INTROSPECTION says otherwise. */
   readonly introspection: boolean;
+  /** GraphiQL on GET /graphql (Accept: text/html): on outside production unless GRAPHIQL says. */
+  readonly graphiql: boolean;
+  /** The demo chat page at /: on outside production unless DEMO_PAGE says otherwise. */
+  readonly demoPage: boolean;
   /** Scales every rate limit; 0 turns them off (benchmarks). */
   readonly rateLimitMultiplier: number;
   /** Take the client address from X-Forwarded-For (behind a load balancer). */
@@ -262,6 +268,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     introspection: e.GRAPHQL_INTROSPECTION
       ? e.GRAPHQL_INTROSPECTION === 'true'
       : e.NODE_ENV !== 'production',
+    graphiql: e.GRAPHIQL ? e.GRAPHIQL === 'true' : e.NODE_ENV !== 'production',
+    demoPage: e.DEMO_PAGE ? e.DEMO_PAGE === 'true' : e.NODE_ENV !== 'production',
     rateLimitMultiplier: e.RATE_LIMIT_MULTIPLIER,
     trustProxy: e.TRUST_PROXY === 'true',
     presenceTtlMs: e.PRESENCE_TTL_MS,

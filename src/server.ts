@@ -38,6 +38,7 @@ import type { EventBus } from './realtime/bus.js';
 import type { PresenceStore } from './realtime/presence-store.js';
 import { attachmentRoutes } from './http/attachments.js';
 import { createBlobStore, removeStaleSpoolFiles, spoolDir } from './storage/index.js';
+import { createWebPages } from './web-pages.js';
 
 /** A subscription sent over HTTP would run without its event stream: point to WebSocket. */
 const subscriptionsOverWebSocketOnly: ApolloServerPlugin<GraphQLContext> = {
@@ -152,7 +153,8 @@ export async function createServer(opts: {
       // No HTTP caching of answers (they are per user), and its per-field hook wraps every
       // resolver: off.
       ApolloServerPluginCacheControlDisabled(),
-      ...(config.nodeEnv === 'production' ? [ApolloServerPluginLandingPageDisabled()] : []),
+      // Browsers get the project's own GraphiQL (web-pages.ts), never Apollo's CDN-loaded page.
+      ApolloServerPluginLandingPageDisabled(),
     ],
   });
   await apollo.start();
@@ -183,6 +185,7 @@ export async function createServer(opts: {
   });
 
   app.use(attachmentRoutes(deps, { spoolDir: spoolDir(config.attachments), logger }));
+  app.use(createWebPages({ graphiql: config.graphiql, demoPage: config.demoPage }));
 
   app.use(
     '/graphql',

@@ -1,12 +1,16 @@
 /**
  * Vitest globalSetup: starts REAL PostgreSQL and Redis once per run and hands
- * their URLs to the tests via `inject('postgresUrl')` / `inject('redisUrl')`.
+ * their URLs to the tests via `inject('postgresUrl')` / `inject('redisUrl')`;
+ * builds the browser pages (web/dist) if they are missing or stale and hands
+ * the Chromium binary to the browser test via `inject('chromiumPath')`.
  *
- * When a server binary is missing the URL is '' and a loud warning is printed
- * (the integration suites that need it skip) — except under CI=true, where the
- * run fails instead.
+ * When a server binary or Chromium is missing the value is '' and a loud
+ * warning is printed (the suites that need it skip) — except under CI=true,
+ * where the run fails instead.
  */
 import type { TestProject } from 'vitest/node';
+import { ensureWebBuild } from '../scripts/build-web.js';
+import { findChromium } from './support/browser.js';
 import { startPostgres, startRedis, stopAllServicesSync } from './support/services.js';
 import type { Service } from './support/services.js';
 
@@ -30,6 +34,12 @@ const MISSING_REDIS: Missing = {
   install: "install Debian's redis-server package (apt-get install redis-server).",
 };
 
+const MISSING_CHROMIUM: Missing = {
+  what: 'CHROMIUM',
+  consequence: 'the browser test of the demo page will not run;',
+  install: "install Debian's chromium package (apt-get install chromium).",
+};
+
 /** Warns loudly about missing servers; under CI=true, throws instead. */
 function reportMissing(missing: readonly Missing[]): void {
   if (missing.length === 0) return;
@@ -51,6 +61,10 @@ function reportMissing(missing: readonly Missing[]): void {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // Before the servers start: a failed build has nothing to clean up. About 3 s when stale,
+  // nothing when web/dist matches its sources.
+  if (ensureWebBuild({ quiet: true }) === 'no-vite') throw new Error('vite is not installed');
+  const chromiumPath = findChromium();
   const [pgResult, redisResult] = await Promise.allSettled([startPostgres(), startRedis()]);
   const started: Service[] = [];
   if (pgResult.status === 'fulfilled' && pgResult.value) started.push(pgResult.value);
@@ -67,6 +81,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const missing: Missing[] = [];
     if (pgResult.status === 'fulfilled' && !pgResult.value) missing.push(MISSING_POSTGRES);
     if (redisResult.status === 'fulfilled' && !redisResult.value) missing.push(MISSING_REDIS);
+    if (!chromiumPath) missing.push(MISSING_CHROMIUM);
     reportMissing(missing);
   } catch (err) {
     await stopAll();
@@ -77,6 +92,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const redis = redisResult.status === 'fulfilled' ? redisResult.value : null;
   project.provide('postgresUrl', postgres?.url ?? '');
   project.provide('redisUrl', redis?.url ?? '');
+  project.provide('chromiumPath', chromiumPath ?? '');
 
   // Best effort on Ctrl-C / kill: vitest exits right after its own signal
   // handler, so the cleanup has to be synchronous. If nobody else handles the

@@ -40,6 +40,9 @@ function pageSize(args: readonly { name: { value: string }; value: ValueNode }[]
   return size;
 }
 
+/** `__schema` and `__type`: allowed or refused as a whole (GRAPHQL_INTROSPECTION). */
+const isIntrospection = (field: string) => field === '__schema' || field === '__type';
+
 /** Rejects operations whose estimated cost (fields × page sizes) is over the limit. */
 export const costLimitRule =
   (maxCost: number): ValidationRule =>
@@ -54,6 +57,10 @@ export const costLimitRule =
     ): number => {
       let total = 0;
       for (const selection of set.selections) {
+        if (selection.kind === Kind.FIELD && isIntrospection(selection.name.value)) {
+          total += 1; // bounded by the schema's size (and aliases, counted apart)
+          continue;
+        }
         if (selection.kind === Kind.FIELD) {
           const def =
             parent && isObjectType(parent) ? parent.getFields()[selection.name.value] : undefined;
@@ -149,6 +156,9 @@ function measure(
       if (selection.alias) total.aliases += 1;
       levels = 1;
       if (selection.selectionSet) inner = measure(selection.selectionSet, fragment, memo, seen);
+      // Introspection nests as deep as the schema's types (GraphiQL's query is 13 levels), which
+      // bounds it: its aliases and directives count, its depth does not.
+      if (inner && isIntrospection(selection.name.value)) inner = { ...inner, depth: 0 };
     } else if (selection.kind === Kind.INLINE_FRAGMENT) {
       inner = measure(selection.selectionSet, fragment, memo, seen);
     } else {

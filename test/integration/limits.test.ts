@@ -1,6 +1,7 @@
 // Abuse limits: query shape and cost before any resolver runs, rate limits per user, per IP and
 // per phone (held in Redis across instances), statement timeouts, introspection and schema hints.
 import { randomBytes } from 'node:crypto';
+import { getIntrospectionQuery, type IntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import postgres from 'postgres';
 import {
@@ -85,9 +86,18 @@ describe('query shape and cost limits', () => {
     await client.dispose();
   });
 
-  it('allows introspection outside production', async () => {
+  it('allows introspection outside production, including the full query IDEs and codegen send', async () => {
     const res = await a.gql(`{ __schema { queryType { name } } }`, {}, token);
     expect(ok(res)).toEqual({ __schema: { queryType: { name: 'Query' } } });
+    // GraphiQL's and graphql-codegen's introspection nests 13 levels deep.
+    const full = ok(await a.gql<IntrospectionQuery>(getIntrospectionQuery(), {}, token));
+    const types = full.__schema.types.map((t) => t.name);
+    expect(types).toEqual(expect.arrayContaining(['Message', 'Conversation', 'SendMessageInput']));
+    // Its depth allowance is not one for ordinary fields: the same depth there is refused.
+    let deep = 'id';
+    for (let i = 0; i < 7; i++) deep = `presence { user { ${deep} } }`;
+    const refused = await a.gql(`{ me { ${deep} } }`, {}, token);
+    expect(refused.errors?.[0]?.message).toBe('Query depth is 16, over the limit of 12.');
   });
 });
 

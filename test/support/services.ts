@@ -22,6 +22,8 @@ declare module 'vitest' {
     postgresUrl: string;
     /** URL of the throw-away Redis server: redis://127.0.0.1:PORT */
     redisUrl: string;
+    /** The Chromium binary for the browser test ('' when not installed). */
+    chromiumPath: string;
   }
 }
 

@@ -90,6 +90,21 @@ describe('loadConfig settings', () => {
     expect(config.nodeEnv).toBe('production');
   });
 
+  it('serves GraphiQL and the demo page outside production, and in production only when enabled', () => {
+    expect(loadConfig({ JWT_SECRET: SECRET })).toMatchObject({ graphiql: true, demoPage: true });
+    const production = { JWT_SECRET: SECRET, NODE_ENV: 'production' };
+    expect(loadConfig(production)).toMatchObject({ graphiql: false, demoPage: false });
+    expect(loadConfig({ ...production, GRAPHIQL: 'true', DEMO_PAGE: 'true' })).toMatchObject({
+      graphiql: true,
+      demoPage: true,
+    });
+    expect(loadConfig({ JWT_SECRET: SECRET, GRAPHIQL: 'false', DEMO_PAGE: 'false' })).toMatchObject(
+      { graphiql: false, demoPage: false },
+    );
+    expect(configError({ JWT_SECRET: SECRET, GRAPHIQL: 'yes' }).message).toContain('GRAPHIQL');
+    expect(configError({ JWT_SECRET: SECRET, DEMO_PAGE: '1' }).message).toContain('DEMO_PAGE');
+  });
+
   it('accepts postgresql:// as well', () => {
     expect(
       loadConfig({ JWT_SECRET: SECRET, DATABASE_URL: 'postgresql://localhost/parley' }).mode,

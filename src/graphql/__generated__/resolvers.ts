@@ -109,6 +109,11 @@ export type Message = {
   clientMessageId?: Maybe<Scalars['String']['output']>;
   conversationId: Scalars['ID']['output'];
   createdAt: Scalars['DateTime']['output'];
+  /**
+   * The cursor of this message, as its edge in `messages` has it: a client that got the message live
+   * resumes `messageAdded(conversationId, after: cursor)` or pages `messages(after: cursor)` from it.
+   */
+  cursor: Scalars['String']['output'];
   deletedAt?: Maybe<Scalars['DateTime']['output']>;
   editedAt?: Maybe<Scalars['DateTime']['output']>;
   id: Scalars['ID']['output'];
@@ -617,6 +622,7 @@ export type MessageResolvers<
   clientMessageId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   conversationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   deletedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   editedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;

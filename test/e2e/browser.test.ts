@@ -1,0 +1,237 @@
+// The demo chat page in a real browser: two headless Chromium pages (separate profiles) against a
+// server process on the embedded default, as `npm start` runs it. Every wait is on the page's DOM
+// state; screenshots of both pages are saved to test-artifacts/browser/.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
+import { launchChromium } from '../support/browser.js';
+import { okAt, registerAt, startServerProcess, type ServerProcess } from '../support/process.js';
+
+const SEND = `mutation($input: SendMessageInput!) { sendMessage(input: $input) { id } }`;
+
+const chromiumPath = inject('chromiumPath');
+const ARTIFACTS = path.resolve('test-artifacts', 'browser');
+
+/** Selector of an element by its data-testid (and optional attribute values). */
+const id = (testId: string, attrs: Record<string, string> = {}) =>
+  `[data-testid="${testId}"]` +
+  Object.entries(attrs)
+    .map(([k, v]) => `[${k}="${v}"]`)
+    .join('');
+
+describe.skipIf(!chromiumPath)('the demo chat page in Chromium', () => {
+  let server: ServerProcess;
+  let browser: Browser;
+  let dataDir: string;
+  /** Every URL the pages requested: all of them must be the server's (no CDN). */
+  const requested = new Set<string>();
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'parley-browser-'));
+    mkdirSync(ARTIFACTS, { recursive: true });
+    [server, browser] = await Promise.all([
+      startServerProcess({
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'warn',
+        // OFFLINE shows a second after the last tab closed (the default waits 5 s).
+        PRESENCE_GRACE_MS: '1000',
+        PRESENCE_TTL_MS: '3000',
+      }),
+      launchChromium(chromiumPath),
+    ]);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  let pages = 0;
+  const origin = () => `http://127.0.0.1:${server.port}`;
+
+  async function openPage(): Promise<{ context: BrowserContext; page: Page }> {
+    // A context of its own: its own localStorage, so its own signed-in user.
+    const context = await browser.newContext({ viewport: { width: 1000, height: 640 } });
+    context.on('request', (r) => requested.add(r.url()));
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    const name = `page-${++pages}`;
+    const log: string[] = [];
+    page.on('console', (m) => log.push(`${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => log.push(`pageerror: ${e.message}`));
+    // What the page showed and logged when a step failed, next to the other artefacts.
+    onTestFailed(async () => {
+      if (page.isClosed()) return;
+      await page.screenshot({ path: path.join(ARTIFACTS, `failed-${name}.png`) });
+      console.error(`[${name}] ${page.url()}\n${log.join('\n')}\n${await page.content()}`);
+    });
+    await page.goto(`${origin()}/`);
+    return { context, page };
+  }
+
+  async function register(page: Page, phone: string, name: string): Promise<void> {
+    await page.fill(id('auth-phone'), phone);
+    await page.fill(id('auth-name'), name);
+    await page.fill(id('auth-password'), `password-${name}`);
+    await page.click(id('auth-submit'));
+    await page.locator(id('me'), { hasText: name }).waitFor();
+  }
+
+  async function send(page: Page, text: string): Promise<void> {
+    await page.fill(id('composer'), text);
+    await page.click(id('send'));
+    await page.locator(id('message-body'), { hasText: text }).waitFor();
+  }
+
+  const conversationWith = (page: Page, name: string) =>
+    page.locator(id('conversation', { 'data-title': name }));
+
+  it('two people register, chat live, see typing, read ticks and presence, and a reload restores history and unread counts', async () => {
+    const suffix = String(Date.now()).slice(-7);
+    const ann = await openPage();
+    const bob = await openPage();
+    await register(ann.page, `+1 555 3${suffix}`, 'Ann');
+    await register(bob.page, `+1 555 4${suffix}`, 'Bob');
+
+    // Ann opens a chat by Bob's phone (formatted differently) and sees him online.
+    await ann.page.fill(id('new-chat-phone'), `+1-555-4${suffix}`);
+    await ann.page.click(id('new-chat-submit'));
+    await ann.page.locator(id('chat-title'), { hasText: 'Bob' }).waitFor();
+    await conversationWith(ann.page, 'Bob')
+      .locator(id('presence-dot', { 'data-status': 'ONLINE' }))
+      .waitFor();
+
+    // Her message appears live in Bob's list, unread.
+    await send(ann.page, 'Hello Bob');
+    const annOnBob = conversationWith(bob.page, 'Ann');
+    await annOnBob.locator(id('unread-badge'), { hasText: '1' }).waitFor();
+
+    // Bob opens it: the message is there, the badge goes, and Ann's tick turns to read.
+    await annOnBob.click();
+    await bob.page.locator(id('message-body'), { hasText: 'Hello Bob' }).waitFor();
+    await annOnBob.locator(id('unread-badge')).waitFor({ state: 'detached' });
+    await ann.page.locator(id('ticks', { 'data-status': 'READ' })).waitFor();
+
+    // Bob types: Ann sees it; he sends: his message appears live and the indicator goes.
+    await bob.page.fill(id('composer'), 'Hi Ann');
+    await ann.page.locator(id('typing-indicator'), { hasText: 'Bob is typing' }).waitFor();
+    await bob.page.click(id('send'));
+    await ann.page.locator(id('message-body'), { hasText: 'Hi Ann' }).waitFor();
+    await ann.page.locator(id('typing-indicator')).waitFor({ state: 'hidden' });
+
+    // Bob reloads: still signed in, no chat open. Ann writes twice more: two unread, live.
+    await bob.page.reload();
+    await annOnBob.waitFor();
+    await send(ann.page, 'Are you there?');
+    await send(ann.page, 'Lunch at noon?');
+    await annOnBob.locator(id('unread-badge'), { hasText: '2' }).waitFor();
+
+    // Another reload restores the count from the server, and the chat its whole history.
+    await bob.page.reload();
+    await annOnBob.locator(id('unread-badge'), { hasText: '2' }).waitFor();
+    await annOnBob.click();
+    await bob.page.locator(id('message-body'), { hasText: 'Lunch at noon?' }).waitFor();
+    expect(await bob.page.locator(id('message-body')).allTextContents()).toEqual([
+      'Hello Bob',
+      'Hi Ann',
+      'Are you there?',
+      'Lunch at noon?',
+    ]);
+    await ann.page
+      .locator(id('ticks', { 'data-status': 'READ' }))
+      .nth(2)
+      .waitFor();
+
+    // Someone else writes to Ann: a new conversation appears in her list, unread.
+    const carol = await registerAt(server, 'Carol');
+    const toAnn = { toPhone: `+15553${suffix}` };
+    await okAt(
+      server,
+      SEND,
+      { input: { ...toAnn, body: 'Are we still on for Friday?' } },
+      carol.token,
+    );
+    const carolOnAnn = conversationWith(ann.page, 'Carol');
+    await carolOnAnn.locator(id('unread-badge'), { hasText: '1' }).waitFor();
+
+    // The screenshots (for the README too): Bob typing, as Ann sees it.
+    await bob.page.fill(id('composer'), 'Noon works');
+    await ann.page.locator(id('typing-indicator'), { hasText: 'Bob is typing' }).waitFor();
+    await ann.page.screenshot({ path: path.join(ARTIFACTS, 'ann.png') });
+    await bob.page.screenshot({ path: path.join(ARTIFACTS, 'bob.png') });
+
+    // Bob closes his page: Ann sees him go offline.
+    await bob.context.close();
+    await conversationWith(ann.page, 'Bob')
+      .locator(id('presence-dot', { 'data-status': 'OFFLINE' }))
+      .waitFor();
+
+    // A long history: the newest page first, older ones when scrolled to the top.
+    for (let i = 1; i <= 40; i++) {
+      await okAt(server, SEND, { input: { ...toAnn, body: `note ${i}` } }, carol.token);
+    }
+    await carolOnAnn.click();
+    await ann.page.locator(id('message-body'), { hasText: 'note 40' }).waitFor();
+    expect(await ann.page.locator(id('message')).count()).toBe(30);
+    await ann.page.locator(id('messages')).evaluate((el) => el.scrollTo({ top: 0 }));
+    await ann.page.locator(id('message-body'), { hasText: 'Friday' }).waitFor();
+    expect(await ann.page.locator(id('message')).count()).toBe(41);
+    await ann.page.locator(id('load-older')).waitFor({ state: 'detached' });
+    await ann.context.close();
+
+    const foreign = [...requested].filter((url) => !url.startsWith(origin()));
+    expect(foreign).toEqual([]);
+  });
+
+  it('GraphiQL at /graphql runs a query and a subscription with the pasted token', async () => {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 700 } });
+    context.on('request', (r) => requested.add(r.url()));
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    onTestFailed(async () => {
+      if (page.isClosed()) return;
+      await page.screenshot({ path: path.join(ARTIFACTS, 'failed-graphiql.png') });
+      console.error(await page.locator('.graphiql-response').textContent());
+    });
+    const grace = await registerAt(server, 'Grace');
+    await page.goto(server.url);
+    await page.locator('.graphiql-container').waitFor();
+    await page.fill(id('graphiql-token'), grace.token);
+    await page.click('.graphiql-execute-button');
+    await page.locator('.graphiql-response', { hasText: '"displayName": "Grace"' }).waitFor();
+
+    // A subscription, over graphql-ws with the same token: messages to Grace appear as they come.
+    await page
+      .locator('.graphiql-query-editor .CodeMirror')
+      .evaluate(
+        (el, query) =>
+          (el as unknown as { CodeMirror: { setValue(v: string): void } }).CodeMirror.setValue(
+            query,
+          ),
+        'subscription Live { messageAdded { body sender { displayName } } }',
+      );
+    // GraphiQL has taken the new document in once its tab is named after it.
+    await page.locator('.graphiql-tab', { hasText: 'Live' }).waitFor();
+    await page.click('.graphiql-execute-button');
+    const hank = await registerAt(server, 'Hank');
+    // The stream starts "now": send until one shows that it is live.
+    for (let i = 1; ; i++) {
+      await okAt(server, SEND, { input: { toPhone: grace.phone, body: `ping ${i}` } }, hank.token);
+      const shown = page.locator('.graphiql-response', { hasText: `"body": "ping ${i}"` });
+      const live = await shown.waitFor({ timeout: 1_000 }).then(
+        () => true,
+        () => false,
+      );
+      if (live) break;
+      expect(i, 'the subscription never showed a message').toBeLessThan(10);
+    }
+    await page.screenshot({ path: path.join(ARTIFACTS, 'graphiql.png') });
+    await context.close();
+
+    const foreign = [...requested].filter((url) => !url.startsWith(origin()));
+    expect(foreign).toEqual([]);
+  });
+});

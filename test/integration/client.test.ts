@@ -1,0 +1,223 @@
+// The typed client (client/) against a real server: typed operations over HTTP, errors with their
+// codes, and messageAdded subscriptions that come back after the network drops — every message
+// exactly once, including those sent while the client was cut off.
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CreateGroupConversationDocument,
+  MeDocument,
+  MessageAddedDocument,
+  MessagesDocument,
+  SendMessageDocument,
+  createParleyClient,
+  ParleyError,
+  type MessageFieldsFragment,
+  type ParleyClient,
+} from '../../client/src/index.js';
+import { registerUser, startApp, type TestApp, type TestUser } from '../support/app.js';
+
+/**
+ * A network the test can cut: while down, new connections go to a closed port (refused, as
+ * graphql-ws sees an unreachable server); `drop()` also cuts the open ones (TCP reset).
+ */
+function flakyNetwork() {
+  const sockets = new Set<WebSocket>();
+  let up = true;
+  class FlakyWebSocket extends WebSocket {
+    constructor(address: string, protocols?: string | string[]) {
+      super(up ? address : 'ws://127.0.0.1:9/graphql', protocols);
+      sockets.add(this);
+      this.once('close', () => sockets.delete(this));
+    }
+  }
+  return {
+    WebSocket: FlakyWebSocket,
+    drop() {
+      up = false;
+      for (const socket of sockets) socket.terminate();
+    },
+    restore() {
+      up = true;
+    },
+  };
+}
+
+/** Collects a subscription's messages; `until` waits for a condition on them. */
+function collect() {
+  const items: MessageFieldsFragment[] = [];
+  const errors: ParleyError[] = [];
+  let wake = () => {};
+  return {
+    items,
+    errors,
+    next(m: MessageFieldsFragment) {
+      items.push(m);
+      wake();
+    },
+    error(e: ParleyError) {
+      errors.push(e);
+      wake();
+    },
+    until(predicate: () => boolean, timeoutMs = 15_000): Promise<void> {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `timed out with ${items.map((m) => m.body).join(', ')}; errors: ${errors.map((e) => e.code)}`,
+              ),
+            ),
+          timeoutMs,
+        );
+        wake = () => {
+          if (errors.length > 0) {
+            clearTimeout(timer);
+            reject(errors[0]!);
+          } else if (predicate()) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        wake();
+      });
+    },
+  };
+}
+
+describe('the typed client (client/)', () => {
+  let app: TestApp;
+  let ann: TestUser;
+  let bob: TestUser;
+  const clients: ParleyClient[] = [];
+  beforeAll(async () => {
+    app = await startApp('pglite');
+    ann = await registerUser(app, 'Ann');
+    bob = await registerUser(app, 'Bob');
+  });
+  afterAll(async () => {
+    await Promise.allSettled(clients.map((c) => c.dispose()));
+    await app?.close();
+  });
+
+  function clientOf(user: TestUser | null, webSocketImpl: unknown = WebSocket): ParleyClient {
+    const client = createParleyClient({ url: app.url, token: user?.token ?? null, webSocketImpl });
+    clients.push(client);
+    return client;
+  }
+
+  it('runs typed operations and rejects with the API error code', async () => {
+    const { me } = await clientOf(ann).query(MeDocument, {});
+    expect(me).toMatchObject({ id: ann.id, phone: ann.phone, displayName: 'Ann' });
+
+    const error = await clientOf(null)
+      .query(MeDocument, {})
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ParleyError);
+    expect((error as ParleyError).code).toBe('UNAUTHENTICATED');
+  });
+
+  it('a subscription that fails ends with a ParleyError carrying the code', async () => {
+    const received = collect();
+    clientOf(bob).subscribe(
+      MessageAddedDocument,
+      { conversationId: '00000000-0000-4000-8000-000000000000' },
+      { next: (d) => received.next(d.messageAdded), error: (e) => received.error(e) },
+    );
+    await expect(received.until(() => false)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('messageAdded resumes after the network drops: every message once, in order, including those sent meanwhile', async () => {
+    const annClient = clientOf(ann);
+    const send = async (conversationId: string, body: string) =>
+      (await annClient.mutate(SendMessageDocument, { input: { conversationId, body } }))
+        .sendMessage;
+    const { sendMessage: first } = await annClient.mutate(SendMessageDocument, {
+      input: { toPhone: bob.phone, body: 'direct 1' },
+    });
+    const direct = first.conversationId;
+    const { createGroupConversation: group } = await annClient.mutate(
+      CreateGroupConversationDocument,
+      { input: { title: 'Trip', memberPhones: [bob.phone] } },
+    );
+
+    const network = flakyNetwork();
+    const connections: string[] = [];
+    let onReconnected = () => {};
+    const reconnected = new Promise<void>((resolve) => (onReconnected = resolve));
+    const bobClient = createParleyClient({
+      url: app.url,
+      token: bob.token,
+      webSocketImpl: network.WebSocket,
+      onConnectionChange: (state) => {
+        connections.push(state);
+        if (state === 'reconnected') onReconnected();
+      },
+    });
+    clients.push(bobClient);
+
+    // One conversation, resumed by the server from the newest cursor the client delivered.
+    const { messages: history } = await bobClient.query(MessagesDocument, {
+      conversationId: direct,
+      last: 10,
+    });
+    const one = collect();
+    bobClient.subscribe(
+      MessageAddedDocument,
+      { conversationId: direct, after: history.pageInfo.endCursor },
+      { next: (d) => one.next(d.messageAdded), error: (e) => one.error(e) },
+    );
+    // Every conversation, caught up by the client from the newest message it delivered in each.
+    const all = collect();
+    bobClient.subscribe(
+      MessageAddedDocument,
+      {},
+      { next: (d) => all.next(d.messageAdded), error: (e) => all.error(e) },
+    );
+    // The stream of every conversation starts "now": send until it shows it is live.
+    for (let i = 1; !all.items.some((m) => m.conversationId === group.id); i++) {
+      await send(group.id, `group warm-up ${i}`);
+      await all
+        .until(() => all.items.some((m) => m.conversationId === group.id), 1_000)
+        .catch(() => undefined);
+    }
+    await send(direct, 'direct 2');
+    await all.until(() => all.items.some((m) => m.body === 'direct 2'));
+    await one.until(() => one.items.some((m) => m.body === 'direct 2'));
+
+    network.drop();
+    // Sent while Bob is cut off, in both conversations.
+    for (let i = 3; i <= 6; i++) await send(direct, `direct ${i}`);
+    for (let i = 1; i <= 3; i++) await send(group.id, `group ${i}`);
+    network.restore();
+    await reconnected;
+    // And right after he is back.
+    await send(direct, 'direct 7');
+    await send(group.id, 'group 4');
+
+    await one.until(() => one.items.some((m) => m.body === 'direct 7'));
+    await all.until(
+      () =>
+        all.items.some((m) => m.body === 'direct 7') && all.items.some((m) => m.body === 'group 4'),
+    );
+
+    const bodies = (items: MessageFieldsFragment[], conversationId: string) =>
+      items.filter((m) => m.conversationId === conversationId).map((m) => m.body);
+    const directBodies = ['direct 2', 'direct 3', 'direct 4', 'direct 5', 'direct 6', 'direct 7'];
+    expect(bodies(one.items, direct)).toEqual(directBodies);
+    expect(bodies(all.items, direct)).toEqual(directBodies);
+    expect(bodies(all.items, group.id).filter((b) => !b!.includes('warm-up'))).toEqual([
+      'group 1',
+      'group 2',
+      'group 3',
+      'group 4',
+    ]);
+    // Each seq once and in order, per conversation.
+    for (const id of [direct, group.id]) {
+      const seqs = all.items.filter((m) => m.conversationId === id).map((m) => m.seq);
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+      expect(new Set(seqs).size).toBe(seqs.length);
+    }
+    expect(connections[0]).toBe('connected');
+    expect(connections).toContain('closed');
+  });
+});

@@ -1,0 +1,212 @@
+// The signed-in page: conversations (unread badges, presence dots), opening a chat by phone,
+// and the open conversation (ChatView). One messageAdded stream for every conversation keeps the
+// list current; presenceChanged keeps the dots current.
+import { useCallback, useEffect, useRef, useState } from 'react';
+import {
+  ConversationDocument,
+  ConversationsDocument,
+  MessageAddedDocument,
+  PresenceChangedDocument,
+  StartDirectConversationDocument,
+  type ConversationFieldsFragment,
+  type ParleyClient,
+  type PresenceStatus,
+  type UserFieldsFragment,
+} from '../../../client/src/index.js';
+import { ChatView } from './ChatView.js';
+import { peerOf, PresenceDot, titleOf } from './parts.js';
+
+type Conversation = ConversationFieldsFragment;
+
+/** Newest activity first, as the API lists them. */
+const byActivity = (a: Conversation, b: Conversation) => b.updatedAt.localeCompare(a.updatedAt);
+
+export function Chat({
+  client,
+  me,
+  onSignOut,
+}: {
+  client: ParleyClient;
+  me: UserFieldsFragment;
+  onSignOut(): void;
+}) {
+  const [conversations, setConversations] = useState<Conversation[]>([]);
+  const [presence, setPresence] = useState<ReadonlyMap<string, PresenceStatus>>(new Map());
+  const [openId, setOpenId] = useState<string | null>(null);
+  const [phone, setPhone] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  // Read by the subscription callbacks, which outlive renders.
+  const knownIds = useRef(new Set<string>());
+  const openRef = useRef(openId);
+  openRef.current = openId;
+
+  const merge = useCallback((incoming: Conversation[]) => {
+    for (const c of incoming) knownIds.current.add(c.id);
+    setConversations((list) => {
+      const byId = new Map(list.map((c) => [c.id, c]));
+      for (const c of incoming) byId.set(c.id, c);
+      return [...byId.values()].sort(byActivity);
+    });
+    setPresence((known) => {
+      const next = new Map(known);
+      for (const c of incoming) {
+        for (const m of c.members) if (m.presence) next.set(m.id, m.presence.status);
+      }
+      return next;
+    });
+  }, []);
+
+  const load = useCallback(async () => {
+    // The 20 most recent (a page, as the Conversations operation asks for).
+    const data = await client.query(ConversationsDocument, {});
+    merge(data.conversations.edges.map((e) => e.node));
+  }, [client, merge]);
+
+  useEffect(() => {
+    load().catch((err: unknown) => setError(String(err)));
+    const stops = [
+      client.subscribe(
+        MessageAddedDocument,
+        {},
+        {
+          next: ({ messageAdded: m }) => {
+            // The open conversation marks itself read (and reports the count back).
+            const unread = m.sender.id !== me.id && m.conversationId !== openRef.current;
+            setConversations((list) =>
+              list
+                .map((c) =>
+                  c.id === m.conversationId
+                    ? {
+                        ...c,
+                        lastMessage: m,
+                        updatedAt: m.createdAt,
+                        unreadCount: c.unreadCount + (unread ? 1 : 0),
+                      }
+                    : c,
+                )
+                .sort(byActivity),
+            );
+            if (!knownIds.current.has(m.conversationId)) {
+              // A conversation someone else just started with us.
+              client
+                .query(ConversationDocument, { id: m.conversationId })
+                .then((data) => data.conversation && merge([data.conversation]))
+                .catch(() => undefined);
+            }
+          },
+        },
+      ),
+      // Back from a dropped connection: counts and previews may have moved meanwhile.
+      client.ws.on('connected', (_socket, _payload, wasRetry) => {
+        if (wasRetry) load().catch(() => undefined);
+      }),
+      client.subscribe(
+        PresenceChangedDocument,
+        {},
+        {
+          next: ({ presenceChanged: p }) =>
+            setPresence((known) => new Map(known).set(p.user.id, p.status)),
+        },
+      ),
+    ];
+    return () => stops.forEach((stop) => stop());
+  }, [client, me.id, load, merge]);
+
+  const openByPhone = async (e: React.FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      const { startDirectConversation: c } = await client.mutate(StartDirectConversationDocument, {
+        phone,
+      });
+      merge([c]);
+      setOpenId(c.id);
+      setPhone('');
+    } catch (err) {
+      setError(err instanceof Error ? err.message : String(err));
+    }
+  };
+
+  const onRead = useCallback((conversationId: string, unreadCount: number) => {
+    setConversations((list) =>
+      list.map((c) => (c.id === conversationId ? { ...c, unreadCount } : c)),
+    );
+  }, []);
+
+  const open = conversations.find((c) => c.id === openId);
+  return (
+    <div className="chat">
+      <aside>
+        <header className="me" data-testid="me">
+          <div>
+            <strong>{me.displayName}</strong>
+            <small>{me.phone}</small>
+          </div>
+          <button data-testid="sign-out" onClick={onSignOut}>
+            Sign out
+          </button>
+        </header>
+        <form className="new-chat" onSubmit={openByPhone}>
+          <input
+            data-testid="new-chat-phone"
+            type="tel"
+            placeholder="Open a chat by phone"
+            value={phone}
+            onChange={(e) => setPhone(e.target.value)}
+            required
+          />
+          <button data-testid="new-chat-submit" type="submit">
+            Open
+          </button>
+        </form>
+        {error && (
+          <p className="error" data-testid="chat-error">
+            {error}
+          </p>
+        )}
+        <ul className="conversations" data-testid="conversations">
+          {conversations.map((c) => {
+            const peer = peerOf(c, me);
+            return (
+              <li
+                key={c.id}
+                data-testid="conversation"
+                data-conversation-id={c.id}
+                data-title={titleOf(c, me)}
+                className={c.id === openId ? 'open' : ''}
+                onClick={() => setOpenId(c.id)}
+              >
+                {peer ? <PresenceDot status={presence.get(peer.id)} /> : <span className="dot" />}
+                <div className="summary">
+                  <strong>{titleOf(c, me)}</strong>
+                  <small>
+                    {c.lastMessage?.body ?? (c.lastMessage ? 'deleted' : 'no messages yet')}
+                  </small>
+                </div>
+                {c.unreadCount > 0 && (
+                  <span className="badge" data-testid="unread-badge">
+                    {c.unreadCount}
+                  </span>
+                )}
+              </li>
+            );
+          })}
+        </ul>
+      </aside>
+      <main>
+        {open ? (
+          <ChatView
+            key={open.id}
+            client={client}
+            me={me}
+            conversation={open}
+            presence={presence}
+            onRead={onRead}
+          />
+        ) : (
+          <p className="placeholder">Pick a conversation, or open one by phone number.</p>
+        )}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,304 @@
+// One open conversation: history with scroll-back paging, live messages (messageAdded resumed
+// from the newest cursor), the composer with a typing indicator both ways, and read ticks.
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
+import {
+  MarkReadDocument,
+  MessageAddedDocument,
+  MessagesDocument,
+  ReadReceiptUpdatedDocument,
+  SendMessageDocument,
+  SetTypingDocument,
+  TypingChangedDocument,
+  type ConversationFieldsFragment,
+  type MessageFieldsFragment,
+  type MessageStatus,
+  type ParleyClient,
+  type PresenceStatus,
+  type UserFieldsFragment,
+} from '../../../client/src/index.js';
+import { peerOf, PresenceDot, titleOf } from './parts.js';
+import { newClientMessageId } from './session.js';
+
+type Message = MessageFieldsFragment;
+
+const PAGE = 30;
+/** setTyping(true) is renewed this often while typing goes on (the server forgets after 5 s). */
+const TYPING_RENEW_MS = 3_000;
+
+/** Adds messages (new or older) keeping seq order, each seq once. */
+function mergeMessages(list: Message[], incoming: Message[]): Message[] {
+  const bySeq = new Map(list.map((m) => [m.seq, m]));
+  for (const m of incoming) bySeq.set(m.seq, m);
+  return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+}
+
+const TICKS: Record<MessageStatus, string> = { SENT: '✓', DELIVERED: '✓✓', READ: '✓✓' };
+
+const time = (iso: string) =>
+  new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+
+export function ChatView({
+  client,
+  me,
+  conversation,
+  presence,
+  onRead,
+}: {
+  client: ParleyClient;
+  me: UserFieldsFragment;
+  conversation: ConversationFieldsFragment;
+  presence: ReadonlyMap<string, PresenceStatus>;
+  onRead(conversationId: string, unreadCount: number): void;
+}) {
+  const conversationId = conversation.id;
+  const [messages, setMessages] = useState<Message[]>([]);
+  const [loaded, setLoaded] = useState(false);
+  const [older, setOlder] = useState<{ cursor: string | null; loading: boolean }>({
+    cursor: null,
+    loading: false,
+  });
+  const [typers, setTypers] = useState<ReadonlyMap<string, string>>(new Map());
+  /** Each other member's read position, from readReceiptUpdated. */
+  const [readBy, setReadBy] = useState<ReadonlyMap<string, number>>(new Map());
+  const [draft, setDraft] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const listRef = useRef<HTMLDivElement>(null);
+  /** How to restore the scroll position after the next render (bottom, or keep after paging). */
+  const scrollPlan = useRef<{ kind: 'bottom' } | { kind: 'keep'; fromBottom: number } | null>(null);
+  const typingSentAt = useRef(0);
+  const markedSeq = useRef(0);
+
+  const nearBottom = () => {
+    const el = listRef.current;
+    return !el || el.scrollHeight - el.scrollTop - el.clientHeight < 80;
+  };
+
+  // History first, then live from its newest cursor: nothing missed in between, nothing twice.
+  useEffect(() => {
+    let stopLive = () => {};
+    let cancelled = false;
+    client
+      .query(MessagesDocument, { conversationId, last: PAGE })
+      .then(({ messages: page }) => {
+        if (cancelled) return;
+        scrollPlan.current = { kind: 'bottom' };
+        setMessages(page.edges.map((e) => e.node));
+        setOlder({
+          cursor: page.pageInfo.hasPreviousPage ? (page.pageInfo.startCursor ?? null) : null,
+          loading: false,
+        });
+        setLoaded(true);
+        stopLive = client.subscribe(
+          MessageAddedDocument,
+          { conversationId, after: page.pageInfo.endCursor ?? null },
+          {
+            next: ({ messageAdded: m }) => {
+              if (nearBottom()) scrollPlan.current = { kind: 'bottom' };
+              setMessages((list) => mergeMessages(list, [m]));
+            },
+            error: (err) => setError(`${err.code}: ${err.message}`),
+          },
+        );
+      })
+      .catch((err: unknown) => setError(String(err)));
+    const stops = [
+      client.subscribe(
+        TypingChangedDocument,
+        { conversationId },
+        {
+          next: ({ typingChanged: t }) =>
+            setTypers((known) => {
+              const next = new Map(known);
+              if (t.isTyping && t.user.id !== me.id) next.set(t.user.id, t.user.displayName);
+              else next.delete(t.user.id);
+              return next;
+            }),
+        },
+      ),
+      client.subscribe(
+        ReadReceiptUpdatedDocument,
+        { conversationId },
+        {
+          next: ({ readReceiptUpdated: r }) =>
+            setReadBy((known) => new Map(known).set(r.user.id, r.lastReadSeq)),
+        },
+      ),
+    ];
+    return () => {
+      cancelled = true;
+      stopLive();
+      stops.forEach((stop) => stop());
+    };
+  }, [client, conversationId, me.id]);
+
+  // Keep the view where the reader expects it.
+  useLayoutEffect(() => {
+    const el = listRef.current;
+    const plan = scrollPlan.current;
+    if (!el || !plan) return;
+    scrollPlan.current = null;
+    el.scrollTop = plan.kind === 'bottom' ? el.scrollHeight : el.scrollHeight - plan.fromBottom;
+  }, [messages]);
+
+  // Seeing a message reads it (and everything before it).
+  const newest = messages.at(-1);
+  useEffect(() => {
+    if (!newest || newest.seq <= markedSeq.current) return;
+    markedSeq.current = newest.seq;
+    client
+      .mutate(MarkReadDocument, { messageId: newest.id })
+      .then(({ markRead }) => onRead(conversationId, markRead.unreadCount))
+      .catch(() => undefined);
+  }, [client, conversationId, newest, onRead]);
+
+  const loadOlder = useCallback(async () => {
+    if (!older.cursor || older.loading) return;
+    setOlder((o) => ({ ...o, loading: true }));
+    try {
+      const { messages: page } = await client.query(MessagesDocument, {
+        conversationId,
+        last: PAGE,
+        before: older.cursor,
+      });
+      const el = listRef.current;
+      scrollPlan.current = { kind: 'keep', fromBottom: el ? el.scrollHeight - el.scrollTop : 0 };
+      setMessages((list) =>
+        mergeMessages(
+          list,
+          page.edges.map((e) => e.node),
+        ),
+      );
+      setOlder({
+        cursor: page.pageInfo.hasPreviousPage ? (page.pageInfo.startCursor ?? null) : null,
+        loading: false,
+      });
+    } catch (err) {
+      setError(String(err));
+      setOlder((o) => ({ ...o, loading: false }));
+    }
+  }, [client, conversationId, older]);
+
+  const setTyping = (isTyping: boolean) => {
+    client.mutate(SetTypingDocument, { conversationId, isTyping }).catch(() => undefined);
+  };
+
+  const onDraft = (text: string) => {
+    setDraft(text);
+    const now = Date.now();
+    if (text.trim() && now - typingSentAt.current > TYPING_RENEW_MS) {
+      typingSentAt.current = now;
+      setTyping(true);
+    } else if (!text.trim() && typingSentAt.current) {
+      typingSentAt.current = 0;
+      setTyping(false);
+    }
+  };
+
+  const send = async (e: React.FormEvent) => {
+    e.preventDefault();
+    const body = draft.trim();
+    if (!body) return;
+    setDraft('');
+    if (typingSentAt.current) {
+      typingSentAt.current = 0;
+      setTyping(false);
+    }
+    try {
+      const { sendMessage: m } = await client.mutate(SendMessageDocument, {
+        input: { conversationId, body, clientMessageId: newClientMessageId() },
+      });
+      scrollPlan.current = { kind: 'bottom' };
+      setMessages((list) => mergeMessages(list, [m]));
+    } catch (err) {
+      setDraft(body);
+      setError(err instanceof Error ? err.message : String(err));
+    }
+  };
+
+  const others = conversation.members.filter((m) => m.id !== me.id);
+  /** READ once every other member's receipt covers it; else what the server said. */
+  const statusOf = (m: Message): MessageStatus =>
+    others.length > 0 && others.every((o) => (readBy.get(o.id) ?? 0) >= m.seq) ? 'READ' : m.status;
+  const peer = peerOf(conversation, me);
+  const typing = [...typers.values()];
+
+  return (
+    <section className="chat-view" data-testid="chat-view" data-conversation-id={conversationId}>
+      <header>
+        {peer && <PresenceDot status={presence.get(peer.id)} />}
+        <strong data-testid="chat-title">{titleOf(conversation, me)}</strong>
+        <small>{peer ? peer.phone : `${conversation.members.length} members`}</small>
+      </header>
+      <div
+        className="messages"
+        data-testid="messages"
+        data-loaded={loaded}
+        ref={listRef}
+        onScroll={(e) => {
+          if (e.currentTarget.scrollTop < 40) void loadOlder();
+        }}
+      >
+        {older.cursor && (
+          <button className="older" data-testid="load-older" onClick={() => void loadOlder()}>
+            {older.loading ? 'Loading…' : 'Older messages'}
+          </button>
+        )}
+        {messages.map((m) => {
+          const mine = m.sender.id === me.id;
+          const status = statusOf(m);
+          return (
+            <div
+              key={m.seq}
+              className={`message ${mine ? 'mine' : 'theirs'}`}
+              data-testid="message"
+              data-seq={m.seq}
+            >
+              {!mine && conversation.kind === 'GROUP' && <small>{m.sender.displayName}</small>}
+              <span className="body" data-testid="message-body">
+                {m.body ?? <em>deleted</em>}
+              </span>
+              <span className="meta">
+                {time(m.createdAt)}
+                {mine && (
+                  <span
+                    className={`ticks ${status.toLowerCase()}`}
+                    data-testid="ticks"
+                    data-status={status}
+                    title={status.toLowerCase()}
+                  >
+                    {TICKS[status]}
+                  </span>
+                )}
+              </span>
+            </div>
+          );
+        })}
+      </div>
+      <p className="typing" data-testid="typing-indicator" hidden={typing.length === 0}>
+        {typing.join(', ')} {typing.length === 1 ? 'is' : 'are'} typing…
+      </p>
+      {error && (
+        <p className="error" data-testid="chat-view-error">
+          {error}
+        </p>
+      )}
+      <form className="composer" onSubmit={send}>
+        <input
+          data-testid="composer"
+          placeholder="Message"
+          value={draft}
+          onChange={(e) => onDraft(e.target.value)}
+          onBlur={() => {
+            if (!typingSentAt.current) return;
+            typingSentAt.current = 0;
+            setTyping(false);
+          }}
+          autoFocus
+        />
+        <button data-testid="send" type="submit">
+          Send
+        </button>
+      </form>
+    </section>
+  );
+}

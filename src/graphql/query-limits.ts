@@ -30,6 +30,11 @@ export const queryLimits = Object.freeze({
   listEstimate: 50,
 });
 
+/** Lists whose length has a known bound, priced at that bound rather than `listEstimate`. */
+const boundedLists: Readonly<Record<string, number>> = {
+  'Message.attachments': limits.maxAttachmentsPerMessage,
+};
+
 function pageSize(args: readonly { name: { value: string }; value: ValueNode }[]): number | null {
   let size: number | null = null;
   for (const arg of args) {
@@ -69,7 +74,8 @@ export const costLimitRule =
           const size = pageSize(selection.arguments ?? []);
           if (size !== null) multiplier = Math.max(size, 1);
           else if (type && isListType(type) && selection.name.value !== 'edges') {
-            multiplier = queryLimits.listEstimate;
+            multiplier =
+              boundedLists[`${parent?.name}.${selection.name.value}`] ?? queryLimits.listEstimate;
           } else if (
             def?.args.some((a) => a.name === 'first') &&
             selection.name.value !== 'edges'

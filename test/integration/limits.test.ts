@@ -62,6 +62,17 @@ describe('query shape and cost limits', () => {
   it('prices page sizes: nested pages multiply, and a too expensive query runs no resolver', async () => {
     const cheap = `{ conversations(first: 20) { edges { node { id messages(last: 20) { edges { node { body } } } } } } }`;
     expect(ok(await a.gql(cheap, {}, token))).toBeTruthy();
+    // A full page of messages with every attachment field fits: attachments are priced at their
+    // bound (10 per message), not as an open-ended list.
+    const page = `query($id: ID!, $n: Int) { messages(conversationId: $id, last: $n) { edges { cursor node {
+      id seq body createdAt status sender { id displayName }
+      attachments { id mimeType size width height filename url thumbnailUrl } } } } }`;
+    const unknown = await a.gql(
+      page,
+      { id: '00000000-0000-4000-8000-000000000000', n: 100 },
+      token,
+    );
+    expect(errorCode(unknown)).toBe('NOT_FOUND');
     const costly = `{ conversations(first: 100) { edges { node { id members { id displayName }
       messages(last: 100) { edges { node { body sender { displayName } } } } } } } }`;
     const res = await a.gql(costly, {}, token);

@@ -155,6 +155,10 @@ async function gql(url: string, token: string, query: string, variables: unknown
 async function fanOut(a: ServerProcess, b: ServerProcess, group: Seeded['group']) {
   const load = child('load-ws.ts');
   await ask(load, null, (r) => r['ready'] === true);
+  // Warm both instances up (code loaded and compiled, pools open) before the baseline.
+  for (const server of [a, b]) {
+    await gql(server.url, group.ownerToken, '{ me { id } }', {});
+  }
   const rssBefore = rssOf(a.child.pid!) + rssOf(b.child.pid!);
   await ask(
     load,
@@ -343,7 +347,14 @@ async function main() {
     );
   const history = ONLY.has('history') ? await overBoth('history') : null;
   if (ONLY.has('fanout')) log(`fan-out: ${SUBSCRIBERS} subscribers on two instances`);
-  const fan = ONLY.has('fanout') ? await fanOut(a, b, seeded.group) : null;
+  let fan: Awaited<ReturnType<typeof fanOut>> | null = null;
+  if (ONLY.has('fanout')) {
+    // Fresh instances, so their memory growth is the subscribers', not the earlier scenarios'.
+    await Promise.all(servers.splice(0).map((s) => s.stop()));
+    const [fa, fb] = await Promise.all([0, 1].map(() => startServerProcess(env, { nodeArgs })));
+    servers.push(fa!, fb!);
+    fan = await fanOut(fa!, fb!, seeded.group);
+  }
   await Promise.all(servers.map((s) => s.stop()));
   const db = ONLY.has('ceiling')
     ? (log('ceilings: postgres.js directly, and a bare ws broadcast'),

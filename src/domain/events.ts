@@ -63,14 +63,25 @@ export const toWire = (m: MessageRow): MessageWire => ({
   attachmentCount: m.attachmentCount,
 });
 
-export const fromWire = (m: MessageWire): MessageRow => ({
-  ...m,
-  // Absent in events written before attachments existed.
-  attachmentCount: m.attachmentCount ?? 0,
-  createdAt: new Date(m.createdAt),
-  editedAt: m.editedAt ? new Date(m.editedAt) : null,
-  deletedAt: m.deletedAt ? new Date(m.deletedAt) : null,
-});
+// An event reaches every local subscriber as the same object: it is converted once and they
+// all get the same (frozen) row, which lets graphql/shared-execution.ts execute it once for them.
+const converted = new WeakMap<MessageWire, MessageRow>();
+
+export const fromWire = (m: MessageWire): MessageRow => {
+  let row = converted.get(m);
+  if (row === undefined) {
+    row = Object.freeze({
+      ...m,
+      // Absent in events written before attachments existed.
+      attachmentCount: m.attachmentCount ?? 0,
+      createdAt: new Date(m.createdAt),
+      editedAt: m.editedAt ? new Date(m.editedAt) : null,
+      deletedAt: m.deletedAt ? new Date(m.deletedAt) : null,
+    });
+    converted.set(m, row);
+  }
+  return row;
+};
 
 export interface EventsOptions {
   /** Rows younger than this are left to the instance that wrote them. */

@@ -10,46 +10,60 @@ import {
   createSourceEventStream,
   execute,
   print,
+  type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
 } from 'graphql';
 
-export interface SharedExecutionOptions {
-  /** How long a result is reused for other subscribers of the same event. */
-  ttlMs: number;
-  /** Results kept at most (oldest dropped first). */
-  maxEntries: number;
-}
-
 type Result = ExecutionResult | Promise<ExecutionResult>;
 
-/** A key for payloads whose execution can be shared, else null. */
-function eventKey(payload: unknown): string | null {
+/** A message row handed on by a message stream (shared by all local subscribers of an event). */
+function isMessage(payload: unknown): payload is object {
   const m = payload as Record<string, unknown> | null;
-  if (!m || typeof m !== 'object' || typeof m['conversationId'] !== 'string') return null;
-  if (typeof m['seq'] !== 'number' || typeof m['senderId'] !== 'string') return null;
-  const time = (v: unknown) => (v instanceof Date ? v.getTime() : String(v));
-  return `m:${m['conversationId']}:${m['seq']}:${time(m['editedAt'])}:${time(m['deletedAt'])}`;
+  return (
+    !!m &&
+    typeof m === 'object' &&
+    typeof m['conversationId'] === 'string' &&
+    typeof m['seq'] === 'number' &&
+    typeof m['senderId'] === 'string'
+  );
 }
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
 
-export function createSharedSubscribe(opts: SharedExecutionOptions) {
-  const results = new Map<string, { at: number; result: Result }>();
+export function createSharedSubscribe() {
+  // Keyed by the event's own object (domain/events.ts fromWire gives every subscriber the same
+  // one), then by operation: results live exactly as long as the event is still being handed on.
+  const results = new WeakMap<object, Map<string, Result>>();
 
   const executeShared = (args: ExecutionArgs, operationKey: string, payload: unknown): Result => {
-    const key = eventKey(payload);
-    if (key === null) return execute({ ...args, rootValue: payload });
-    const fullKey = `${operationKey}\u0000${key}`;
-    const now = Date.now();
-    const hit = results.get(fullKey);
-    if (hit && now - hit.at < opts.ttlMs) return hit.result;
-    const result = execute({ ...args, rootValue: payload });
-    results.set(fullKey, { at: now, result });
-    if (results.size > opts.maxEntries) results.delete(results.keys().next().value!);
+    if (!isMessage(payload)) return execute({ ...args, rootValue: payload });
+    let byOperation = results.get(payload);
+    if (!byOperation) results.set(payload, (byOperation = new Map()));
+    let result = byOperation.get(operationKey);
+    if (!result) {
+      result = execute({ ...args, rootValue: payload });
+      byOperation.set(operationKey, result);
+    }
     return result;
+  };
+
+  // Subscriptions asking the same thing share one key string (memory per subscription).
+  const printedDocuments = new WeakMap<DocumentNode, string>();
+  const printed = (document: DocumentNode) => {
+    let text = printedDocuments.get(document);
+    if (text === undefined) printedDocuments.set(document, (text = print(document)));
+    return text;
+  };
+  const keys = new Map<string, string>();
+  const intern = (key: string) => {
+    const known = keys.get(key);
+    if (known !== undefined) return known;
+    keys.set(key, key);
+    if (keys.size > 1_000) keys.delete(keys.keys().next().value!);
+    return key;
   };
 
   return async function subscribe(
@@ -57,7 +71,9 @@ export function createSharedSubscribe(opts: SharedExecutionOptions) {
   ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
     const source = await createSourceEventStream(args);
     if (!isAsyncIterable(source)) return source;
-    const operationKey = `${print(args.document)}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`;
+    const operationKey = intern(
+      `${printed(args.document)}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`,
+    );
     const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
     const mapped: AsyncIterableIterator<ExecutionResult> = {
       async next() {

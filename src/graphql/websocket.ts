@@ -14,7 +14,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import type { Deps } from '../domain/context.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -24,6 +24,43 @@ import { limitRules, queryLimits } from './query-limits.js';
 import { createSharedSubscribe } from './shared-execution.js';
 
 const DOCUMENT_CACHE_SIZE = 1_000;
+
+// One frame for many sockets. graphql-ws serializes every `next` message itself, once per
+// subscriber, even when (shared-execution.ts) they all carry the same result object. So the
+// serializer's replacer swaps that payload for a marker, remembering the payload's JSON (made
+// once per result object), and the socket's send puts the JSON back in place of the marker.
+// graphql-ws calls send synchronously right after serializing, so nothing runs in between.
+const PAYLOAD_MARKER = '\u0000parley-shared-payload';
+const MARKED_END = `"payload":${JSON.stringify(PAYLOAD_MARKER)}}`;
+const payloadJson = new WeakMap<object, string>();
+let pendingPayload: string | undefined;
+
+function sharePayload(this: unknown, key: string, value: unknown): unknown {
+  if (
+    key === 'payload' &&
+    typeof value === 'object' &&
+    value !== null &&
+    (this as { type?: unknown }).type === 'next'
+  ) {
+    let json = payloadJson.get(value);
+    if (json === undefined) payloadJson.set(value, (json = JSON.stringify(value)));
+    pendingPayload = json;
+    return PAYLOAD_MARKER;
+  }
+  return value;
+}
+
+class SharedFrameWebSocket extends WebSocket {
+  override send(data: unknown, ...rest: unknown[]): void {
+    const payload = pendingPayload;
+    pendingPayload = undefined;
+    const frame =
+      payload !== undefined && typeof data === 'string' && data.endsWith(MARKED_END)
+        ? `${data.slice(0, -MARKED_END.length)}"payload":${payload}}`
+        : data;
+    (super.send as (...args: unknown[]) => void)(frame, ...rest);
+  }
+}
 
 export interface WebSocketOptions {
   maxPayloadBytes: number;
@@ -45,6 +82,7 @@ export function attachWebSocketServer(
     server: httpServer,
     path: '/graphql',
     maxPayload: opts.maxPayloadBytes,
+    WebSocket: SharedFrameWebSocket,
   });
   const format = createErrorFormatter(logger, { hideSchemaDetails: opts.hideSchemaDetails });
   const formatAll = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
@@ -94,7 +132,7 @@ export function attachWebSocketServer(
     {
       schema,
       // Each message event is executed once for all subscribers asking the same thing.
-      subscribe: createSharedSubscribe({ ttlMs: 10_000, maxEntries: 5_000 }),
+      subscribe: createSharedSubscribe(),
       connectionInitWaitTimeout: opts.connectionInitWaitMs,
       onConnect: async (ctx) => {
         const result = await authenticate(deps, ctx.connectionParams?.['authorization']);
@@ -139,8 +177,10 @@ export function attachWebSocketServer(
           // 1013 "try again later": graphql-ws clients reconnect, and resume from their cursor.
           () => ctx.extra.socket.close(1013, 'Too slow: reconnect and resume'),
         ),
+      // The result itself (not graphql-ws's copy of it), so its JSON is made once for all.
       onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: formatAll(result.errors) } : undefined,
+        result.errors ? { ...result, errors: formatAll(result.errors) } : result,
+      jsonMessageReplacer: sharePayload,
       onError: (_ctx, _id, _payload, errors) => formatAll(errors),
     },
     wsServer,

@@ -56,4 +56,45 @@ describe('fan-out to many subscribers of one conversation', () => {
     expect(userLookups).toBeLessThanOrEqual(2);
     expect(memberLookups).toBeLessThanOrEqual(2);
   });
+
+  it('one socket with two subscriptions of different shapes, beside others sharing a frame, gets each its own', async () => {
+    const [owner, a, b] = await Promise.all([0, 1, 2].map((i) => registerUser(app, `S${i}`)));
+    const id = ok(
+      await app.gql<{ createGroupConversation: { id: string } }>(
+        `mutation($i: CreateGroupConversationInput!) { createGroupConversation(input: $i) { id } }`,
+        { i: { title: 'Shapes', memberPhones: [a!.phone, b!.phone] } },
+        owner!.token,
+      ),
+    ).createGroupConversation.id;
+    const full = `subscription($id: ID) { messageAdded(conversationId: $id) { seq body sender { displayName } } }`;
+    const slim = `subscription($id: ID) { messageAdded(conversationId: $id) { seq } }`;
+    const ca = connect(app.wsUrl, a!.token);
+    const cb = connect(app.wsUrl, b!.token);
+    clients.push(ca, cb);
+    const aFull = subscribe<Record<string, unknown>>(ca, full, { id });
+    const aSlim = subscribe<Record<string, unknown>>(ca, slim, { id });
+    const bFull = subscribe<Record<string, unknown>>(cb, full, { id });
+    const SEND = `mutation($i: SendMessageInput!) { sendMessage(input: $i) { seq } }`;
+    // Until all three are live (a message sent before one subscribed is not replayed to it).
+    for (let n = 1; ; n++) {
+      ok(await app.gql(SEND, { i: { conversationId: id, body: `m${n}` } }, owner!.token));
+      await new Promise((r) => setTimeout(r, 50));
+      if ([aFull, aSlim, bFull].every((s) => s.items.length > 0)) break;
+    }
+    const { seq } = ok(
+      await app.gql<{ sendMessage: { seq: number } }>(
+        SEND,
+        { i: { conversationId: id, body: 'shaped' } },
+        owner!.token,
+      ),
+    ).sendMessage;
+    const [fa, sa, fb] = await Promise.all(
+      [aFull, aSlim, bFull].map(async (sub) =>
+        (await sub.until((x) => x.some((m) => m['seq'] === seq))).find((m) => m['seq'] === seq),
+      ),
+    );
+    expect(fa).toEqual({ seq, body: 'shaped', sender: { displayName: 'S0' } });
+    expect(fb).toEqual(fa);
+    expect(sa).toEqual({ seq });
+  });
 });

@@ -1,5 +1,5 @@
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
-import { pgArray, queryRows, type Executor } from './client.js';
+import { pairIn, queryRows, type Executor } from './client.js';
 import type { MessageKey } from './messages.js';
 import { attachments, conversationMembers, messages, type AttachmentRow } from './schema.js';
 
@@ -23,19 +23,16 @@ export function findAttachmentsOfMessages(
   keys: readonly MessageKey[],
 ): Promise<AttachmentRow[]> {
   if (keys.length === 0) return Promise.resolve([]);
-  const conversationIds = pgArray(
-    keys.map((k) => k.conversationId),
-    'uuid',
-  );
-  const seqs = pgArray(
-    keys.map((k) => k.seq),
-    'int',
-  );
   return db
     .select()
     .from(attachments)
     .where(
-      sql`(${attachments.conversationId}, ${attachments.messageSeq}) in (select * from unnest(${conversationIds}, ${seqs}))`,
+      pairIn(
+        [attachments.conversationId, attachments.messageSeq],
+        keys,
+        [(k) => k.conversationId, 'uuid'],
+        [(k) => k.seq, 'int'],
+      ),
     )
     .orderBy(asc(attachments.position));
 }

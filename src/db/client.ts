@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
-import { sql, type SQL } from 'drizzle-orm';
+import { sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import type { Logger } from 'drizzle-orm/logger';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
@@ -139,11 +139,21 @@ export async function queryRows<T>(db: Executor, query: SQL): Promise<T[]> {
  * than a list of N parameters, so the statement text, and the plan prepared for it, is the same
  * whatever the batch size.
  */
-export function pgArray(
-  values: readonly (string | number)[],
-  type: 'uuid' | 'int' | 'bigint' | 'text' | 'timestamptz',
-): SQL {
+type ArrayType = 'uuid' | 'int' | 'bigint' | 'text' | 'timestamptz';
+
+export function pgArray(values: readonly (string | number)[], type: ArrayType): SQL {
   return sql`${arrayLiteral(values)}::${sql.raw(type)}[]`;
+}
+
+/** `(a, b) in` these pairs, given as one array parameter per column (see pgArray). */
+export function pairIn<T>(
+  columns: readonly [SQLWrapper, SQLWrapper],
+  pairs: readonly T[],
+  first: readonly [(pair: T) => string | number, ArrayType],
+  second: readonly [(pair: T) => string | number, ArrayType],
+): SQL {
+  const [a, b] = columns;
+  return sql`(${a}, ${b}) in (select * from unnest(${pgArray(pairs.map(first[0]), first[1])}, ${pgArray(pairs.map(second[0]), second[1])}))`;
 }
 
 /** PostgreSQL's text form of an array, every element quoted (so "NULL" stays a string). */

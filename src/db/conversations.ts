@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, getTableColumns, or, sql, type SQL } from 'drizzle-orm';
-import { pgArray, prepareOnce, queryRows, type Executor } from './client.js';
+import { pairIn, pgArray, prepareOnce, queryRows, type Executor } from './client.js';
 import {
   conversationMembers,
   conversations,
@@ -282,19 +282,16 @@ export async function findMemberships(
   pairs: readonly { conversationId: string; userId: string }[],
 ): Promise<Set<string>> {
   if (pairs.length === 0) return new Set();
-  const conversationIds = pgArray(
-    pairs.map((p) => p.conversationId),
-    'uuid',
-  );
-  const userIds = pgArray(
-    pairs.map((p) => p.userId),
-    'uuid',
-  );
   const rows = await db
     .select({ c: conversationMembers.conversationId, u: conversationMembers.userId })
     .from(conversationMembers)
     .where(
-      sql`(${conversationMembers.conversationId}, ${conversationMembers.userId}) in (select * from unnest(${conversationIds}, ${userIds}))`,
+      pairIn(
+        [conversationMembers.conversationId, conversationMembers.userId],
+        pairs,
+        [(p) => p.conversationId, 'uuid'],
+        [(p) => p.userId, 'uuid'],
+      ),
     );
   return new Set(rows.map((r) => `${r.c}:${r.u}`));
 }

@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, gt, lt, sql } from 'drizzle-orm';
-import { pgArray, prepareOnce, queryRows, type Executor } from './client.js';
+import { pairIn, pgArray, prepareOnce, queryRows, type Executor } from './client.js';
 import { messages, type MessageRow } from './schema.js';
 
 export interface MessageKey {
@@ -20,19 +20,16 @@ export function findMessagesByKeys(
   keys: readonly MessageKey[],
 ): Promise<MessageRow[]> {
   if (keys.length === 0) return Promise.resolve([]);
-  const conversationIds = pgArray(
-    keys.map((k) => k.conversationId),
-    'uuid',
-  );
-  const seqs = pgArray(
-    keys.map((k) => k.seq),
-    'int',
-  );
   return db
     .select()
     .from(messages)
     .where(
-      sql`(${messages.conversationId}, ${messages.seq}) in (select * from unnest(${conversationIds}, ${seqs}))`,
+      pairIn(
+        [messages.conversationId, messages.seq],
+        keys,
+        [(k) => k.conversationId, 'uuid'],
+        [(k) => k.seq, 'int'],
+      ),
     );
 }
 

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { pgArray, queryRows, type Executor } from './client.js';
+import { pairIn, queryRows, type Executor } from './client.js';
 import { outbox } from './schema.js';
 
 export interface OutboxEntry {
@@ -26,16 +26,13 @@ export async function insertOutbox(
 
 export async function deleteOutbox(db: Executor, keys: readonly OutboxKey[]): Promise<void> {
   if (keys.length === 0) return;
-  const conversationIds = pgArray(
-    keys.map((k) => k.conversationId),
-    'uuid',
-  );
-  const ids = pgArray(
-    keys.map((k) => k.id),
-    'bigint',
-  );
   await db.execute(
-    sql`delete from outbox where (conversation_id, id) in (select * from unnest(${conversationIds}, ${ids}))`,
+    sql`delete from outbox where ${pairIn(
+      [outbox.conversationId, outbox.id],
+      keys,
+      [(k) => k.conversationId, 'uuid'],
+      [(k) => k.id, 'bigint'],
+    )}`,
   );
 }
 

@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import express, { type Request, type Response } from 'express';
 import {
   acceptUpload,
+  ATTACHMENT_TYPES,
   checkUploadAllowed,
   findDownload,
   UploadError,
@@ -212,14 +213,8 @@ export function attachmentRoutes(
   return router;
 }
 
-const INLINE_TYPES = new Set([
-  'image/jpeg',
-  'image/png',
-  'image/webp',
-  'image/gif',
-  'application/pdf',
-  'text/plain',
-]);
+// Every accepted type is one a browser shows itself.
+const INLINE_TYPES = new Set<string>(ATTACHMENT_TYPES);
 
 function matchesEtag(header: string | undefined, etag: string): boolean {
   if (!header) return false;

@@ -124,6 +124,16 @@ function stringsOf(value: unknown, out: string[] = []): string[] {
   return out;
 }
 
+/** A raw body as the server decodes it, when it is JSON. */
+function decoded(rawBody: unknown): unknown {
+  if (typeof rawBody !== 'string') return undefined;
+  try {
+    return JSON.parse(rawBody) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Removes echoes of the input (whole, JSON-escaped, or cut to 32/40 characters) from a text. */
 function scrubEchoes(text: string, inputs: readonly string[]): string {
   let out = text;
@@ -433,7 +443,8 @@ async function exercise(w: World, property: string, c: Case, oracle?: Oracle): P
   const body = c.rawBody !== undefined ? c.rawBody : { query: c.query, variables: c.variables };
   const header = authHeader(w, c.auth);
   const reply = await post(w.app, body, header);
-  const inputs = stringsOf([body, header ?? '']);
+  // A raw body's strings also count as input once decoded (an operation name echoed back).
+  const inputs = stringsOf([body, decoded(c.rawBody), header ?? '']);
   const apq = JSON.stringify(body ?? null).includes('persistedQuery');
   checkEnvelope(reply, inputs, { apq });
 

@@ -78,7 +78,9 @@ export function createPresence(
     const pairs = await findContactsAmong(db, [...new Set(events.map((e) => e.userId))], viewers);
     const viewersOf = new Map<string, string[]>();
     for (const { userId, viewerId } of pairs) {
-      viewersOf.set(userId, [...(viewersOf.get(userId) ?? []), viewerId]);
+      const known = viewersOf.get(userId);
+      if (known) known.push(viewerId);
+      else viewersOf.set(userId, [viewerId]);
     }
     for (const event of events) {
       for (const viewerId of viewersOf.get(event.userId) ?? []) {

@@ -1,4 +1,4 @@
-import type { Executor } from '../db/client.js';
+import { pgErrorCode, type Executor } from '../db/client.js';
 import { advanceRead, findConversationView, type ConversationView } from '../db/conversations.js';
 import {
   ATTACHMENT_NOT_AVAILABLE,
@@ -8,8 +8,7 @@ import {
   updateMessage,
   type SendResult,
 } from '../db/messages.js';
-import type { MemberRow, MessageRow } from '../db/schema.js';
-import { pgErrorCode } from '../db/client.js';
+import type { AttachmentRow, MemberRow, MessageRow } from '../db/schema.js';
 import { attachmentNotFound, parseAttachmentIds } from './attachments.js';
 import type { Session } from './context.js';
 import { getOrCreateDirect, requireOtherUser } from './conversations.js';
@@ -303,6 +302,15 @@ export function messageStatus(
   if (others.every((m) => m.lastReadSeq >= message.seq)) return 'READ';
   if (others.every((m) => m.lastDeliveredSeq >= message.seq)) return 'DELIVERED';
   return 'SENT';
+}
+
+/** A message's files, in order: none for most (no lookup), none once it is deleted. */
+export function attachmentsOf(
+  session: Session,
+  message: MessageRow,
+): AttachmentRow[] | Promise<AttachmentRow[]> {
+  if (message.attachmentCount === 0 || message.deletedAt) return [];
+  return session.loaders.attachments.load(message);
 }
 
 /** The newest message of a conversation; fetching it delivers it to the viewer. */

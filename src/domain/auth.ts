@@ -2,7 +2,8 @@
 import { createSecretKey } from 'node:crypto';
 import argon2 from 'argon2';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
-import { unauthenticated } from './errors.js';
+import type { Deps } from './context.js';
+import { DomainError, unauthenticated } from './errors.js';
 
 export interface TokenService {
   issue(userId: string): Promise<string>;
@@ -51,6 +52,25 @@ export function createTokenService(secret: string, expiresIn: string): TokenServ
       }
     },
   };
+}
+
+/**
+ * The user id of an `Authorization: Bearer <token>` value (HTTP header or WebSocket
+ * connection_init), or the reason it is not accepted.
+ */
+export async function authenticate(
+  deps: Pick<Deps, 'tokens'>,
+  authorization: unknown,
+): Promise<{ userId: string } | { error: DomainError }> {
+  const match =
+    typeof authorization === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
+  if (!match) return { error: unauthenticated('Send "Authorization: Bearer <token>".') };
+  try {
+    return { userId: await deps.tokens.verify(match[1]!) };
+  } catch (err) {
+    if (err instanceof DomainError) return { error: err };
+    throw err;
+  }
 }
 
 export const hashPassword = (password: string): Promise<string> =>

@@ -2,11 +2,8 @@ import DataLoader from 'dataloader';
 import { createLoaders, type Loaders } from '../db/loaders.js';
 import type { PresencePayload } from '../realtime/events.js';
 import type { Deps, Session } from '../domain/context.js';
-import {
-  DomainError as DomainErrorClass,
-  unauthenticated,
-  type DomainError,
-} from '../domain/errors.js';
+import { authenticate } from '../domain/auth.js';
+import { unauthenticated, type DomainError } from '../domain/errors.js';
 
 export interface GraphQLContext {
   readonly deps: Deps;
@@ -90,20 +87,4 @@ function presenceLoader(deps: Deps, cache: boolean): DataLoader<string, Presence
     },
     { cache },
   );
-}
-
-/** The user id of an `Authorization: Bearer <token>` value, or the reason it is not accepted. */
-export async function authenticate(
-  deps: Deps,
-  authorization: unknown,
-): Promise<{ userId: string } | { error: DomainError }> {
-  const match =
-    typeof authorization === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
-  if (!match) return { error: unauthenticated('Send "Authorization: Bearer <token>".') };
-  try {
-    return { userId: await deps.tokens.verify(match[1]!) };
-  } catch (err) {
-    if (err instanceof DomainErrorClass) return { error: err };
-    throw err;
-  }
 }

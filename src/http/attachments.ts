@@ -16,7 +16,7 @@ import {
 } from '../domain/attachments.js';
 import type { Deps } from '../domain/context.js';
 import { DomainError } from '../domain/errors.js';
-import { authenticate } from '../graphql/context.js';
+import { authenticate } from '../domain/auth.js';
 import type { Logger } from '../logger.js';
 import type { BlobVariant } from '../storage/blob-store.js';
 import { discardBody, receiveFile, tooLarge } from './multipart.js';

@@ -200,6 +200,8 @@ describe.skipIf(!chromiumPath)('the demo chat page in Chromium', () => {
     await page.goto(server.url);
     await page.locator('.graphiql-container').waitFor();
     await page.fill(id('graphiql-token'), grace.token);
+    // Run only once the page has put the pasted token in use (a fresh fetcher and WebSocket).
+    await page.locator('main[data-token-applied="true"]').waitFor();
     await page.click('.graphiql-execute-button');
     await page.locator('.graphiql-response', { hasText: '"displayName": "Grace"' }).waitFor();
 

@@ -58,21 +58,23 @@ function App() {
   useEffect(() => localStorage.setItem(TOKEN_KEY, token), [token]);
 
   // A new token means new credentials on both transports: a fresh fetcher and WebSocket (the old
-  // socket is closed).
-  const [fetcher, setFetcher] = useState<Fetcher | null>(null);
+  // socket is closed). Until the fetcher of the current token is in place, a query would run
+  // with the previous one: `data-token-applied` says when it is.
+  const [current, setCurrent] = useState<{ token: string; fetcher: Fetcher } | null>(null);
   useEffect(() => {
     const authorization = bare(token) ? `Bearer ${bare(token)}` : undefined;
     const wsClient = createClient({
       url: wsUrl(),
       connectionParams: authorization ? { authorization } : {},
     });
-    setFetcher(() =>
-      createGraphiQLFetcher({
+    setCurrent({
+      token,
+      fetcher: createGraphiQLFetcher({
         url: '/graphql',
         headers: authorization ? { authorization } : {},
         wsClient,
       }),
-    );
+    });
     return () => void wsClient.dispose();
   }, [token]);
 
@@ -97,8 +99,10 @@ function App() {
           over WebSocket
         </span>
       </header>
-      <main>
-        {fetcher && <GraphiQL fetcher={fetcher} schema={schema} defaultQuery={DEFAULT_QUERY} />}
+      <main data-token-applied={current?.token === token}>
+        {current && (
+          <GraphiQL fetcher={current.fetcher} schema={schema} defaultQuery={DEFAULT_QUERY} />
+        )}
       </main>
     </div>
   );

@@ -200,9 +200,26 @@ describe.skipIf(!chromiumPath)('the demo chat page in Chromium', () => {
     await page.goto(server.url);
     await page.locator('.graphiql-container').waitFor();
     await page.fill(id('graphiql-token'), grace.token);
-    // Run only once the page has put the pasted token in use (a fresh fetcher and WebSocket).
+    // Run only once the page has put the pasted token in use (a fresh fetcher and WebSocket)
+    // and GraphiQL's editors, which it loads after the page, are in place: until then its Run
+    // button does nothing. Click until the query goes out.
     await page.locator('main[data-token-applied="true"]').waitFor();
-    await page.click('.graphiql-execute-button');
+    await page.locator('.graphiql-response .CodeMirror').waitFor();
+    for (let i = 1; ; i++) {
+      const sent = page.waitForRequest(
+        (r) => r.method() === 'POST' && new URL(r.url()).pathname === '/graphql',
+        { timeout: 2_000 },
+      );
+      await page.click('.graphiql-execute-button');
+      if (
+        await sent.then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
+      expect(i, 'Run never sent the query').toBeLessThan(5);
+    }
     await page.locator('.graphiql-response', { hasText: '"displayName": "Grace"' }).waitFor();
 
     // A subscription, over graphql-ws with the same token: messages to Grace appear as they come.

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { PubSub } from 'graphql-subscriptions';
 import type { EventBus } from './bus.js';
 import type { BusEvent } from './events.js';
@@ -7,7 +8,9 @@ import type { BusEvent } from './events.js';
  * would get over Redis (dates as strings) and one shared copy, however many they are.
  */
 export function createMemoryBus(): EventBus {
-  const pubsub = new PubSub<Record<string, BusEvent>>();
+  // One listener per local subscriber of a topic: a group of thousands is normal, not a leak.
+  const eventEmitter = new EventEmitter().setMaxListeners(0);
+  const pubsub = new PubSub<Record<string, BusEvent>>({ eventEmitter });
   return {
     kind: 'memory',
     async publish(topic, event) {

@@ -85,6 +85,12 @@ export async function createServer(opts: {
     graceMs: config.outboxGraceMs,
     drainIntervalMs: config.outboxDrainIntervalMs,
   });
+  const blobs = createBlobStore(config.attachments);
+  const sweeper = createAttachmentSweeper(database.db, blobs, logger, {
+    unattachedTtlSeconds: config.attachments.unattachedTtlSeconds,
+    intervalMs: config.attachments.sweepIntervalMs,
+    alsoSweep: () => removeStaleSpoolFiles(spoolDir(config.attachments), 3_600_000),
+  });
   const deps: Deps = {
     db: database.db,
     tokens: createTokenService(config.jwtSecret, config.jwtExpiresIn),
@@ -103,17 +109,13 @@ export async function createServer(opts: {
     ),
     rateLimiter,
     attachments: {
-      blobs: createBlobStore(config.attachments),
+      blobs,
       urls: createUrlSigner(config.jwtSecret, config.attachments.urlTtlSeconds),
       maxBytes: config.attachments.maxBytes,
+      removeDiscardedSoon: sweeper.soon,
     },
     observeDeliveryLag: (ms) => metrics.deliveryLag.observe(Math.max(0, ms) / 1000),
   };
-  const sweeper = createAttachmentSweeper(database.db, deps.attachments.blobs, logger, {
-    unattachedTtlSeconds: config.attachments.unattachedTtlSeconds,
-    intervalMs: config.attachments.sweepIntervalMs,
-    alsoSweep: () => removeStaleSpoolFiles(spoolDir(config.attachments), 3_600_000),
-  });
   const app = express();
   app.disable('x-powered-by');
   // GraphQL answers are per user and mostly to POSTs: hashing each body for an ETag is waste.

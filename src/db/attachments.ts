@@ -1,7 +1,13 @@
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
-import { pairIn, queryRows, type Executor } from './client.js';
+import { pairIn, pgArray, queryRows, type Executor } from './client.js';
 import type { MessageKey } from './messages.js';
-import { attachments, conversationMembers, messages, type AttachmentRow } from './schema.js';
+import {
+  attachments,
+  conversationMembers,
+  discardedBlobs,
+  messages,
+  type AttachmentRow,
+} from './schema.js';
 
 export type NewAttachment = Omit<
   AttachmentRow,
@@ -77,7 +83,7 @@ export function deleteStaleUploads(
   db: Executor,
   olderThanSeconds: number,
   limit: number,
-): Promise<{ id: string; thumbnail_size: number | null }[]> {
+): Promise<{ id: string; thumbnailSize: number | null }[]> {
   return queryRows(
     db,
     sql`delete from attachments where id in (
@@ -87,6 +93,46 @@ export function deleteStaleUploads(
            order by created_at
            limit ${limit}
              for update skip locked)
-        returning id, thumbnail_size`,
+        returning id, thumbnail_size as "thumbnailSize"`,
   );
+}
+
+/** Deletes the attachment rows of one message, returning them (so their blobs can be discarded). */
+export function deleteAttachmentsOf(
+  db: Executor,
+  key: MessageKey,
+): Promise<{ id: string; thumbnailSize: number | null }[]> {
+  return db
+    .delete(attachments)
+    .where(
+      and(eq(attachments.conversationId, key.conversationId), eq(attachments.messageSeq, key.seq)),
+    )
+    .returning({ id: attachments.id, thumbnailSize: attachments.thumbnailSize });
+}
+
+/** Records blobs to remove from storage (see `discardedBlobs`). */
+export async function discardBlobs(db: Executor, keys: readonly string[]): Promise<void> {
+  if (keys.length === 0) return;
+  await db
+    .insert(discardedBlobs)
+    .values(keys.map((key) => ({ key })))
+    .onConflictDoNothing();
+}
+
+/**
+ * Up to `limit` discarded blob keys, locked for this transaction; keys another instance is
+ * removing are skipped rather than waited for.
+ */
+export async function lockDiscardedBlobs(db: Executor, limit: number): Promise<string[]> {
+  const rows = await db
+    .select({ key: discardedBlobs.key })
+    .from(discardedBlobs)
+    .limit(limit)
+    .for('update', { skipLocked: true });
+  return rows.map((r) => r.key);
+}
+
+export async function forgetDiscardedBlobs(db: Executor, keys: readonly string[]): Promise<void> {
+  if (keys.length === 0) return;
+  await db.delete(discardedBlobs).where(sql`${discardedBlobs.key} = any(${pgArray(keys, 'text')})`);
 }

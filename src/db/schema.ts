@@ -167,6 +167,16 @@ export const attachments = pgTable(
   ],
 );
 
+/**
+ * Blobs whose attachment is gone (its message was deleted), waiting to be removed from storage.
+ * Written in the transaction that deletes the message, so a crash before the files are removed
+ * leaves a row for the next sweep instead of a file nobody knows about.
+ */
+export const discardedBlobs = pgTable('discarded_blobs', {
+  key: text('key').primaryKey(),
+  discardedAt: ts('discarded_at').notNull().defaultNow(),
+});
+
 export type UserRow = typeof users.$inferSelect;
 export type ConversationRow = typeof conversations.$inferSelect;
 export type MemberRow = typeof conversationMembers.$inferSelect;

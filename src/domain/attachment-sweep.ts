@@ -1,6 +1,14 @@
-// Uploads that were never sent are deleted after a while, rows first, then their blobs.
+// Removing attachment files. Files to remove are first recorded in `discarded_blobs`, in the same
+// transaction that drops their rows (a stale upload's, or a deleted message's), and then removed
+// from storage and forgotten. A crash in between leaves the record for the next round, never a
+// file nobody knows about.
+import {
+  deleteStaleUploads,
+  discardBlobs,
+  forgetDiscardedBlobs,
+  lockDiscardedBlobs,
+} from '../db/attachments.js';
 import type { Database } from '../db/client.js';
-import { deleteStaleUploads } from '../db/attachments.js';
 import { blobKey, type BlobStore } from '../storage/blob-store.js';
 import type { LogSink } from './events.js';
 
@@ -12,9 +20,36 @@ export interface SweepOptions {
   alsoSweep?: () => Promise<unknown>;
 }
 
+const BATCH = 500;
+
+/** The stored files of an attachment row. */
+export const blobKeysOf = (row: { id: string; thumbnailSize: number | null }): string[] =>
+  row.thumbnailSize === null
+    ? [blobKey(row.id, 'original')]
+    : [blobKey(row.id, 'original'), blobKey(row.id, 'thumbnail')];
+
 /**
- * Every instance sweeps now and then: rows of stale uploads are deleted (instances skip each
- * other's locked rows), then their blobs. A blob whose delete fails stays behind unreferenced.
+ * Removes the discarded files from storage, a batch at a time; rows another instance is working
+ * on are skipped. A batch whose removal fails stays recorded and is tried again next round.
+ */
+export async function removeDiscardedBlobs(db: Database, blobs: BlobStore): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const removed = await db.transaction(async (tx) => {
+      const keys = await lockDiscardedBlobs(tx, BATCH);
+      await blobs.delete(keys);
+      await forgetDiscardedBlobs(tx, keys);
+      return keys.length;
+    });
+    total += removed;
+    if (removed < BATCH) return total;
+  }
+}
+
+/**
+ * Every instance sweeps now and then: uploads never attached within the TTL are dropped, and
+ * discarded files are removed. `soon()` asks for a round of removals now (after a message with
+ * attachments was deleted) rather than at the next tick.
  */
 export function createAttachmentSweeper(
   db: Database,
@@ -24,21 +59,40 @@ export function createAttachmentSweeper(
 ) {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
+  let removing: Promise<unknown> | undefined;
+  let again = false;
+  let stopped = false;
+
+  const removeDiscarded = (): Promise<unknown> => {
+    if (stopped) return Promise.resolve();
+    if (removing) {
+      again = true;
+      return removing;
+    }
+    removing = removeDiscardedBlobs(db, blobs)
+      .catch((err: unknown) => log.warn({ err: String(err) }, 'could not remove discarded files'))
+      .finally(() => {
+        removing = undefined;
+        if (again) {
+          again = false;
+          void removeDiscarded();
+        }
+      });
+    return removing;
+  };
+
   const sweepOnce = async (): Promise<number> => {
     let total = 0;
     for (;;) {
-      const rows = await deleteStaleUploads(db, opts.unattachedTtlSeconds, 500);
-      const keys = rows.flatMap((r) =>
-        r.thumbnail_size === null
-          ? [blobKey(r.id, 'original')]
-          : [blobKey(r.id, 'original'), blobKey(r.id, 'thumbnail')],
-      );
-      await blobs.delete(keys).catch((err: unknown) => {
-        log.warn({ err: String(err), count: keys.length }, 'could not delete swept blobs');
+      const swept = await db.transaction(async (tx) => {
+        const rows = await deleteStaleUploads(tx, opts.unattachedTtlSeconds, BATCH);
+        await discardBlobs(tx, rows.flatMap(blobKeysOf));
+        return rows.length;
       });
-      total += rows.length;
-      if (rows.length < 500) break;
+      total += swept;
+      if (swept < BATCH) break;
     }
+    await removeDiscarded();
     await opts.alsoSweep?.();
     return total;
   };
@@ -55,10 +109,13 @@ export function createAttachmentSweeper(
   return {
     sweepOnce,
     start: schedule,
+    soon: () => void removeDiscarded(),
     async stop() {
+      stopped = true;
       clearTimeout(timer);
       timer = undefined;
       await running;
+      await removing;
     },
   };
 }

@@ -61,6 +61,8 @@ export interface AttachmentDeps {
   readonly urls: UrlSigner;
   /** Largest upload, bytes. */
   readonly maxBytes: number;
+  /** Asks for discarded files (of a deleted message) to be removed from storage now. */
+  readonly removeDiscardedSoon: () => void;
 }
 
 // ---------------------------------------------------------------------------------------------

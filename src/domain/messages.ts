@@ -1,4 +1,5 @@
-import { pgErrorCode, type Executor } from '../db/client.js';
+import { deleteAttachmentsOf, discardBlobs } from '../db/attachments.js';
+import { pgErrorCode, type Executor, type Tx } from '../db/client.js';
 import { advanceRead, findConversationView, type ConversationView } from '../db/conversations.js';
 import {
   ATTACHMENT_NOT_AVAILABLE,
@@ -9,6 +10,7 @@ import {
   type SendResult,
 } from '../db/messages.js';
 import type { AttachmentRow, MemberRow, MessageRow } from '../db/schema.js';
+import { blobKeysOf } from './attachment-sweep.js';
 import { attachmentNotFound, parseAttachmentIds } from './attachments.js';
 import type { Session } from './context.js';
 import { getOrCreateDirect, requireOtherUser } from './conversations.js';
@@ -142,11 +144,13 @@ async function updateAndAnnounce(
   session: Session,
   key: MessageKey,
   change: { body: string | null; editedAt?: Date; deletedAt?: Date },
+  alsoInTransaction?: (tx: Tx) => Promise<unknown>,
 ): Promise<MessageRow | undefined> {
   const { deps } = session;
   const result = await deps.db.transaction(async (tx) => {
     const updated = await updateMessage(tx, key, change);
     if (!updated) return null;
+    await alsoInTransaction?.(tx);
     const event = { type: 'messageUpdated' as const, message: toWire(updated) };
     const staged = await deps.events.stage(tx, [{ conversationId: key.conversationId, event }]);
     return { updated, staged };
@@ -189,7 +193,20 @@ export async function deleteMessage(session: Session, messageId: string): Promis
   const message = await requireMessage(session, key);
   requireOwn(session, message, 'delete');
   if (message.deletedAt) return message;
-  const updated = await updateAndAnnounce(session, key, { body: null, deletedAt: new Date() });
+  // Its files go with it: the rows now, the stored bytes right after (see attachment-sweep).
+  const discardFiles = async (tx: Tx) => {
+    const rows = await deleteAttachmentsOf(tx, key);
+    await discardBlobs(tx, rows.flatMap(blobKeysOf));
+  };
+  const hasFiles = message.attachmentCount > 0;
+  const deleted = { body: null, deletedAt: new Date() };
+  const updated = await updateAndAnnounce(
+    session,
+    key,
+    deleted,
+    hasFiles ? discardFiles : undefined,
+  );
+  if (hasFiles) session.deps.attachments.removeDiscardedSoon();
   return updated ?? message;
 }
 

@@ -183,6 +183,11 @@ describe.each(backends())('attachments on $name', ({ name, available }) => {
         404,
       );
       expect((await download(`${app.origin}${att!.url}`)).status).toBe(404);
+      // The stored original and thumbnail are removed right away, not only hidden.
+      await vi.waitFor(() => expect(blobs().filter((f) => f.includes(uploaded.id))).toEqual([]), {
+        timeout: 10_000,
+        interval: 50,
+      });
     },
   );
 

@@ -9,7 +9,10 @@
 //   without gap or duplicate);
 // - otherwise (every conversation, or no `after` variable): after the reconnect it pages each
 //   conversation it has delivered from with `messages(after:)`, holding back live events until
-//   that conversation has caught up.
+//   the catch-up is done. Subscribed to every conversation, it also lists the conversations: one
+//   with nothing delivered yet is caught up from where it stood when the subscription started
+//   (a snapshot taken then), and one that is new since (a chat opened or a group joined while the
+//   client was away) from its unread messages.
 // Either way a message at or below the newest seq delivered for its conversation is dropped.
 import {
   Kind,
@@ -38,7 +41,7 @@ interface DeliveredMessage {
 interface Plan {
   /** The response key of the messageAdded field (its alias, if any). */
   key: string;
-  /** Catch-up query selecting what the subscription selects, for $conversationId after $after. */
+  /** Catch-up query selecting what the subscription selects: a page of $conversationId. */
   catchUpQuery: string;
   /** `conversationId` argument: a variable name, a literal id, or absent (every conversation). */
   conversation: { variable: string } | { literal: string } | null;
@@ -72,10 +75,10 @@ function planFor(query: string): Plan | null {
   const conversationArg = argument('conversationId');
   const afterArg = argument('after');
   const catchUpQuery = [
-    `query ParleyCatchUp($conversationId: ID!, $after: String) {
-      messages(conversationId: $conversationId, after: $after, first: 100) {
+    `query ParleyCatchUp($conversationId: ID!, $after: String, $first: Int, $before: String, $last: Int) {
+      messages(conversationId: $conversationId, after: $after, first: $first, before: $before, last: $last) {
         edges { node ${print(field.selectionSet)} }
-        pageInfo { hasNextPage endCursor }
+        pageInfo { hasNextPage endCursor hasPreviousPage startCursor }
       }
     }`,
     ...fragments.map((f) => print(f)),
@@ -110,9 +113,49 @@ function selects(
 type CatchUpPage = {
   messages: {
     edges: { node: Record<string, unknown> }[];
+    pageInfo: {
+      hasNextPage: boolean;
+      endCursor: string | null;
+      hasPreviousPage: boolean;
+      startCursor: string | null;
+    };
+  };
+};
+
+const PAGE = 100;
+
+const CONVERSATIONS_QUERY = `query ParleyConversations($after: String) {
+  conversations(first: ${PAGE}, after: $after) {
+    edges { node { id unreadCount lastMessage { seq cursor } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+
+interface ConversationState {
+  id: string;
+  unreadCount: number;
+  lastMessage: { seq: number; cursor: string } | null;
+}
+type ConversationsPage = {
+  conversations: {
+    edges: { node: ConversationState }[];
     pageInfo: { hasNextPage: boolean; endCursor: string | null };
   };
 };
+
+/** Every conversation of the viewer, with its newest message and unread count. */
+async function listConversations(runQuery: QueryRunner): Promise<ConversationState[]> {
+  const all: ConversationState[] = [];
+  let after: string | null = null;
+  do {
+    const result = await runQuery(CONVERSATIONS_QUERY, { after });
+    const page = (result.data as ConversationsPage | null | undefined)?.conversations;
+    if (!page) throw result.errors ?? new Error('listing conversations failed');
+    all.push(...page.edges.map((e) => e.node));
+    after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+  } while (after !== null);
+  return all;
+}
 
 /** Runs a query over HTTP; resolves with its result (errors included). */
 export type QueryRunner = (query: string, variables: Record<string, unknown>) => Promise<Result>;
@@ -163,20 +206,69 @@ export function createResumer(ws: WsClient, runQuery: QueryRunner): Resumer {
         sink.next(result);
       };
 
+      /** A page of one conversation; null when the viewer is no longer a member. */
+      const pageOf = async (variables: Record<string, unknown>) => {
+        const result = await runQuery(plan.catchUpQuery, variables);
+        const page = (result.data as CatchUpPage | null | undefined)?.messages;
+        if (page) return page;
+        // Left (or removed from) that conversation meanwhile: nothing more to deliver.
+        if (result.errors?.[0]?.extensions?.['code'] === 'NOT_FOUND') return null;
+        throw result.errors ?? new Error('catch-up query failed');
+      };
+      const deliverNodes = (nodes: Record<string, unknown>[]) => {
+        for (const node of nodes) deliver({ data: { [plan.key]: node } });
+      };
+      /** Everything after `after` (from the first message when null). */
+      const catchUpFrom = async (conversationId: string, after: string | null) => {
+        for (let more = true; more && !stopped;) {
+          const page = await pageOf({ conversationId, after, first: PAGE });
+          if (!page) return;
+          deliverNodes(page.edges.map((e) => e.node));
+          more = page.pageInfo.hasNextPage;
+          after = page.pageInfo.endCursor;
+        }
+      };
+      /** The newest `count` messages, oldest first. */
+      const catchUpLast = async (conversationId: string, count: number) => {
+        const pages: Record<string, unknown>[][] = [];
+        let before: string | null = null;
+        while (count > 0 && !stopped) {
+          const page = await pageOf({ conversationId, before, last: Math.min(count, PAGE) });
+          if (!page) return;
+          pages.unshift(page.edges.map((e) => e.node));
+          count -= page.edges.length;
+          if (!page.pageInfo.hasPreviousPage) break;
+          before = page.pageInfo.startCursor;
+        }
+        deliverNodes(pages.flat());
+      };
+
+      // Subscribed to every conversation: where each stood when the subscription started, for
+      // those it has delivered nothing from by the time it reconnects.
+      const baseline =
+        scopedTo === null
+          ? listConversations(runQuery).then(
+              (list) => new Map(list.map((c) => [c.id, c.lastMessage])),
+              () => null, // without it, only conversations delivered from are caught up
+            )
+          : Promise.resolve(null);
+
       const catchUp = async () => {
         for (const [conversationId, from] of [...newest]) {
-          let after: string | null = from.cursor;
-          while (after !== null && !stopped) {
-            const result = await runQuery(plan.catchUpQuery, { conversationId, after });
-            const page = (result.data as CatchUpPage | null | undefined)?.messages;
-            if (!page) {
-              // Left (or removed from) that conversation meanwhile: nothing more to deliver.
-              if (result.errors?.[0]?.extensions?.['code'] === 'NOT_FOUND') break;
-              throw result.errors ?? new Error('catch-up query failed');
-            }
-            for (const { node } of page.edges) deliver({ data: { [plan.key]: node } });
-            after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+          await catchUpFrom(conversationId, from.cursor);
+        }
+        const atStart = await baseline;
+        if (!atStart) return;
+        for (const c of await listConversations(runQuery)) {
+          if (stopped) return;
+          if (newest.has(c.id) || !c.lastMessage) continue;
+          if (!atStart.has(c.id)) {
+            // New since the subscription started: what the viewer has not read of it.
+            if (c.unreadCount > 0) await catchUpLast(c.id, c.unreadCount);
+            continue;
           }
+          const then = atStart.get(c.id) ?? null;
+          if (c.lastMessage.seq > (then?.seq ?? 0)) await catchUpFrom(c.id, then?.cursor ?? null);
         }
       };
 

@@ -139,6 +139,14 @@ describe('the typed client (client/)', () => {
       CreateGroupConversationDocument,
       { input: { title: 'Trip', memberPhones: [bob.phone] } },
     );
+    // A conversation nothing will be delivered from before the network drops.
+    const { createGroupConversation: quiet } = await annClient.mutate(
+      CreateGroupConversationDocument,
+      { input: { title: 'Quiet', memberPhones: [bob.phone] } },
+    );
+    await send(quiet.id, 'quiet before');
+    const carol = await registerUser(app, 'Carol');
+    const carolClient = clientOf(carol);
 
     const network = flakyNetwork();
     const connections: string[] = [];
@@ -188,6 +196,14 @@ describe('the typed client (client/)', () => {
     // Sent while Bob is cut off, in both conversations.
     for (let i = 3; i <= 6; i++) await send(direct, `direct ${i}`);
     for (let i = 1; i <= 3; i++) await send(group.id, `group ${i}`);
+    await send(quiet.id, 'quiet 1');
+    // A chat opened with Bob while he is away.
+    const { sendMessage: fromCarol } = await carolClient.mutate(SendMessageDocument, {
+      input: { toPhone: bob.phone, body: 'carol 1' },
+    });
+    await carolClient.mutate(SendMessageDocument, {
+      input: { conversationId: fromCarol.conversationId, body: 'carol 2' },
+    });
     network.restore();
     await reconnected;
     // And right after he is back.
@@ -195,9 +211,10 @@ describe('the typed client (client/)', () => {
     await send(group.id, 'group 4');
 
     await one.until(() => one.items.some((m) => m.body === 'direct 7'));
-    await all.until(
-      () =>
-        all.items.some((m) => m.body === 'direct 7') && all.items.some((m) => m.body === 'group 4'),
+    await all.until(() =>
+      ['direct 7', 'group 4', 'quiet 1', 'carol 2'].every((body) =>
+        all.items.some((m) => m.body === body),
+      ),
     );
 
     const bodies = (items: MessageFieldsFragment[], conversationId: string) =>
@@ -211,8 +228,12 @@ describe('the typed client (client/)', () => {
       'group 3',
       'group 4',
     ]);
+    // Conversations it had delivered nothing from: the one that existed from where it stood when
+    // the subscription started, the new one from its unread messages.
+    expect(bodies(all.items, quiet.id)).toEqual(['quiet 1']);
+    expect(bodies(all.items, fromCarol.conversationId)).toEqual(['carol 1', 'carol 2']);
     // Each seq once and in order, per conversation.
-    for (const id of [direct, group.id]) {
+    for (const id of [direct, group.id, quiet.id, fromCarol.conversationId]) {
       const seqs = all.items.filter((m) => m.conversationId === id).map((m) => m.seq);
       expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
       expect(new Set(seqs).size).toBe(seqs.length);

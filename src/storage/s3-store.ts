@@ -18,10 +18,22 @@ export interface S3Sender {
   send(command: PutObjectCommand | GetObjectCommand | DeleteObjectsCommand): Promise<unknown>;
 }
 
+/**
+ * Against AWS the SDK's defaults stand. Against another S3-compatible endpoint the SDK adds a
+ * checksum only where the operation requires one: by default it streams every upload as
+ * `aws-chunked` with a trailing CRC32 (no Content-Length), which many S3-compatible stores and
+ * proxies refuse.
+ */
 export function s3ClientConfig(config: S3Config): S3ClientConfig {
   return {
     region: config.region,
-    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+    ...(config.endpoint
+      ? {
+          endpoint: config.endpoint,
+          requestChecksumCalculation: 'WHEN_REQUIRED',
+          responseChecksumValidation: 'WHEN_REQUIRED',
+        }
+      : {}),
     forcePathStyle: config.forcePathStyle,
     ...(config.accessKeyId && config.secretAccessKey
       ? {

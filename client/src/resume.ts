@@ -207,8 +207,8 @@ export function createResumer(ws: WsClient, runQuery: QueryRunner): Resumer {
       };
 
       /** A page of one conversation; null when the viewer is no longer a member. */
-      const pageOf = async (variables: Record<string, unknown>) => {
-        const result = await runQuery(plan.catchUpQuery, variables);
+      const pageOf = async (args: Record<string, unknown>) => {
+        const result = await runQuery(plan.catchUpQuery, args);
         const page = (result.data as CatchUpPage | null | undefined)?.messages;
         if (page) return page;
         // Left (or removed from) that conversation meanwhile: nothing more to deliver.
@@ -254,21 +254,27 @@ export function createResumer(ws: WsClient, runQuery: QueryRunner): Resumer {
           : Promise.resolve(null);
 
       const catchUp = async () => {
-        for (const [conversationId, from] of [...newest]) {
-          await catchUpFrom(conversationId, from.cursor);
-        }
         const atStart = await baseline;
-        if (!atStart) return;
-        for (const c of await listConversations(runQuery)) {
+        const listed = atStart ? await listConversations(runQuery) : [];
+        // Each listed conversation with messages past what the client knows of it: what it
+        // delivered, else where it stood at the start; one new since, from its unread messages.
+        const atStartOf = (id: string) =>
+          atStart?.has(id) ? (atStart.get(id) ?? { seq: 0, cursor: null }) : undefined;
+        for (const c of listed) {
           if (stopped) return;
-          if (newest.has(c.id) || !c.lastMessage) continue;
-          if (!atStart.has(c.id)) {
-            // New since the subscription started: what the viewer has not read of it.
+          if (!c.lastMessage) continue;
+          const known = newest.get(c.id) ?? atStartOf(c.id);
+          if (!known) {
             if (c.unreadCount > 0) await catchUpLast(c.id, c.unreadCount);
-            continue;
+          } else if (c.lastMessage.seq > known.seq) {
+            await catchUpFrom(c.id, known.cursor);
           }
-          const then = atStart.get(c.id) ?? null;
-          if (c.lastMessage.seq > (then?.seq ?? 0)) await catchUpFrom(c.id, then?.cursor ?? null);
+        }
+        // Without a listing (one conversation, or it failed), and for any conversation the
+        // listing missed (it moved between pages), from the newest message delivered.
+        const seen = new Set(listed.map((c) => c.id));
+        for (const [conversationId, from] of [...newest]) {
+          if (!seen.has(conversationId)) await catchUpFrom(conversationId, from.cursor);
         }
       };
 

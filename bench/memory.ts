@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { startServerProcess } from '../test/support/process.js';
+import { registerAt, startServerProcess } from '../test/support/process.js';
 
 const N = Number(process.env.BENCH_CONNECTIONS ?? 510);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-memory-'));
@@ -23,30 +23,6 @@ const server = await startServerProcess(
   },
   { nodeArgs: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`] },
 );
-
-async function gql<T>(query: string, variables: unknown, token?: string): Promise<T> {
-  const res = await fetch(server.url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: JSON.stringify({ query, variables }),
-  });
-  return ((await res.json()) as { data: T }).data;
-}
-
-const register = (i: number) =>
-  gql<{ register: { token: string } }>(
-    'mutation($i: RegisterInput!) { register(input: $i) { token } }',
-    {
-      i: {
-        phone: `+1999${String(i).padStart(7, '0')}`,
-        displayName: `M${i}`,
-        password: 'password1',
-      },
-    },
-  ).then((d) => d.register.token);
 
 /** Total heap in a snapshot written on SIGUSR2 (V8 collects garbage before writing it). */
 async function heapSnapshotBytes(): Promise<number> {
@@ -81,7 +57,11 @@ async function heapSnapshotBytes(): Promise<number> {
 
 const tokens: string[] = [];
 for (let i = 0; i < N; i += 10) {
-  tokens.push(...(await Promise.all(Array.from({ length: 10 }, (_, k) => register(i + k)))));
+  tokens.push(
+    ...(await Promise.all(
+      Array.from({ length: 10 }, (_, k) => registerAt(server, `M${i + k}`).then((u) => u.token)),
+    )),
+  );
 }
 // Warm up the subscription path before the baseline.
 const clients: Client[] = [];

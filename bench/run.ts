@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { createTokenService, hashPassword } from '../src/domain/auth.js';
-import { startServerProcess, type ServerProcess } from '../test/support/process.js';
+import { gqlAt, startServerProcess, type ServerProcess } from '../test/support/process.js';
 import {
   createDatabase,
   startPostgres,
@@ -143,21 +143,12 @@ async function seed(databaseUrl: string): Promise<Seeded> {
   };
 }
 
-async function gql(url: string, token: string, query: string, variables: unknown) {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await res.json()) as { data?: { sendMessage?: { seq: number } }; errors?: unknown[] };
-}
-
 async function fanOut(a: ServerProcess, b: ServerProcess, group: Seeded['group']) {
   const load = child('load-ws.ts');
   await ask(load, null, (r) => r['ready'] === true);
   // Warm both instances up (code loaded and compiled, pools open) before the baseline.
   for (const server of [a, b]) {
-    await gql(server.url, group.ownerToken, '{ me { id } }', {});
+    await gqlAt(server.url, '{ me { id } }', {}, group.ownerToken);
   }
   const rssBefore = rssOf(a.child.pid!) + rssOf(b.child.pid!);
   // RSS moves with garbage collection: the peak while subscribers connect and settle is the
@@ -181,9 +172,12 @@ async function fanOut(a: ServerProcess, b: ServerProcess, group: Seeded['group']
   const sent: Record<string, number> = {};
   const sendOne = async () => {
     const t = Date.now();
-    const res = await gql(a.url, group.ownerToken, SEND, {
-      i: { conversationId: group.id, body: `fan-out ${t}` },
-    });
+    const res = await gqlAt<{ sendMessage: { seq: number } }>(
+      a.url,
+      SEND,
+      { i: { conversationId: group.id, body: `fan-out ${t}` } },
+      group.ownerToken,
+    );
     const seq = res.data?.sendMessage?.seq;
     if (seq !== undefined) sent[seq] = t;
     return seq;

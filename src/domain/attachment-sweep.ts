@@ -1,5 +1,5 @@
 // Removing attachment files. Files to remove are first recorded in `discarded_blobs`, in the same
-// transaction that drops their rows (a stale upload's, or a deleted message's), and then removed
+// transaction that drops their rows (a stale upload's, a deleted message's, a failed upload's), and then removed
 // from storage and forgotten. A crash in between leaves the record for the next round, never a
 // file nobody knows about.
 import {
@@ -9,7 +9,7 @@ import {
   lockDiscardedBlobs,
 } from '../db/attachments.js';
 import type { Database } from '../db/client.js';
-import { blobKey, type BlobStore } from '../storage/blob-store.js';
+import { blobKeysOf, type BlobStore } from '../storage/blob-store.js';
 import type { LogSink } from './events.js';
 
 export interface SweepOptions {
@@ -21,12 +21,6 @@ export interface SweepOptions {
 }
 
 const BATCH = 500;
-
-/** The stored files of an attachment row. */
-export const blobKeysOf = (row: { id: string; thumbnailSize: number | null }): string[] =>
-  row.thumbnailSize === null
-    ? [blobKey(row.id, 'original')]
-    : [blobKey(row.id, 'original'), blobKey(row.id, 'thumbnail')];
 
 /**
  * Removes the discarded files from storage, a batch at a time; rows another instance is working

@@ -5,7 +5,12 @@ import { createReadStream } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { fileTypeFromFile } from 'file-type';
 import type { Database } from '../db/client.js';
-import { deleteAttachment, findSentAttachment, insertAttachment } from '../db/attachments.js';
+import {
+  deleteAttachment,
+  discardBlobs,
+  findSentAttachment,
+  insertAttachment,
+} from '../db/attachments.js';
 import type { AttachmentRow } from '../db/schema.js';
 import {
   makeThumbnail,
@@ -13,7 +18,7 @@ import {
   UnreadableImageError,
   type ImageType,
 } from '../media/images.js';
-import { blobKey, type BlobStore, type BlobVariant } from '../storage/blob-store.js';
+import { blobKey, blobKeysOf, type BlobStore, type BlobVariant } from '../storage/blob-store.js';
 import type { UrlSigner } from './attachment-urls.js';
 import { badInput, notFound } from './errors.js';
 import { isUuid, newId } from './ids.js';
@@ -203,8 +208,13 @@ export async function acceptUpload(
       }
       await deps.blobs.put(blobKey(row.id, 'original'), source, { contentType: type, size });
     } catch (err) {
-      await deps.blobs.delete([blobKey(row.id, 'original'), blobKey(row.id, 'thumbnail')]);
-      await deleteAttachment(db, row.id);
+      // The row goes, and whatever of its files was stored goes the way of every removed file
+      // (attachment-sweep.ts): a storage that is failing does not leave them behind.
+      await db.transaction(async (tx) => {
+        await deleteAttachment(tx, row.id);
+        await discardBlobs(tx, blobKeysOf(row));
+      });
+      deps.removeDiscardedSoon();
       throw err;
     }
     return row;

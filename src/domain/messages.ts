@@ -10,7 +10,6 @@ import {
   type SendResult,
 } from '../db/messages.js';
 import type { AttachmentRow, MemberRow, MessageRow } from '../db/schema.js';
-import { blobKeysOf } from './attachment-sweep.js';
 import { attachmentNotFound, parseAttachmentIds } from './attachments.js';
 import type { Session } from './context.js';
 import { getOrCreateDirect, requireOtherUser } from './conversations.js';
@@ -25,6 +24,7 @@ import {
 import { isUuid, parseMessageId, type MessageKey } from './ids.js';
 import { toWire, type Staged } from './events.js';
 import { conversationTopic } from '../realtime/events.js';
+import { blobKeysOf } from '../storage/blob-store.js';
 import { limits } from './limits.js';
 import {
   parseConnectionArgs,

@@ -22,3 +22,9 @@ export type BlobVariant = 'original' | 'thumbnail';
 
 export const blobKey = (attachmentId: string, variant: BlobVariant): string =>
   variant === 'original' ? attachmentId : `${attachmentId}.thumbnail`;
+
+/** The stored files of an attachment: its original, and its thumbnail when it has one. */
+export const blobKeysOf = (row: { id: string; thumbnailSize: number | null }): string[] =>
+  row.thumbnailSize === null
+    ? [blobKey(row.id, 'original')]
+    : [blobKey(row.id, 'original'), blobKey(row.id, 'thumbnail')];

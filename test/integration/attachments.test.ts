@@ -2,7 +2,10 @@
 // sendMessage with attachmentIds, downloads for members only (signed URLs, ranges, caching
 // headers), thumbnails, metadata stripping, and the sweep of uploads never sent.
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { eq } from 'drizzle-orm';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
@@ -24,6 +27,12 @@ import {
   type Uploaded,
 } from '../support/attachments.js';
 import { connect, subscribe } from '../support/ws.js';
+import { attachments } from '../../src/db/schema.js';
+import { removeDiscardedBlobs } from '../../src/domain/attachment-sweep.js';
+import { createUrlSigner } from '../../src/domain/attachment-urls.js';
+import { acceptUpload } from '../../src/domain/attachments.js';
+import type { BlobStore } from '../../src/storage/blob-store.js';
+import { createLocalBlobStore } from '../../src/storage/local-store.js';
 
 const ATTACHMENT = 'id mimeType size width height filename url thumbnailUrl';
 const SEND = `mutation($input: SendMessageInput!) {
@@ -547,6 +556,62 @@ describe.each(backends())('attachments on $name', ({ name, available }) => {
       await client.dispose();
     }
   });
+
+  it.skipIf(!available)(
+    'an upload the storage fails midway leaves no row, and its stored files go once storage is back',
+    async () => {
+      const a = await registerUser(app, 'A');
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-failing-store-'));
+      try {
+        // The thumbnail is stored, then storage goes down: the original fails, deletes too.
+        const local = createLocalBlobStore(path.join(dir, 'blobs'));
+        let down = false;
+        const failing: BlobStore = {
+          kind: 'local',
+          put: async (key, source, info) => {
+            if (!key.endsWith('.thumbnail')) down = true;
+            if (down) throw new Error('storage is down');
+            return local.put(key, source, info);
+          },
+          get: (key, range) => local.get(key, range),
+          delete: async (keys) => {
+            if (down) throw new Error('storage is down');
+            return local.delete(keys);
+          },
+        };
+        const removeDiscardedSoon = vi.fn();
+        const spooled = path.join(dir, 'spooled');
+        const bytes = await png(640, 480);
+        writeFileSync(spooled, bytes);
+        const upload = acceptUpload(
+          app.database.db,
+          {
+            blobs: failing,
+            urls: createUrlSigner('failing-store-test-secret-0123456789', 900),
+            maxBytes: 10 * 1024 * 1024,
+            removeDiscardedSoon,
+          },
+          a.id,
+          { path: spooled, size: bytes.length, filename: 'p.png' },
+        );
+        // The storage's own error, not one from cleaning up after it.
+        await expect(upload).rejects.toThrow('storage is down');
+        const rows = await app.database.db
+          .select()
+          .from(attachments)
+          .where(eq(attachments.uploaderId, a.id));
+        expect(rows).toEqual([]);
+        expect(removeDiscardedSoon).toHaveBeenCalledTimes(1);
+        expect(filesUnder(path.join(dir, 'blobs'))).toHaveLength(1); // the thumbnail
+
+        down = false;
+        await removeDiscardedBlobs(app.database.db, failing);
+        expect(filesUnder(dir)).toEqual([]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
 
 describe.each(backends())('attachment limits and sweep on $name', ({ name, available }) => {

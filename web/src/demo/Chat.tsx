@@ -87,11 +87,13 @@ export function Chat({
                 .sort(byActivity),
             );
             if (!knownIds.current.has(m.conversationId)) {
-              // A conversation someone else just started with us.
+              // A conversation someone else just started with us: fetched once, however many
+              // of its messages arrive before the answer.
+              knownIds.current.add(m.conversationId);
               client
                 .query(ConversationDocument, { id: m.conversationId })
                 .then((data) => data.conversation && merge([data.conversation]))
-                .catch(() => undefined);
+                .catch(() => knownIds.current.delete(m.conversationId));
             }
           },
         },

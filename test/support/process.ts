@@ -16,13 +16,27 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+export interface StartProcessOptions {
+  timeoutMs?: number;
+  nodeArgs?: string[];
+  /**
+   * Start it as a user does, with `npm start` in this folder (a copy of the project), instead of
+   * `node --import tsx src/main.ts` in this checkout. npm's process group is signalled as one.
+   */
+  npmStartIn?: string;
+}
+
 export async function startServerProcess(
   env: Record<string, string>,
-  { timeoutMs = 60_000, nodeArgs = [] }: { timeoutMs?: number; nodeArgs?: string[] } = {},
+  { timeoutMs = 60_000, nodeArgs = [], npmStartIn }: StartProcessOptions = {},
 ): Promise<ServerProcess> {
   const port = await getFreePort();
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
-    cwd: root,
+  const [file, args] = npmStartIn
+    ? ['npm', ['start', '--silent']]
+    : [process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts']];
+  const child = spawn(file, args, {
+    cwd: npmStartIn ?? root,
+    detached: npmStartIn !== undefined,
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
@@ -52,7 +66,8 @@ export async function startServerProcess(
       // not listening yet
     }
     if (Date.now() > deadline) {
-      child.kill('SIGKILL');
+      if (npmStartIn) process.kill(-child.pid!, 'SIGKILL');
+      else child.kill('SIGKILL');
       throw new Error(`server not healthy within ${timeoutMs} ms:\n${output}`);
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -63,7 +78,10 @@ export async function startServerProcess(
     child,
     output: () => output,
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null) child.kill(signal);
+      if (child.exitCode === null) {
+        if (npmStartIn) process.kill(-child.pid!, signal);
+        else child.kill(signal);
+      }
       return exited;
     },
   };

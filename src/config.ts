@@ -60,6 +60,27 @@ const EnvSchema = z.object({
     .max(1_000_000)
     .default(1),
   TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+  CORS_ORIGINS: z
+    .string()
+    .trim()
+    .transform((v, ctx): CorsOrigins => {
+      if (v === '*') return '*';
+      const origins = v
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean);
+      for (const origin of origins) {
+        if (!isOrigin(origin)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `"${origin}" is not an origin (scheme://host[:port], no path), and the list is comma-separated or *`,
+          });
+          return z.NEVER;
+        }
+      }
+      return Object.freeze(origins);
+    })
+    .optional(),
   PRESENCE_TTL_MS: z.coerce.number().int().min(1_000).max(600_000).default(45_000),
   PRESENCE_GRACE_MS: z.coerce
     .number()
@@ -109,6 +130,18 @@ const EnvSchema = z.object({
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** Browser origins allowed to call the API: any (`*`), or exactly these. */
+export type CorsOrigins = '*' | readonly string[];
+
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return /^https?:$/.test(url.protocol) && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
 export interface Config {
   readonly port: number;
   /** Set: PostgreSQL via postgres.js. Unset: embedded PGlite in `dataDir`. */
@@ -144,6 +177,12 @@ export interface Config {
   readonly rateLimitMultiplier: number;
   /** Take the client address from X-Forwarded-For (behind a load balancer). */
   readonly trustProxy: boolean;
+  /**
+   * Origins whose browser pages may call the API (CORS). Auth is a bearer header, never a cookie,
+   * so `*` leaks nothing a page could not get by other means; outside production it is the
+   * default, in production none (same origin only) unless CORS_ORIGINS lists them.
+   */
+  readonly corsOrigins: CorsOrigins;
   readonly mode: 'embedded' | 'production';
   readonly attachments: AttachmentConfig;
 }
@@ -272,6 +311,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     demoPage: e.DEMO_PAGE ? e.DEMO_PAGE === 'true' : e.NODE_ENV !== 'production',
     rateLimitMultiplier: e.RATE_LIMIT_MULTIPLIER,
     trustProxy: e.TRUST_PROXY === 'true',
+    corsOrigins: e.CORS_ORIGINS ?? (e.NODE_ENV === 'production' ? Object.freeze([]) : '*'),
     presenceTtlMs: e.PRESENCE_TTL_MS,
     presenceGraceMs: e.PRESENCE_GRACE_MS,
     mode: databaseUrl ? 'production' : 'embedded',

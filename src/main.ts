@@ -33,6 +33,7 @@ async function main(): Promise<void> {
       mode: config.mode,
       database: database.kind,
       dataDir: config.databaseUrl ? undefined : config.dataDir,
+      corsOrigins: config.corsOrigins === '*' ? '*' : config.corsOrigins.join(',') || 'none',
     },
     `Parley listening on http://localhost:${port}/graphql`,
   );

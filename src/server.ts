@@ -37,6 +37,8 @@ import { createRateLimiter } from './realtime/rate-limiter.js';
 import type { EventBus } from './realtime/bus.js';
 import type { PresenceStore } from './realtime/presence-store.js';
 import { attachmentRoutes } from './http/attachments.js';
+import { corsMiddleware } from './http/cors.js';
+import { CSRF_SAFE_HEADERS, tokenlessGetNeedsSignIn } from './http/csrf.js';
 import { createBlobStore, removeStaleSpoolFiles, spoolDir } from './storage/index.js';
 import { createWebPages } from './web-pages.js';
 
@@ -121,6 +123,8 @@ export async function createServer(opts: {
   // GraphQL answers are per user and mostly to POSTs: hashing each body for an ETag is waste.
   app.set('etag', false);
   if (config.trustProxy) app.set('trust proxy', true);
+  const allowOrigins = corsMiddleware(config.corsOrigins);
+  if (allowOrigins) app.use(allowOrigins);
   const httpServer = http.createServer(app);
   const schema = buildSchema();
   const hideSchemaDetails = config.nodeEnv === 'production';
@@ -140,7 +144,8 @@ export async function createServer(opts: {
     // Query shape limits, before any resolver runs.
     validationRules: limitRules(),
     parseOptions: { maxTokens: queryLimits.maxTokens },
-    csrfPrevention: true,
+    // Requests a browser could send cross-site without a preflight are refused (http/csrf.ts).
+    csrfPrevention: { requestHeaders: [...CSRF_SAFE_HEADERS] },
     allowBatchedHttpRequests: false,
     // Only documents sent in full: no automatic persisted queries.
     persistedQueries: false,
@@ -192,6 +197,7 @@ export async function createServer(opts: {
   app.use(
     '/graphql',
     express.json({ limit: MAX_REQUEST_BYTES }),
+    tokenlessGetNeedsSignIn,
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {
         const header = req.headers['x-request-id'];

@@ -121,8 +121,7 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
 
   const urql = new Client({
     url: options.url,
-    // POST only: Apollo's CSRF prevention refuses GET queries without a preflight header.
-    preferGetMethod: false,
+    // urql's default: short queries as GET (the server accepts a GET that carries a token).
     requestPolicy: 'network-only',
     fetchOptions: (): RequestInit => ({
       headers: authorization ? { authorization } : ({} as Record<string, string>),

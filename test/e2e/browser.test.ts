@@ -253,4 +253,30 @@ describe.skipIf(!chromiumPath)('the demo chat page in Chromium', () => {
     const foreign = [...requested].filter((url) => !url.startsWith(origin()));
     expect(foreign).toEqual([]);
   });
+  it('a page on another origin calls the API with a bearer token (CORS), by POST and by GET', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const ivy = await registerAt(server, 'Ivy');
+    // localhost and 127.0.0.1 are different origins to the browser: the page is cross-origin.
+    await page.goto(`http://localhost:${server.port}/healthz`);
+    const answers = await page.evaluate(
+      async ({ api, token }) => {
+        const query = '{ me { displayName } }';
+        const headers = { authorization: `Bearer ${token}` };
+        const post = await fetch(api, {
+          method: 'POST',
+          headers: { ...headers, 'content-type': 'application/json' },
+          body: JSON.stringify({ query }),
+        });
+        // As urql sends short queries by default.
+        const get = await fetch(`${api}?query=${encodeURIComponent(query)}`, { headers });
+        return [await post.json(), await get.json(), get.headers.get('x-request-id')];
+      },
+      { api: `${origin()}/graphql`, token: ivy.token },
+    );
+    expect(answers[0]).toEqual({ data: { me: { displayName: 'Ivy' } } });
+    expect(answers[1]).toEqual({ data: { me: { displayName: 'Ivy' } } });
+    expect(answers[2]).toMatch(/.+/);
+    await context.close();
+  });
 });

@@ -37,10 +37,24 @@ describe('request errors', () => {
     expect(batch.status).toBe(400);
   });
 
-  it('refuses a simple cross-site GET (CSRF prevention)', async () => {
-    const res = await fetch(`${app.url}?query=${encodeURIComponent('{ me { id } }')}`);
-    expect(res.status).toBe(400);
-    expect(await res.text()).toMatch(/CSRF|preflight/i);
+  it('refuses requests a page could send cross-site without a preflight (CSRF prevention)', async () => {
+    // A GET without a token: not executed (`__typename` needs no sign-in), answered as what it is
+    // to a signed-out client.
+    const get = await fetch(`${app.url}?query=${encodeURIComponent('{ __typename }')}`);
+    const answer = (await get.json()) as {
+      data?: unknown;
+      errors: { extensions: { code: string } }[];
+    };
+    expect(answer.data).toBeUndefined();
+    expect(answer.errors[0]!.extensions.code).toBe('UNAUTHENTICATED');
+    // A form-like POST.
+    const post = await fetch(app.url, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    expect(post.status).toBe(400);
+    expect(await post.text()).toMatch(/CSRF/);
   });
 
   it('rejects wrongly typed variables with BAD_USER_INPUT', async () => {

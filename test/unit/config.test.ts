@@ -275,3 +275,33 @@ describe('attachment settings', () => {
     );
   });
 });
+
+describe('CORS_ORIGINS', () => {
+  it('lets any origin call outside production, and none in production unless listed', () => {
+    expect(loadConfig({ JWT_SECRET: SECRET }).corsOrigins).toBe('*');
+    expect(loadConfig({ JWT_SECRET: SECRET, NODE_ENV: 'production' }).corsOrigins).toEqual([]);
+    expect(
+      loadConfig({
+        JWT_SECRET: SECRET,
+        NODE_ENV: 'production',
+        CORS_ORIGINS: 'https://chat.example.com, http://localhost:5173',
+      }).corsOrigins,
+    ).toEqual(['https://chat.example.com', 'http://localhost:5173']);
+    expect(
+      loadConfig({ JWT_SECRET: SECRET, NODE_ENV: 'production', CORS_ORIGINS: '*' }).corsOrigins,
+    ).toBe('*');
+  });
+
+  it('names a value that is not an origin', () => {
+    for (const bad of [
+      'chat.example.com',
+      'https://chat.example.com/',
+      'ftp://x.example',
+      '*.example.com',
+    ]) {
+      const message = configError({ JWT_SECRET: SECRET, CORS_ORIGINS: bad }).message;
+      expect(message).toContain('CORS_ORIGINS');
+      expect(message).toContain(bad);
+    }
+  });
+});

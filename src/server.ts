@@ -32,7 +32,7 @@ import type { Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { countOutbox } from './db/outbox.js';
 import { observabilityPlugin } from './graphql/observability.js';
-import { limitRules, queryLimits } from './graphql/query-limits.js';
+import { introspectionRules, limitRules, queryLimits } from './graphql/query-limits.js';
 import { createRateLimiter } from './realtime/rate-limiter.js';
 import type { EventBus } from './realtime/bus.js';
 import type { PresenceStore } from './realtime/presence-store.js';
@@ -116,6 +116,7 @@ export async function createServer(opts: {
       maxBytes: config.attachments.maxBytes,
       removeDiscardedSoon: sweeper.soon,
     },
+    localDevelopment: config.mode === 'embedded' && config.nodeEnv !== 'production',
     observeDeliveryLag: (ms) => metrics.deliveryLag.observe(Math.max(0, ms) / 1000),
   };
   const app = express();
@@ -142,7 +143,7 @@ export async function createServer(opts: {
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: hideSchemaDetails,
     // Query shape limits, before any resolver runs.
-    validationRules: limitRules(),
+    validationRules: [...limitRules(), ...introspectionRules(config.introspection)],
     parseOptions: { maxTokens: queryLimits.maxTokens },
     // Requests a browser could send cross-site without a preflight are refused (http/csrf.ts).
     csrfPrevention: { requestHeaders: [...CSRF_SAFE_HEADERS] },
@@ -151,7 +152,8 @@ export async function createServer(opts: {
     persistedQueries: false,
     // main.ts owns the signals: it stops this server, then the database, then exits.
     stopOnTerminationSignals: false,
-    introspection: config.introspection,
+    // Always on for Apollo: introspectionRules says no, naming our setting instead of Apollo's.
+    introspection: true,
     plugins: [
       observabilityPlugin(logger, metrics),
       subscriptionsOverWebSocketOnly,

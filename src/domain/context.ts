@@ -21,6 +21,11 @@ export interface Deps {
   readonly presence: Presence;
   readonly rateLimiter: RateLimiter;
   readonly attachments: AttachmentDeps;
+  /**
+   * Embedded mode outside production: requests from the machine itself are a developer's, and
+   * get the looser per-address limits (registrations).
+   */
+  readonly localDevelopment: boolean;
   /** Observes how long a stored message took to reach a subscription (ms). */
   readonly observeDeliveryLag: (ms: number) => void;
 }

@@ -7,6 +7,7 @@ import {
   getNamedType,
   getNullableType,
   GraphQLError,
+  isIntrospectionType,
   isListType,
   isObjectType,
   Kind,
@@ -211,4 +212,26 @@ const shapeRule: ValidationRule = (context: ValidationContext): ASTVisitor => ({
 /** Validation rules added to GraphQL's own, for every operation on every transport. */
 export function limitRules(): ValidationRule[] {
   return [shapeRule, costLimitRule(queryLimits.maxCost)];
+}
+
+/**
+ * Introspection off (production, unless GRAPHQL_INTROSPECTION=true): graphql-js's own rule,
+ * reworded to name the setting that turns it on (Apollo's names its constructor option).
+ */
+export function introspectionRules(allowed: boolean): ValidationRule[] {
+  if (allowed) return [];
+  const rule: ValidationRule = (context) => ({
+    Field(node) {
+      const type = getNamedType(context.getType());
+      if (type && isIntrospectionType(type)) {
+        context.reportError(
+          new GraphQLError(
+            `Introspection is off on this server (as in production by default), so "${node.name.value}" cannot be queried: set GRAPHQL_INTROSPECTION=true to turn it on.`,
+            { nodes: node },
+          ),
+        );
+      }
+    },
+  });
+  return [rule];
 }

@@ -5,7 +5,6 @@ import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import {
   GraphQLError,
-  NoSchemaIntrospectionCustomRule,
   parse,
   specifiedRules,
   validate,
@@ -21,7 +20,7 @@ import type { Metrics } from '../metrics.js';
 import { authenticate } from '../domain/auth.js';
 import { createSubscriptionContext } from './context.js';
 import { createErrorFormatter } from './errors.js';
-import { limitRules, queryLimits } from './query-limits.js';
+import { introspectionRules, limitRules, queryLimits } from './query-limits.js';
 import { createSharedSubscribe } from './shared-execution.js';
 
 const DOCUMENT_CACHE_SIZE = 1_000;
@@ -89,11 +88,7 @@ export function attachWebSocketServer(
   const formatAll = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
     errors.map((e) => format(e.toJSON(), e));
   // The same checks as over HTTP: query shape limits, and introspection only where allowed.
-  const rules = [
-    ...specifiedRules,
-    ...limitRules(),
-    ...(opts.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
-  ];
+  const rules = [...specifiedRules, ...limitRules(), ...introspectionRules(opts.introspection)];
 
   // Subscribers mostly send the same few documents: each text is parsed and validated once, and
   // its subscriptions share one syntax tree (kept as long as they run).

@@ -15,13 +15,30 @@ export interface Received<T> {
   stop(): void;
 }
 
-export function connect(url: string, token?: string, opts: { lazy?: boolean } = {}): Client {
+export function connect(
+  url: string,
+  token?: string,
+  opts: {
+    lazy?: boolean;
+    /** connection_init's payload (default: `{ authorization: "Bearer <token>" }`). */
+    connectionParams?: Record<string, unknown>;
+    /** Headers of the upgrade request. */
+    headers?: Record<string, string>;
+  } = {},
+): Client {
+  const headers = opts.headers;
   return createClient({
     url,
-    webSocketImpl: WebSocket,
+    webSocketImpl: headers
+      ? class extends WebSocket {
+          constructor(address: string, protocols?: string | string[]) {
+            super(address, protocols, { headers });
+          }
+        }
+      : WebSocket,
     lazy: opts.lazy ?? true,
     retryAttempts: 0,
-    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+    connectionParams: opts.connectionParams ?? (token ? { authorization: `Bearer ${token}` } : {}),
   });
 }
 
@@ -105,6 +122,9 @@ export function collect<T>(
       else if (err && typeof err === 'object' && 'code' in err) {
         const close = err as { code: number; reason: string };
         received.errors.push({ message: close.reason, extensions: { closeCode: close.code } });
+      } else if (err && typeof err === 'object' && 'message' in err) {
+        // The legacy client hands on the first GraphQL error of an `error` message.
+        received.errors.push(err as Received<T>['errors'][number]);
       } else received.errors.push({ message: String(err) });
       received.completed = true;
       notify();

@@ -41,6 +41,8 @@ export function connectLegacy(
       this.on('close', (code) => {
         closeCodes.push(code);
         onClose(code);
+        // Settled already when acknowledged or refused with connection_error.
+        settle?.reject(new Error(`closed with ${code} before connection_ack`));
       });
     }
   }

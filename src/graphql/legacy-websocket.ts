@@ -28,9 +28,9 @@ export interface LegacyExtra {
   authError?: string;
 }
 
-// Legacy clients close a connection that sent no `ka` for their timeout (30 s by default in
-// subscriptions-transport-ws), whatever the server's own keep-alive setting.
-const MAX_KEEP_ALIVE_MS = 20_000;
+// Legacy clients close a connection that sent no `ka` within their timeout (20 s in Playground,
+// 30 s by default in subscriptions-transport-ws), whatever the server's own keep-alive setting.
+const MAX_KEEP_ALIVE_MS = 10_000;
 
 interface Message {
   type?: unknown;

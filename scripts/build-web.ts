@@ -3,7 +3,15 @@
 // inputs' hash (web sources, the client, the schema, the lockfile) differs from the one the build recorded.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,10 +22,23 @@ const INPUTS = [
   'web/src',
   'web/index.html',
   'web/graphiql.html',
+  'web/playground.html',
   'web/vite.config.ts',
   'client/src',
 ];
-const OUTPUTS = ['index.html', 'graphiql.html'];
+// GraphQL Playground ships prebuilt in graphql-playground-react (a dev dependency, its version in
+// the lockfile): its bundle and stylesheet are copied as they are into web/dist/playground.
+const PLAYGROUND_BUILD = path.join(root, 'node_modules', 'graphql-playground-react', 'build');
+const PLAYGROUND_FILES = {
+  'static/js/middleware.js': 'middleware.js',
+  'static/css/index.css': 'index.css',
+};
+const OUTPUTS = [
+  'index.html',
+  'graphiql.html',
+  'playground.html',
+  ...Object.values(PLAYGROUND_FILES).map((file) => `playground/${file}`),
+];
 
 function filesUnder(relative: string): string[] {
   const full = path.join(root, relative);
@@ -70,6 +91,10 @@ export function ensureWebBuild(opts: { force?: boolean; quiet?: boolean } = {}):
     throw new Error(
       `vite build failed (exit ${result.status}):\n${result.stdout ?? ''}${result.stderr ?? ''}`,
     );
+  }
+  mkdirSync(path.join(dist, 'playground'), { recursive: true });
+  for (const [from, to] of Object.entries(PLAYGROUND_FILES)) {
+    copyFileSync(path.join(PLAYGROUND_BUILD, from), path.join(dist, 'playground', to));
   }
   writeFileSync(stampFile, `${hash}\n`);
   if (!opts.quiet)

@@ -1,5 +1,5 @@
-// The browser pages on the API's port: GraphiQL on GET /graphql for browsers (Accept: text/html)
-// and the demo chat at /. Vite builds both into web/dist (`npm run build:web`, which `npm start`
+// The browser pages on the API's port: GraphiQL on GET /graphql for browsers (Accept: text/html),
+// GraphQL Playground at /playground (with GraphiQL: both are IDEs) and the demo chat at /. Vite builds both into web/dist (`npm run build:web`, which `npm start`
 // runs when the build is missing or stale); the server only serves the files, and answers a
 // clear message instead when they are not built.
 import { existsSync } from 'node:fs';
@@ -71,6 +71,18 @@ export function createWebPages(opts: WebPagesOptions): Router {
     const graphiql = page('graphiql.html', 'GraphiQL');
     router.get('/graphql', (req, res, next) =>
       prefersHtml(req) ? graphiql(req, res, next) : next(),
+    );
+    router.get('/playground', page('playground.html', 'GraphQL Playground'));
+    // Its prebuilt bundle, copied as it is (no hash in the name): revalidated, not immutable.
+    router.use(
+      '/playground',
+      express.static(path.join(dir, 'playground'), {
+        index: false,
+        setHeaders: (res) => {
+          res.setHeader('cache-control', 'no-cache');
+          res.setHeader('x-content-type-options', 'nosniff');
+        },
+      }),
     );
   }
   if (opts.demoPage) router.get('/', page('index.html', 'The demo page'));

@@ -1,5 +1,7 @@
-// Builds the browser pages into web/dist: the demo chat (index.html, served at /) and GraphiQL
-// (graphiql.html, served at /graphql to browsers). Everything is bundled: no CDN at run time.
+// Builds the browser pages into web/dist: the demo chat (index.html, served at /), GraphiQL
+// (graphiql.html, served at /graphql to browsers) and GraphQL Playground's page (playground.html,
+// at /playground; scripts/build-web.ts copies the Playground bundle beside it). Everything is
+// bundled or copied: no CDN at run time.
 import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
@@ -31,6 +33,7 @@ export default defineConfig({
       input: {
         demo: `${root}index.html`,
         graphiql: `${root}graphiql.html`,
+        playground: `${root}playground.html`,
       },
     },
   },

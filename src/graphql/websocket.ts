@@ -1,8 +1,14 @@
-// GraphQL over WebSocket (graphql-transport-ws) on the HTTP server's /graphql path. The token
-// travels in connection_init: { "authorization": "Bearer <token>" }; without a valid one the
-// socket closes with 4403, and without connection_init within a few seconds with 4408.
+// GraphQL over WebSocket on the HTTP server's /graphql path, in two protocols chosen by the
+// Sec-WebSocket-Protocol the client offers: graphql-transport-ws (graphql-ws, today's clients)
+// and the legacy subscriptions-transport-ws protocol `graphql-ws` (GraphQL Playground, Apollo
+// Client 2), which legacy-websocket.ts translates for the same graphql-ws server core. The
+// token travels in connection_init, { "authorization": "Bearer <token>" } (the key in any case:
+// IDEs forward their headers pane as `Authorization`), or as an `Authorization: Bearer` header
+// of the upgrade request for clients that can set one; without a valid one the socket closes
+// with 4403, and without connection_init within a few seconds with 4408.
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
+import type { Duplex } from 'node:stream';
 import {
   GraphQLError,
   parse,
@@ -12,55 +18,21 @@ import {
   type GraphQLFormattedError,
   type GraphQLSchema,
 } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
-import { WebSocket, WebSocketServer } from 'ws';
+import { GRAPHQL_TRANSPORT_WS_PROTOCOL, makeServer, type ServerOptions } from 'graphql-ws';
+import { useServer, type Extra } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
 import type { Deps } from '../domain/context.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { authenticate } from '../domain/auth.js';
 import { createSubscriptionContext } from './context.js';
 import { createErrorFormatter } from './errors.js';
+import { LEGACY_PROTOCOL, useLegacyServer } from './legacy-websocket.js';
 import { introspectionRules, limitRules, queryLimits } from './query-limits.js';
 import { createSharedSubscribe } from './shared-execution.js';
+import { SharedFrameWebSocket, sharePayload } from './shared-frames.js';
 
 const DOCUMENT_CACHE_SIZE = 1_000;
-
-// One frame for many sockets. graphql-ws serializes every `next` message itself, once per
-// subscriber, even when (shared-execution.ts) they all carry the same result object. So the
-// serializer's replacer swaps that payload for a marker, remembering the payload's JSON (made
-// once per result object), and the socket's send puts the JSON back in place of the marker.
-// graphql-ws calls send synchronously right after serializing, so nothing runs in between.
-const PAYLOAD_MARKER = '\u0000parley-shared-payload';
-const MARKED_END = `"payload":${JSON.stringify(PAYLOAD_MARKER)}}`;
-const payloadJson = new WeakMap<object, string>();
-let pendingPayload: string | undefined;
-
-function sharePayload(this: unknown, key: string, value: unknown): unknown {
-  if (
-    key === 'payload' &&
-    typeof value === 'object' &&
-    value !== null &&
-    (this as { type?: unknown }).type === 'next'
-  ) {
-    let json = payloadJson.get(value);
-    if (json === undefined) payloadJson.set(value, (json = JSON.stringify(value)));
-    pendingPayload = json;
-    return PAYLOAD_MARKER;
-  }
-  return value;
-}
-
-class SharedFrameWebSocket extends WebSocket {
-  override send(data: unknown, ...rest: unknown[]): void {
-    const payload = pendingPayload;
-    pendingPayload = undefined;
-    const frame =
-      payload !== undefined && typeof data === 'string' && data.endsWith(MARKED_END)
-        ? `${data.slice(0, -MARKED_END.length)}"payload":${payload}}`
-        : data;
-    (super.send as (...args: unknown[]) => void)(frame, ...rest);
-  }
-}
 
 export interface WebSocketOptions {
   maxPayloadBytes: number;
@@ -68,6 +40,36 @@ export interface WebSocketOptions {
   keepAliveMs: number;
   introspection: boolean;
   hideSchemaDetails: boolean;
+}
+
+/** What each connection keeps, once connection_init is accepted (or why it was not). */
+interface ConnectionState {
+  userId: string;
+  connectionId: string;
+  clientIp: string;
+  authError: string;
+}
+
+/**
+ * The token of a connection: connection_init's `authorization`, whatever the case of its key,
+ * else the upgrade request's Authorization header. (Browsers attach no Bearer header to a
+ * WebSocket on their own, so accepting the header opens no cross-site hole.)
+ */
+function authorizationOf(
+  params: Readonly<Record<string, unknown>> | undefined,
+  request: http.IncomingMessage,
+): unknown {
+  const key = Object.keys(params ?? {}).find((k) => k.toLowerCase() === 'authorization');
+  const param = key === undefined ? undefined : params![key];
+  return param === undefined || param === null || param === ''
+    ? request.headers.authorization
+    : param;
+}
+
+/** Whether the upgrade request offers this WebSocket subprotocol. */
+function offers(request: http.IncomingMessage, protocol: string): boolean {
+  const offered = request.headers['sec-websocket-protocol'];
+  return typeof offered === 'string' && offered.split(',').some((p) => p.trim() === protocol);
 }
 
 export function attachWebSocketServer(
@@ -78,12 +80,6 @@ export function attachWebSocketServer(
   metrics: Metrics,
   opts: WebSocketOptions,
 ) {
-  const wsServer = new WebSocketServer({
-    server: httpServer,
-    path: '/graphql',
-    maxPayload: opts.maxPayloadBytes,
-    WebSocket: SharedFrameWebSocket,
-  });
   const format = createErrorFormatter(logger, { hideSchemaDetails: opts.hideSchemaDetails });
   const formatAll = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
     errors.map((e) => format(e.toJSON(), e));
@@ -121,73 +117,101 @@ export function attachWebSocketServer(
     return checked;
   };
 
-  const server = useServer<
-    Record<string, unknown>,
-    { userId: string; connectionId: string; clientIp: string }
-  >(
-    {
-      schema,
-      // Each message event is executed once for all subscribers asking the same thing.
-      subscribe: createSharedSubscribe(),
-      connectionInitWaitTimeout: opts.connectionInitWaitMs,
-      onConnect: async (ctx) => {
-        const result = await authenticate(deps, ctx.connectionParams?.['authorization']);
-        if ('error' in result) return false; // graphql-ws closes with 4403 Forbidden
-        ctx.extra.userId = result.userId;
-        ctx.extra.connectionId = randomUUID();
-        ctx.extra.clientIp = ctx.extra.request.socket.remoteAddress ?? 'unknown';
-        metrics.connections.inc();
-        deps.presence
-          .connected(result.userId, ctx.extra.connectionId)
-          .catch((err: unknown) => logger.warn({ err: String(err) }, 'presence connect failed'));
-        return true;
-      },
-      onDisconnect: (ctx) => {
-        if (!ctx.extra.userId || !ctx.extra.connectionId) return;
-        metrics.connections.dec();
-        deps.presence
-          .disconnected(ctx.extra.userId, ctx.extra.connectionId)
-          .catch((err: unknown) => logger.warn({ err: String(err) }, 'presence disconnect failed'));
-      },
-      onSubscribe: (_ctx, _id, payload) => {
-        const checked = checkDocument(payload.query);
-        if (!('kind' in checked)) return checked;
-        const document = checked;
-        metrics.subscriptions.inc();
-        return {
-          schema,
-          document,
-          operationName: payload.operationName ?? null,
-          variableValues: payload.variables ?? null,
-        };
-      },
-      onComplete: () => {
-        metrics.subscriptions.dec();
-      },
-      context: (ctx) =>
-        createSubscriptionContext(
-          deps,
-          ctx.extra.userId!,
-          ctx.extra.connectionId ?? randomUUID(),
-          ctx.extra.clientIp ?? 'unknown',
-          // 1013 "try again later": graphql-ws clients reconnect, and resume from their cursor.
-          () => ctx.extra.socket.close(1013, 'Too slow: reconnect and resume'),
-        ),
-      // The result itself (not graphql-ws's copy of it), so its JSON is made once for all.
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: formatAll(result.errors) } : result,
-      jsonMessageReplacer: sharePayload,
-      onError: (_ctx, _id, _payload, errors) => formatAll(errors),
+  // One set of hooks for both protocols: the legacy one is translated into this one.
+  const options: ServerOptions<Record<string, unknown>, Extra & Partial<ConnectionState>> = {
+    schema,
+    // Each message event is executed once for all subscribers asking the same thing.
+    subscribe: createSharedSubscribe(),
+    connectionInitWaitTimeout: opts.connectionInitWaitMs,
+    onConnect: async (ctx) => {
+      const result = await authenticate(
+        deps,
+        authorizationOf(ctx.connectionParams, ctx.extra.request),
+      );
+      if ('error' in result) {
+        ctx.extra.authError = result.error.message;
+        return false; // graphql-ws closes with 4403 Forbidden
+      }
+      ctx.extra.userId = result.userId;
+      ctx.extra.connectionId = randomUUID();
+      ctx.extra.clientIp = ctx.extra.request.socket.remoteAddress ?? 'unknown';
+      metrics.connections.inc();
+      deps.presence
+        .connected(result.userId, ctx.extra.connectionId)
+        .catch((err: unknown) => logger.warn({ err: String(err) }, 'presence connect failed'));
+      return true;
     },
-    wsServer,
-    opts.keepAliveMs,
-  );
+    onDisconnect: (ctx) => {
+      if (!ctx.extra.userId || !ctx.extra.connectionId) return;
+      metrics.connections.dec();
+      deps.presence
+        .disconnected(ctx.extra.userId, ctx.extra.connectionId)
+        .catch((err: unknown) => logger.warn({ err: String(err) }, 'presence disconnect failed'));
+    },
+    onSubscribe: (_ctx, _id, payload) => {
+      const checked = checkDocument(payload.query);
+      if (!('kind' in checked)) return checked;
+      const document = checked;
+      metrics.subscriptions.inc();
+      return {
+        schema,
+        document,
+        operationName: payload.operationName ?? null,
+        variableValues: payload.variables ?? null,
+      };
+    },
+    onComplete: () => {
+      metrics.subscriptions.dec();
+    },
+    context: (ctx) =>
+      createSubscriptionContext(
+        deps,
+        ctx.extra.userId!,
+        ctx.extra.connectionId ?? randomUUID(),
+        ctx.extra.clientIp ?? 'unknown',
+        // 1013 "try again later": graphql-ws clients reconnect, and resume from their cursor.
+        () => ctx.extra.socket.close(1013, 'Too slow: reconnect and resume'),
+      ),
+    // The result itself (not graphql-ws's copy of it), so its JSON is made once for all.
+    onNext: (_ctx, _id, _payload, _args, result) =>
+      result.errors ? { ...result, errors: formatAll(result.errors) } : result,
+    jsonMessageReplacer: sharePayload,
+    onError: (_ctx, _id, _payload, errors) => formatAll(errors),
+  };
+
+  // Two socket servers on one path, each completing the handshakes of its protocol: the modern
+  // one also takes offers of neither (graphql-ws closes those with 4406, as it always did).
+  const socketOptions = {
+    noServer: true,
+    path: '/graphql',
+    maxPayload: opts.maxPayloadBytes,
+    WebSocket: SharedFrameWebSocket,
+  };
+  const modern = new WebSocketServer(socketOptions);
+  const legacy = new WebSocketServer({
+    ...socketOptions,
+    handleProtocols: (protocols) => (protocols.has(LEGACY_PROTOCOL) ? LEGACY_PROTOCOL : false),
+  });
+  const onUpgrade = (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const target =
+      offers(request, LEGACY_PROTOCOL) && !offers(request, GRAPHQL_TRANSPORT_WS_PROTOCOL)
+        ? legacy
+        : modern;
+    target.handleUpgrade(request, socket, head, (ws) => target.emit('connection', ws, request));
+  };
+  httpServer.on('upgrade', onUpgrade);
+
+  const modernServer = useServer(options, modern, opts.keepAliveMs);
+  const legacyServer = useLegacyServer(makeServer(options), legacy, {
+    keepAliveMs: opts.keepAliveMs,
+    logger,
+  });
 
   return {
-    wsServer,
     /** Closes every socket with 1001 "going away" and stops accepting new ones. */
     async dispose() {
-      await server.dispose();
+      httpServer.off('upgrade', onUpgrade);
+      await Promise.all([modernServer.dispose(), legacyServer.dispose()]);
     },
   };
 }

@@ -1,6 +1,7 @@
-// The demo chat page in a real browser: two headless Chromium pages (separate profiles) against a
-// server process on the embedded default, as `npm start` runs it. Every wait is on the page's DOM
-// state; screenshots of both pages are saved to test-artifacts/browser/.
+// The browser pages in a real browser: the demo chat in two headless Chromium pages (separate
+// profiles), GraphiQL and GraphQL Playground, against a server process on the embedded default,
+// as `npm start` runs it. Every wait is on the page's DOM state; screenshots are saved to
+// test-artifacts/browser/.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -253,10 +254,97 @@ describe.skipIf(!chromiumPath)('the demo chat page in Chromium', () => {
     const foreign = [...requested].filter((url) => !url.startsWith(origin()));
     expect(foreign).toEqual([]);
   });
+
+  it('GraphQL Playground at /playground loads the schema, runs a query with an Authorization header and receives a subscription', async () => {
+    const SENT = `mutation($input: SendMessageInput!) { sendMessage(input: $input) { conversationId cursor } }`;
+    const [ivy, jack] = await Promise.all([registerAt(server, 'Ivy'), registerAt(server, 'Jack')]);
+    const { sendMessage: first } = await okAt<{
+      sendMessage: { conversationId: string; cursor: string };
+    }>(server, SENT, { input: { toPhone: ivy.phone, body: 'first' } }, jack.token);
+    const conversationId = first.conversationId;
+    await okAt(server, SEND, { input: { conversationId, body: 'missed while away' } }, jack.token);
+
+    const context = await browser.newContext({ viewport: { width: 1200, height: 700 } });
+    context.on('request', (r) => requested.add(r.url()));
+    const page = await context.newPage();
+    const sockets: string[] = [];
+    page.on('websocket', (ws) => sockets.push(ws.url()));
+    page.setDefaultTimeout(15_000);
+    const log: string[] = [];
+    page.on('console', (m) => log.push(`${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => log.push(`pageerror: ${e.message}`));
+    onTestFailed(async () => {
+      if (page.isClosed()) return;
+      await page.screenshot({ path: path.join(ARTIFACTS, 'failed-playground.png') });
+      console.error(log.join('\n'));
+    });
+    /** Playground's editors are CodeMirror 5: query, then variables or headers, then results. */
+    const editor = (n: number) => page.locator('.CodeMirror').nth(n);
+    const setEditor = (n: number, value: string) =>
+      editor(n).evaluate(
+        (el, v) =>
+          (el as unknown as { CodeMirror: { setValue(v: string): void } }).CodeMirror.setValue(v),
+        value,
+      );
+    const result = (text: string) => page.locator('.CodeMirror', { hasText: text });
+    /** Clicks Run until Playground sends the document (its editor hands it on asynchronously). */
+    async function run<T>(sent: () => Promise<T>): Promise<T> {
+      for (let i = 1; ; i++) {
+        const going = sent();
+        await page.click('[title="Execute Query (Ctrl-Enter)"]');
+        const outcome = await going.then(
+          (value) => ({ value }),
+          () => null,
+        );
+        if (outcome) return outcome.value;
+        expect(i, 'Run never sent the document').toBeLessThan(5);
+      }
+    }
+
+    await page.goto(`${origin()}/playground`);
+    // The schema loads (by introspection over HTTP): its docs list the API's operations.
+    await page.getByText('Docs', { exact: true }).click();
+    await page.getByText('startDirectConversation').waitFor();
+    await page.getByText('Docs', { exact: true }).click();
+
+    // The HTTP headers pane signs the query in.
+    await page.getByText('HTTP Headers').click();
+    await setEditor(1, JSON.stringify({ Authorization: `Bearer ${ivy.token}` }));
+    await page.getByText('HTTP Headers (1)').waitFor();
+    await setEditor(0, 'query WhoAmI { me { displayName phone } }');
+    const query = await run(() =>
+      page.waitForRequest((r) => r.method() === 'POST' && (r.postData() ?? '').includes('WhoAmI'), {
+        timeout: 2_000,
+      }),
+    );
+    expect(query.headers()['authorization']).toBe(`Bearer ${ivy.token}`);
+    await result('"displayName": "Ivy"').waitFor();
+
+    // A subscription, over WebSocket with the same header: it replays the message sent before it
+    // started (from the cursor), then shows one sent while it runs.
+    await setEditor(
+      0,
+      `subscription Live { messageAdded(conversationId: "${conversationId}", after: "${first.cursor}") { body sender { displayName } } }`,
+    );
+    const socket = await run(() => page.waitForEvent('websocket', { timeout: 2_000 }));
+    expect(socket.url()).toBe(`ws://127.0.0.1:${server.port}/graphql`);
+    await result('"body": "missed while away"').waitFor();
+    await okAt(server, SEND, { input: { conversationId, body: 'live from Jack' } }, jack.token);
+    await result('"body": "live from Jack"').waitFor();
+    await expect(result('"displayName": "Jack"').count()).resolves.toBe(2);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'playground.png') });
+    await context.close();
+
+    const foreign = [...requested, ...sockets].filter(
+      (url) => new URL(url).host !== `127.0.0.1:${server.port}`,
+    );
+    expect(foreign).toEqual([]);
+  });
+
   it('a page on another origin calls the API with a bearer token (CORS), by POST and by GET', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
-    const ivy = await registerAt(server, 'Ivy');
+    const kim = await registerAt(server, 'Kim');
     // localhost and 127.0.0.1 are different origins to the browser: the page is cross-origin.
     await page.goto(`http://localhost:${server.port}/healthz`);
     const answers = await page.evaluate(
@@ -272,10 +360,10 @@ describe.skipIf(!chromiumPath)('the demo chat page in Chromium', () => {
         const get = await fetch(`${api}?query=${encodeURIComponent(query)}`, { headers });
         return [await post.json(), await get.json(), get.headers.get('x-request-id')];
       },
-      { api: `${origin()}/graphql`, token: ivy.token },
+      { api: `${origin()}/graphql`, token: kim.token },
     );
-    expect(answers[0]).toEqual({ data: { me: { displayName: 'Ivy' } } });
-    expect(answers[1]).toEqual({ data: { me: { displayName: 'Ivy' } } });
+    expect(answers[0]).toEqual({ data: { me: { displayName: 'Kim' } } });
+    expect(answers[1]).toEqual({ data: { me: { displayName: 'Kim' } } });
     expect(answers[2]).toMatch(/.+/);
     await context.close();
   });

@@ -421,6 +421,34 @@ describe.each(deployments())('subscriptions on $name', ({ backend, redisUrl, ava
   );
 
   it.skipIf(!available)(
+    'takes the token under an Authorization key of any case, or as a Bearer header on the upgrade',
+    async () => {
+      const user = await registerUser(app, 'Case');
+      const me = async (c: Client) => {
+        clients.push(c);
+        const answer = subscribe<{ displayName: string }>(c, '{ me { displayName } }');
+        await answer.ended();
+        return answer;
+      };
+      // IDEs forward their headers pane as connection params, capitalized.
+      for (const key of ['Authorization', 'AUTHORIZATION']) {
+        const params = { [key]: `Bearer ${user.token}` };
+        const answer = await me(connect(app.wsUrl, undefined, { connectionParams: params }));
+        expect(answer.items).toEqual([{ displayName: 'Case' }]);
+      }
+      // A client that can set headers sends the token with the upgrade, and an empty payload.
+      const headers = { Authorization: `Bearer ${user.token}` };
+      const viaHeader = await me(connect(app.wsUrl, undefined, { headers }));
+      expect(viaHeader.items).toEqual([{ displayName: 'Case' }]);
+      const badHeader = await me(
+        connect(app.wsUrl, undefined, { headers: { Authorization: 'Bearer not-a-token' } }),
+      );
+      expect(badHeader.items).toEqual([]);
+      expect(badHeader.errors[0]?.extensions?.['closeCode']).toBe(4403);
+    },
+  );
+
+  it.skipIf(!available)(
     'closes sockets without a valid token (4403) or without connection_init (4408)',
     async () => {
       const user = await registerUser(app);

@@ -42,6 +42,22 @@ describe('GraphiQL and the demo page (built by the test setup)', () => {
     expect((await fetch(`${origin(app)}/assets/nope.js`)).status).toBe(404);
   });
 
+  it('gives GraphQL Playground at /playground, its bundle from this origin', async () => {
+    const playground = await fetch(`${origin(app)}/playground`);
+    expect(playground.status).toBe(200);
+    expect(playground.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const html = await playground.text();
+    expect(html).toContain('GraphQL Playground');
+    expect(html).not.toMatch(/https?:\/\//);
+    const bundle = await fetch(`${origin(app)}/playground/middleware.js`);
+    expect(bundle.status).toBe(200);
+    expect(bundle.headers.get('content-type')).toMatch(
+      /^application\/javascript|^text\/javascript/,
+    );
+    expect(await bundle.text()).toContain('GraphQLPlayground');
+    expect((await fetch(`${origin(app)}/playground/nope.js`)).status).toBe(404);
+  });
+
   it('still answers GraphQL clients on the same URL', async () => {
     const get = await fetch(`${app.url}?query=${encodeURIComponent('{ __typename }')}`, {
       headers: { 'apollo-require-preflight': 'true' },
@@ -76,6 +92,8 @@ describe('the pages alone', () => {
       expect(res.status).toBe(418); // left to the API
       expect((await fetch(`${base}/`)).status).toBe(418);
       expect((await fetch(`${base}/assets/x.js`)).status).toBe(418);
+      expect((await fetch(`${base}/playground`)).status).toBe(418);
+      expect((await fetch(`${base}/playground/middleware.js`)).status).toBe(418);
     });
   });
 
@@ -87,6 +105,7 @@ describe('the pages alone', () => {
         expect(res.status).toBe(503);
         expect(await res.text()).toContain('npm run build:web');
         expect((await fetch(`${base}/`)).status).toBe(503);
+        expect((await fetch(`${base}/playground`)).status).toBe(503);
       });
     } finally {
       rmSync(empty, { recursive: true, force: true });

@@ -15,22 +15,48 @@ export interface Received<T> {
   stop(): void;
 }
 
-export function connect(url: string, token?: string, opts: { lazy?: boolean } = {}): Client {
+export function connect(
+  url: string,
+  token?: string,
+  opts: {
+    lazy?: boolean;
+    /** connection_init's payload (default: `{ authorization: "Bearer <token>" }`). */
+    connectionParams?: Record<string, unknown>;
+    /** Headers of the upgrade request. */
+    headers?: Record<string, string>;
+  } = {},
+): Client {
+  const headers = opts.headers;
   return createClient({
     url,
-    webSocketImpl: WebSocket,
+    webSocketImpl: headers
+      ? class extends WebSocket {
+          constructor(address: string, protocols?: string | string[]) {
+            super(address, protocols, { headers });
+          }
+        }
+      : WebSocket,
     lazy: opts.lazy ?? true,
     retryAttempts: 0,
-    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+    connectionParams: opts.connectionParams ?? (token ? { authorization: `Bearer ${token}` } : {}),
   });
 }
 
-export function subscribe<T>(
-  client: Client,
-  query: string,
-  variables: Record<string, unknown> = {},
-  pick: (data: Record<string, unknown>) => T = (d) => Object.values(d)[0] as T,
-): Received<T> {
+/**
+ * What a subscription yields, collected by the observer it returns (`sink`): the shape both the
+ * graphql-ws client and the legacy subscriptions-transport-ws client (legacy-ws.ts) call.
+ */
+export function collect<T>(
+  pick: (data: Record<string, unknown>) => T,
+  onStop: () => void,
+): {
+  received: Received<T>;
+  sink: {
+    next(result: { data?: unknown; errors?: readonly unknown[] }): void;
+    error(err: unknown): void;
+    complete(): void;
+  };
+} {
   const waiters = new Set<() => void>();
   const notify = () => waiters.forEach((w) => w());
   const received: Received<T> = {
@@ -83,30 +109,41 @@ export function subscribe<T>(
         check();
       });
     },
-    stop: () => unsubscribe(),
+    stop: () => onStop(),
   };
-  const unsubscribe = client.subscribe<Record<string, unknown>>(
-    { query, variables },
-    {
-      next: (result) => {
-        if (result.errors) received.errors.push(...(result.errors as Received<T>['errors']));
-        if (result.data) received.items.push(pick(result.data));
-        notify();
-      },
-      error: (err) => {
-        if (Array.isArray(err)) received.errors.push(...(err as Received<T>['errors']));
-        else if (err && typeof err === 'object' && 'code' in err) {
-          const close = err as { code: number; reason: string };
-          received.errors.push({ message: close.reason, extensions: { closeCode: close.code } });
-        } else received.errors.push({ message: String(err) });
-        received.completed = true;
-        notify();
-      },
-      complete: () => {
-        received.completed = true;
-        notify();
-      },
+  const sink = {
+    next: (result: { data?: unknown; errors?: readonly unknown[] }) => {
+      if (result.errors) received.errors.push(...(result.errors as Received<T>['errors']));
+      if (result.data) received.items.push(pick(result.data as Record<string, unknown>));
+      notify();
     },
-  );
+    error: (err: unknown) => {
+      if (Array.isArray(err)) received.errors.push(...(err as Received<T>['errors']));
+      else if (err && typeof err === 'object' && 'code' in err) {
+        const close = err as { code: number; reason: string };
+        received.errors.push({ message: close.reason, extensions: { closeCode: close.code } });
+      } else if (err && typeof err === 'object' && 'message' in err) {
+        // The legacy client hands on the first GraphQL error of an `error` message.
+        received.errors.push(err as Received<T>['errors'][number]);
+      } else received.errors.push({ message: String(err) });
+      received.completed = true;
+      notify();
+    },
+    complete: () => {
+      received.completed = true;
+      notify();
+    },
+  };
+  return { received, sink };
+}
+
+export function subscribe<T>(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown> = {},
+  pick: (data: Record<string, unknown>) => T = (d) => Object.values(d)[0] as T,
+): Received<T> {
+  const { received, sink } = collect(pick, () => unsubscribe());
+  const unsubscribe = client.subscribe<Record<string, unknown>>({ query, variables }, sink);
   return received;
 }

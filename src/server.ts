@@ -49,7 +49,7 @@ const subscriptionsOverWebSocketOnly: ApolloServerPlugin<GraphQLContext> = {
       async didResolveOperation({ operation }) {
         if (operation?.operation === 'subscription') {
           throw new GraphQLError(
-            'Subscriptions run over WebSocket (graphql-transport-ws) at this same URL, not HTTP.',
+            'Subscriptions run over WebSocket at this same URL (protocol graphql-transport-ws, or the legacy graphql-ws), not HTTP.',
             { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } },
           );
         }

@@ -8,6 +8,7 @@ export default tseslint.config(
       'drizzle/',
       'src/graphql/__generated__/',
       'client/src/gql/',
+      'test/relay/__generated__/',
       'web/dist/',
       'test-artifacts/',
       '.parley/',

@@ -1,6 +1,6 @@
 // The typed Parley client: the public contract's operations as typed documents (generated from
 // client/operations by graphql-codegen's client preset), on urql over HTTP and graphql-ws for
-// subscriptions. messageAdded subscriptions resume after a reconnect (see resume.ts).
+// subscriptions. messageAdded subscriptions resume after a reconnect (see ws.ts and resume.ts).
 import {
   Client,
   CombinedError,
@@ -11,9 +11,10 @@ import {
   type TypedDocumentNode,
 } from '@urql/core';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
-import { createResumer } from './resume.js';
+import { resumingClient } from './ws.js';
 
 export * from './gql/graphql.js';
+export { queryOverSocket, resumingClient } from './ws.js';
 
 export interface ParleyClientOptions {
   /** The GraphQL endpoint over HTTP, e.g. http://localhost:4000/graphql (or /graphql in a page). */
@@ -130,20 +131,8 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
       subscriptionExchange({
         forwardSubscription: (request) => ({
           subscribe(sink) {
-            // A payload of its own: the resumer may move its `after` variable forward.
-            const payload = {
-              ...request,
-              query: request.query ?? '',
-              variables: { ...request.variables },
-            };
-            const tracked = resumer.track(payload, sink as never);
-            const unsubscribe = ws.subscribe(payload, tracked.sink);
-            return {
-              unsubscribe() {
-                tracked.stop();
-                unsubscribe();
-              },
-            };
+            const payload = { ...request, query: request.query ?? '' };
+            return { unsubscribe: resuming.subscribe(payload, sink as never) };
           },
         }),
       }),
@@ -151,7 +140,8 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     ],
   });
 
-  const resumer = createResumer(ws, async (query, variables) => {
+  // Catch-up queries go over HTTP, like every other query of this client.
+  const resuming = resumingClient(ws, async (query, variables) => {
     const result = await urql.query(query, variables).toPromise();
     if (result.error && result.error.graphQLErrors.length === 0) throw toParleyError(result.error);
     return {

@@ -51,6 +51,20 @@ export async function findConversationView(
   return row;
 }
 
+/** The conversations among `conversationIds` that `userId` is a member of, as that member sees them. */
+export function findConversationViews(
+  db: Executor,
+  conversationIds: readonly string[],
+  userId: string,
+): Promise<ConversationView[]> {
+  if (conversationIds.length === 0) return Promise.resolve([]);
+  return db
+    .select(viewColumns)
+    .from(conversations)
+    .innerJoin(conversationMembers, memberOf(userId))
+    .where(sql`${conversations.id} = any(${pgArray(conversationIds, 'uuid')})`);
+}
+
 /**
  * Locks the conversation row (so sends and membership changes of one conversation serialize)
  * and returns it, but only when `userId` is a member.

@@ -3,13 +3,20 @@
 import DataLoader from 'dataloader';
 import type { Executor } from './client.js';
 import { findAttachmentsOfMessages } from './attachments.js';
-import { advanceDeliveredMany, findMembers } from './conversations.js';
+import {
+  advanceDeliveredMany,
+  findConversationViews,
+  findMembers,
+  type ConversationView,
+} from './conversations.js';
 import { findMessagesByKeys, type MessageKey } from './messages.js';
 import type { AttachmentRow, MemberRow, MessageRow, UserRow } from './schema.js';
 import { findUsersByIds } from './users.js';
 
 export interface Loaders {
   user: DataLoader<string, UserRow | undefined>;
+  /** A conversation as the viewer sees it; undefined unless the viewer is a member. */
+  conversation: DataLoader<string, ConversationView | undefined>;
   /** Members of a conversation, in joining order. */
   members: DataLoader<string, MemberRow[]>;
   message: DataLoader<MessageKey, MessageRow | undefined, string>;
@@ -36,6 +43,7 @@ export function createLoaders(
  */
 class LazyLoaders implements Loaders {
   #user?: Loaders['user'];
+  #conversation?: Loaders['conversation'];
   #members?: Loaders['members'];
   #message?: Loaders['message'];
   #attachments?: Loaders['attachments'];
@@ -52,6 +60,18 @@ class LazyLoaders implements Loaders {
     return (this.#user ??= new DataLoader(
       async (ids) => {
         const rows = await findUsersByIds(db, ids);
+        const byId = new Map(rows.map((r) => [r.id, r]));
+        return ids.map((id) => byId.get(id));
+      },
+      { cache },
+    ));
+  }
+
+  get conversation(): Loaders['conversation'] {
+    const { db, viewerId, cache } = this;
+    return (this.#conversation ??= new DataLoader(
+      async (ids) => {
+        const rows = viewerId ? await findConversationViews(db, ids, viewerId) : [];
         const byId = new Map(rows.map((r) => [r.id, r]));
         return ids.map((id) => byId.get(id));
       },

@@ -6,6 +6,8 @@ export const limits = Object.freeze({
   typingTtlMs: 5_000,
   maxPageSize: 100,
   defaultPageSize: 50,
+  /** Ids in one `nodes` call. */
+  maxNodesPerCall: 100,
   maxBodyLength: 4_000,
   minPasswordLength: 8,
   /** argon2 hashes anything, but a megabyte password is a denial-of-service lever. */

@@ -7,6 +7,7 @@ import {
   getNamedType,
   getNullableType,
   GraphQLError,
+  isInterfaceType,
   isIntrospectionType,
   isListType,
   isObjectType,
@@ -34,7 +35,20 @@ export const queryLimits = Object.freeze({
 /** Lists whose length has a known bound, priced at that bound rather than `listEstimate`. */
 const boundedLists: Readonly<Record<string, number>> = {
   'Message.attachments': limits.maxAttachmentsPerMessage,
+  'Query.nodes': limits.maxNodesPerCall,
 };
+
+/** Lists with one entry per item of an argument: priced at its length when written literally. */
+const listsSizedByArgument: Readonly<Record<string, string>> = { 'Query.nodes': 'ids' };
+
+function literalListLength(
+  coordinate: string,
+  args: readonly { name: { value: string }; value: ValueNode }[],
+): number | undefined {
+  const name = listsSizedByArgument[coordinate];
+  const value = name ? args.find((a) => a.name.value === name)?.value : undefined;
+  return value?.kind === Kind.LIST ? value.values.length : undefined;
+}
 
 function pageSize(args: readonly { name: { value: string }; value: ValueNode }[]): number | null {
   let size: number | null = null;
@@ -69,14 +83,19 @@ export const costLimitRule =
         }
         if (selection.kind === Kind.FIELD) {
           const def =
-            parent && isObjectType(parent) ? parent.getFields()[selection.name.value] : undefined;
+            parent && (isObjectType(parent) || isInterfaceType(parent))
+              ? parent.getFields()[selection.name.value]
+              : undefined;
           const type = def ? getNullableType(def.type) : undefined;
           let multiplier = 1;
           const size = pageSize(selection.arguments ?? []);
           if (size !== null) multiplier = Math.max(size, 1);
           else if (type && isListType(type) && selection.name.value !== 'edges') {
+            const coordinate = `${parent?.name}.${selection.name.value}`;
             multiplier =
-              boundedLists[`${parent?.name}.${selection.name.value}`] ?? queryLimits.listEstimate;
+              literalListLength(coordinate, selection.arguments ?? []) ??
+              boundedLists[coordinate] ??
+              queryLimits.listEstimate;
           } else if (
             def?.args.some((a) => a.name === 'first') &&
             selection.name.value !== 'edges'

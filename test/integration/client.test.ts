@@ -8,6 +8,7 @@ import {
   MeDocument,
   MessageAddedDocument,
   MessagesDocument,
+  NodeDocument,
   SendMessageDocument,
   createParleyClient,
   ParleyError,
@@ -114,6 +115,22 @@ describe('the typed client (client/)', () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ParleyError);
     expect((error as ParleyError).code).toBe('UNAUTHENTICATED');
+  });
+
+  it('fetches a user, conversation or message by id alone, typed by what it is', async () => {
+    const annClient = clientOf(ann);
+    const { sendMessage } = await annClient.mutate(SendMessageDocument, {
+      input: { toPhone: bob.phone, body: 'by id' },
+    });
+    const asBob = clientOf(bob);
+    const message = (await asBob.query(NodeDocument, { id: sendMessage.id })).node;
+    expect(message?.__typename === 'Message' && message.body).toBe('by id');
+    const conversation = (await asBob.query(NodeDocument, { id: sendMessage.conversationId })).node;
+    expect(conversation?.__typename === 'Conversation' && conversation.kind).toBe('DIRECT');
+    const user = (await asBob.query(NodeDocument, { id: ann.id })).node;
+    expect(user?.__typename === 'User' && user.displayName).toBe('Ann');
+    const carol = await registerUser(app, 'Carol');
+    expect((await clientOf(carol).query(NodeDocument, { id: sendMessage.id })).node).toBeNull();
   });
 
   it('a subscription that fails ends with a ParleyError carrying the code', async () => {

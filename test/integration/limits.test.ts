@@ -89,6 +89,19 @@ describe('query shape and cost limits', () => {
     expect(errorCode(viaVariable)).toBe('GRAPHQL_VALIDATION_FAILED');
   });
 
+  it('prices nodes(ids:) at as many ids as written, or at 100 when they come in a variable', async () => {
+    const inside = `... on Conversation { messages(last: 100) { edges { node { body sender { displayName } } } } }`;
+    const written = await a.gql(`{ nodes(ids: ["a", "b"]) { id ${inside} } }`, {}, token);
+    expect(ok(written)).toEqual({ nodes: [null, null] });
+    const viaVariable = await a.gql(
+      `query($ids: [ID!]!) { nodes(ids: $ids) { id ${inside} } }`,
+      { ids: ['a', 'b'] },
+      token,
+    );
+    expect(errorCode(viaVariable)).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(viaVariable.errors?.[0]?.message).toMatch(/too expensive/);
+  });
+
   it('applies the same limits to operations over WebSocket', async () => {
     const client = connect(a.wsUrl, token);
     const aliases = Array.from({ length: 25 }, (_, i) => `a${i}: messageAdded { id }`).join(' ');

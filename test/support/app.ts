@@ -4,6 +4,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
 import { inject } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase, type DatabaseHandle } from '../../src/db/client.js';
@@ -36,6 +37,11 @@ export interface TestApp {
   readonly bus: EventBus;
   /** Statements issued by the application so far. */
   readonly statements: string[];
+  /**
+   * Cuts every open WebSocket connection from the server's side (the TCP connection destroyed,
+   * as when a server or a proxy drops it); resolves with how many were cut.
+   */
+  dropWebSockets(): number;
   gql<T = Record<string, unknown>>(
     query: string,
     variables?: Record<string, unknown>,
@@ -113,6 +119,11 @@ export async function startApp(backend: BackendName, opts: StartOptions = {}): P
   const backplane = createBackplane(config, logger);
   const { bus, presenceStore } = backplane;
   const server = await createServer({ config, database, bus, presenceStore, logger });
+  const webSockets = new Set<Duplex>();
+  server.httpServer.on('upgrade', (_request, socket: Duplex) => {
+    webSockets.add(socket);
+    socket.once('close', () => webSockets.delete(socket));
+  });
   const port = await server.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${port}/graphql`;
   return {
@@ -125,6 +136,11 @@ export async function startApp(backend: BackendName, opts: StartOptions = {}): P
     database,
     bus,
     statements,
+    dropWebSockets() {
+      const count = webSockets.size;
+      for (const socket of webSockets) socket.destroy();
+      return count;
+    },
     gql: (query, variables, token) => gqlAt(url, query, variables, token),
     async close() {
       await server.close();

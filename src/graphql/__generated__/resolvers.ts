@@ -47,7 +47,7 @@ export type AuthPayload = {
   user: User;
 };
 
-export type Conversation = {
+export type Conversation = Node & {
   __typename?: 'Conversation';
   id: Scalars['ID']['output'];
   kind: ConversationKind;
@@ -100,7 +100,7 @@ export type LoginInput = {
   phone: Scalars['String']['input'];
 };
 
-export type Message = {
+export type Message = Node & {
   __typename?: 'Message';
   /** Files sent with the message, in order; empty once the message is deleted. */
   attachments: Array<Attachment>;
@@ -221,6 +221,15 @@ export type MutationUpdateProfileArgs = {
   input: UpdateProfileInput;
 };
 
+/**
+ * An object that can be fetched again by its id alone (`Query.node`), as Relay's refetchable
+ * fragments and normalized caches expect.
+ */
+export type Node = {
+  /** Unique across users, conversations and messages; the same as the object's own `id`. */
+  id: Scalars['ID']['output'];
+};
+
 export type PageInfo = {
   __typename?: 'PageInfo';
   endCursor?: Maybe<Scalars['String']['output']>;
@@ -254,6 +263,18 @@ export type Query = {
    * Without `first` or `last` a page holds the newest 50 (or the 50 after `after`).
    */
   messages: MessageConnection;
+  /**
+   * Any object with an id (Relay object identification): a user, a conversation or a message, by
+   * the same id as its own `id` field. Null when there is no such object or the caller may not see
+   * it: a conversation or message of a conversation the caller is not a member of (now) reads
+   * exactly like a missing id, and so does a string that is no id at all.
+   */
+  node?: Maybe<Node>;
+  /**
+   * Several objects by id, like `node`, in the order asked: null in the place of each one that is
+   * missing or not visible to the caller. At most 100 ids per call (more is BAD_USER_INPUT).
+   */
+  nodes: Array<Maybe<Node>>;
   /** A registered user found by phone number (any common formatting), or null. */
   userByPhone?: Maybe<User>;
 };
@@ -275,6 +296,14 @@ export type QueryMessagesArgs = {
   conversationId: Scalars['ID']['input'];
   first?: InputMaybe<Scalars['Int']['input']>;
   last?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type QueryNodeArgs = {
+  id: Scalars['ID']['input'];
+};
+
+export type QueryNodesArgs = {
+  ids: Array<Scalars['ID']['input']>;
 };
 
 export type QueryUserByPhoneArgs = {
@@ -367,7 +396,7 @@ export type UpdateProfileInput = {
   displayName: Scalars['String']['input'];
 };
 
-export type User = {
+export type User = Node & {
   __typename?: 'User';
   displayName: Scalars['String']['output'];
   id: Scalars['ID']['output'];
@@ -472,6 +501,11 @@ export type DirectiveResolverFn<
   info: GraphQLResolveInfo,
 ) => TResult | Promise<TResult>;
 
+/** Mapping of interface types */
+export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = {
+  Node: ConversationView | MessageRow | UserRow;
+};
+
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
   Attachment: ResolverTypeWrapper<AttachmentRow>;
@@ -498,6 +532,7 @@ export type ResolversTypes = {
   MessageEdge: ResolverTypeWrapper<Omit<MessageEdge, 'node'> & { node: ResolversTypes['Message'] }>;
   MessageStatus: MessageStatus;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Presence: ResolverTypeWrapper<PresencePayload>;
   PresenceStatus: PresenceStatus;
@@ -534,6 +569,7 @@ export type ResolversParentTypes = {
   };
   MessageEdge: Omit<MessageEdge, 'node'> & { node: ResolversParentTypes['Message'] };
   Mutation: Record<PropertyKey, never>;
+  Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
   PageInfo: PageInfo;
   Presence: PresencePayload;
   Query: Record<PropertyKey, never>;
@@ -586,6 +622,7 @@ export type ConversationResolvers<
   title?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   unreadCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export type ConversationConnectionResolvers<
@@ -629,6 +666,7 @@ export type MessageResolvers<
   sender?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
   seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['MessageStatus'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export type MessageConnectionResolvers<
@@ -726,6 +764,13 @@ export type MutationResolvers<
   >;
 };
 
+export type NodeResolvers<
+  ContextType = GraphQLContext,
+  ParentType extends ResolversParentTypes['Node'] = ResolversParentTypes['Node'],
+> = {
+  __resolveType: TypeResolveFn<'Conversation' | 'Message' | 'User', ParentType, ContextType>;
+};
+
 export type PageInfoResolvers<
   ContextType = GraphQLContext,
   ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo'],
@@ -767,6 +812,18 @@ export type QueryResolvers<
     ParentType,
     ContextType,
     RequireFields<QueryMessagesArgs, 'conversationId'>
+  >;
+  node?: Resolver<
+    Maybe<ResolversTypes['Node']>,
+    ParentType,
+    ContextType,
+    RequireFields<QueryNodeArgs, 'id'>
+  >;
+  nodes?: Resolver<
+    Array<Maybe<ResolversTypes['Node']>>,
+    ParentType,
+    ContextType,
+    RequireFields<QueryNodesArgs, 'ids'>
   >;
   userByPhone?: Resolver<
     Maybe<ResolversTypes['User']>,
@@ -844,6 +901,7 @@ export type UserResolvers<
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   phone?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   presence?: Resolver<Maybe<ResolversTypes['Presence']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export type Resolvers<ContextType = GraphQLContext> = {
@@ -857,6 +915,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   MessageConnection?: MessageConnectionResolvers<ContextType>;
   MessageEdge?: MessageEdgeResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
+  Node?: NodeResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Presence?: PresenceResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;

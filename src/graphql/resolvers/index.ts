@@ -15,6 +15,8 @@ import { conversation } from './query/conversation.js';
 import { conversations } from './query/conversations.js';
 import { me } from './query/me.js';
 import { messages } from './query/messages.js';
+import { node } from './query/node.js';
+import { nodes } from './query/nodes.js';
 import { userByPhone } from './query/userByPhone.js';
 import { Conversation } from './types/Conversation.js';
 import { ReadReceipt } from './types/ReadReceipt.js';
@@ -28,11 +30,12 @@ import { readReceiptUpdated } from './subscription/readReceiptUpdated.js';
 import { typingChanged } from './subscription/typingChanged.js';
 import { Attachment } from './types/Attachment.js';
 import { Message } from './types/Message.js';
+import { Node } from './types/Node.js';
 import { User } from './types/User.js';
 
 export const resolvers: Resolvers = {
   DateTime: DateTimeResolver,
-  Query: { me, userByPhone, conversation, conversations, messages },
+  Query: { me, userByPhone, conversation, conversations, messages, node, nodes },
   Mutation: {
     register,
     login,
@@ -54,6 +57,7 @@ export const resolvers: Resolvers = {
     readReceiptUpdated,
     presenceChanged,
   },
+  Node,
   User,
   Conversation,
   Message,

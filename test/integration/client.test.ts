@@ -257,5 +257,5 @@ describe('the typed client (client/)', () => {
     }
     expect(connections[0]).toBe('connected');
     expect(connections).toContain('closed');
-  });
+  }, 60_000); // the client's real reconnect backoff (0.5, 1, 2, 4 s…) runs while the network is down
 });

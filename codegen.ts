@@ -23,7 +23,7 @@ const config: CodegenConfig = {
         contextType: '../context.js#GraphQLContext',
         scalars: { DateTime: { input: 'string', output: 'Date | string' } },
         mappers: {
-          User: '../../db/schema.js#UserRow',
+          User: '../../db/schema.js#PublicUser',
           Conversation: '../../db/conversations.js#ConversationView',
           Message: '../../db/schema.js#MessageRow',
           Attachment: '../../db/schema.js#AttachmentRow',

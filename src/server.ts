@@ -23,6 +23,8 @@ import { createUrlSigner } from './domain/attachment-urls.js';
 import { createTokenService } from './domain/auth.js';
 import type { Deps } from './domain/context.js';
 import { createEvents } from './domain/events.js';
+import { createMemberSets } from './domain/streams/member-sets.js';
+import { findMemberSets } from './db/conversations.js';
 import { createPresence } from './domain/presence.js';
 import { createContext, type GraphQLContext } from './graphql/context.js';
 import { createErrorFormatter } from './graphql/errors.js';
@@ -98,6 +100,7 @@ export async function createServer(opts: {
     tokens: createTokenService(config.jwtSecret, config.jwtExpiresIn),
     events,
     membership: createMembershipChecker(database.db),
+    memberSets: createMemberSets((ids) => findMemberSets(database.db, ids)),
     deliveries: createDeliveryRecorder(database.db, (err) =>
       logger.warn({ err: String(err) }, 'could not record deliveries'),
     ),
@@ -167,6 +170,8 @@ export async function createServer(opts: {
     ],
   });
   await apollo.start();
+  // Membership changes announced while the broker was away were missed.
+  const stopInvalidating = bus.onReconnect(() => deps.memberSets.invalidateAll());
   events.start();
   deps.presence.start();
   sweeper.start();
@@ -246,6 +251,7 @@ export async function createServer(opts: {
         });
       }),
     close: async () => {
+      stopInvalidating();
       await apollo.stop();
       await deps.presence.stop();
       await events.stop();

@@ -83,6 +83,33 @@ export async function lockConversationForMember(
   return row;
 }
 
+/** Marks a change of the member set (under the conversation's lock); returns the new version. */
+export async function bumpMemberVersion(db: Executor, conversationId: string): Promise<number> {
+  const [row] = await db
+    .update(conversations)
+    .set({ memberVersion: sql`${conversations.memberVersion} + 1` })
+    .where(eq(conversations.id, conversationId))
+    .returning({ version: conversations.memberVersion });
+  return row!.version;
+}
+
+/** The member set of each conversation and its version (absent: no such conversation). */
+export async function findMemberSets(
+  db: Executor,
+  conversationIds: readonly string[],
+): Promise<Map<string, { version: number; userIds: Set<string> }>> {
+  const rows = await queryRows<{ id: string; version: number; user_ids: string[] | null }>(
+    db,
+    sql`select c.id, c.member_version as version,
+               array(select m.user_id from conversation_members m where m.conversation_id = c.id) as user_ids
+          from conversations c
+         where c.id = any(${pgArray(conversationIds, 'uuid')})`,
+  );
+  return new Map(
+    rows.map((r) => [r.id, { version: Number(r.version), userIds: new Set(r.user_ids ?? []) }]),
+  );
+}
+
 export async function findDirectConversationId(
   db: Executor,
   userLow: string,

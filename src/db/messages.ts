@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gt, lt, sql } from 'drizzle-orm';
 import { pairIn, pgArray, prepareOnce, queryRows, type Executor } from './client.js';
-import { messages, type MessageRow } from './schema.js';
+import { messages, type MessageRow, type PublicUser } from './schema.js';
 
 export interface MessageKey {
   conversationId: string;
@@ -96,13 +96,16 @@ export const ATTACHMENT_NOT_AVAILABLE = 'P0002';
 
 export interface SendResult {
   message: MessageRow;
+  /** The sender's public fields and the member set version, for the event. */
+  sender: PublicUser;
+  memberVersion: number;
   /** The stored message of an earlier send with the same client message id. */
   existed: boolean;
   outboxId: number | null;
 }
 
 /**
- * The whole send in one statement (see drizzle/0004_send_message_with_attachments.sql).
+ * The whole send in one statement (see drizzle/0006_member_version.sql).
  * Undefined when the sender is not a member of the conversation; rejects with SQLSTATE
  * ATTACHMENT_NOT_AVAILABLE when an attachment is not an unattached upload of the sender.
  */
@@ -130,6 +133,9 @@ export async function sendInOneStatement(
     attachment_count: number;
     existed: boolean;
     outbox_id: string | number | null;
+    sender_phone: string;
+    sender_display_name: string;
+    member_version: number;
   }>(
     db,
     input.attachmentIds.length === 0
@@ -153,5 +159,7 @@ export async function sendInOneStatement(
     },
     existed: row.existed,
     outboxId: row.outbox_id === null ? null : Number(row.outbox_id),
+    sender: { id: row.sender_id, phone: row.sender_phone, displayName: row.sender_display_name },
+    memberVersion: Number(row.member_version),
   };
 }

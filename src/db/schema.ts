@@ -35,6 +35,11 @@ export const conversations = pgTable(
     title: text('title'),
     /** The seq of the newest message; the next message gets last_seq + 1. */
     lastSeq: integer('last_seq').notNull().default(0),
+    /**
+     * Grows with every change of the member set, in the transaction that makes it. Message events
+     * carry it, so an instance that knows the members at an older version reloads them first.
+     */
+    memberVersion: integer('member_version').notNull().default(0),
     createdAt: ts('created_at').notNull().defaultNow(),
     /** Latest activity: creation or the newest message. Orders the conversation list. */
     updatedAt: ts('updated_at').notNull().defaultNow(),
@@ -182,3 +187,15 @@ export type ConversationRow = typeof conversations.$inferSelect;
 export type MemberRow = typeof conversationMembers.$inferSelect;
 export type MessageRow = typeof messages.$inferSelect;
 export type AttachmentRow = typeof attachments.$inferSelect;
+
+/** What any signed-in user may see of a user (never the password hash). */
+export type PublicUser = Pick<UserRow, 'id' | 'phone' | 'displayName'>;
+
+/**
+ * A message as a live event delivers it: with its sender as they were when it was sent and the
+ * conversation's member set version then, so handing it on needs no lookup.
+ */
+export type LiveMessageRow = MessageRow & {
+  readonly sender?: PublicUser;
+  readonly memberVersion?: number;
+};

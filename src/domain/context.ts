@@ -7,6 +7,7 @@ import type { TokenService } from './auth.js';
 import type { Events } from './events.js';
 import type { Presence } from './presence.js';
 import type { RateLimiter } from './rate-limits.js';
+import type { MemberSets } from './streams/member-sets.js';
 
 /** What the rules need from the outside world, built once at start. */
 export interface Deps {
@@ -15,6 +16,8 @@ export interface Deps {
   readonly events: Events;
   /** Current membership, batched across the subscribers handling one event. */
   readonly membership: DataLoader<MembershipKey, boolean, string>;
+  /** The member sets of the conversations local streams follow (no query per event). */
+  readonly memberSets: MemberSets;
   readonly deliveries: DeliveryRecorder;
   /** Current contact-ness (shares a conversation), batched and never cached. */
   readonly contacts: DataLoader<ContactKey, boolean, string>;

@@ -1,5 +1,6 @@
 import type { Executor } from '../db/client.js';
 import {
+  bumpMemberVersion,
   claimDirectPair,
   deleteConversation,
   deleteMember,
@@ -13,7 +14,7 @@ import {
   type ConversationView,
 } from '../db/conversations.js';
 import type { Deps, Session } from './context.js';
-import type { Staged } from './events.js';
+import type { Staged, StagedEvent } from './events.js';
 import {
   decodeConversationCursor,
   encodeConversationCursor,
@@ -56,6 +57,16 @@ export async function getOrCreateDirect(
 }
 
 /** Announces new members on their own topics, so their "all conversations" streams follow. */
+const joinedEvents = (
+  conversationId: string,
+  userIds: readonly string[],
+  fromSeq: number,
+): StagedEvent[] =>
+  userIds.map((userId) => ({
+    conversationId,
+    event: { type: 'joined' as const, conversationId, userId, fromSeq },
+  }));
+
 function stageJoined(
   deps: Deps,
   tx: Executor,
@@ -63,14 +74,14 @@ function stageJoined(
   userIds: readonly string[],
   fromSeq: number,
 ): Promise<Staged> {
-  return deps.events.stage(
-    tx,
-    userIds.map((userId) => ({
-      conversationId,
-      event: { type: 'joined' as const, conversationId, userId, fromSeq },
-    })),
-  );
+  return deps.events.stage(tx, joinedEvents(conversationId, userIds, fromSeq));
 }
+
+/** Tells every instance that what it knows of the member set is older than `version`. */
+const membersChanged = (conversationId: string, version: number): StagedEvent => ({
+  conversationId,
+  event: { type: 'members', conversationId, version },
+});
 
 export async function requireOtherUser(
   deps: Deps,
@@ -151,12 +162,17 @@ export async function addMembers(
       users.map((u) => u.id),
       conversation.lastSeq,
     );
-    if (added.length > 0 && (await countMembers(tx, conversationId)) > limits.maxGroupMembers) {
+    if (added.length === 0) return null;
+    if ((await countMembers(tx, conversationId)) > limits.maxGroupMembers) {
       throw badInput(`A group can have at most ${limits.maxGroupMembers} members.`, 'phones');
     }
-    return stageJoined(session.deps, tx, conversationId, added, conversation.lastSeq);
+    const version = await bumpMemberVersion(tx, conversationId);
+    return session.deps.events.stage(tx, [
+      membersChanged(conversationId, version),
+      ...joinedEvents(conversationId, added, conversation.lastSeq),
+    ]);
   });
-  session.deps.events.publish(staged);
+  if (staged) session.deps.events.publish(staged);
   session.loaders.members.clear(conversationId);
   return requireConversation(session, conversationId);
 }
@@ -173,8 +189,12 @@ export async function leaveConversation(
       throw badInput('Direct conversations cannot be left.', 'conversationId');
     }
     await deleteMember(tx, conversationId, session.userId);
+    const version = await bumpMemberVersion(tx, conversationId);
     const event = { type: 'left' as const, conversationId, userId: session.userId };
-    return session.deps.events.stage(tx, [{ conversationId, event }]);
+    return session.deps.events.stage(tx, [
+      membersChanged(conversationId, version),
+      { conversationId, event },
+    ]);
   });
   session.deps.events.publish(staged);
   session.loaders.members.clear(conversationId);

@@ -5,7 +5,7 @@
 // Subscribers drop what they have already delivered, so publishing twice is harmless.
 import type { Database, Executor } from '../db/client.js';
 import { claimStaleOutbox, deleteOutbox, insertOutbox, type OutboxKey } from '../db/outbox.js';
-import type { MessageRow } from '../db/schema.js';
+import type { LiveMessageRow, MessageRow, PublicUser } from '../db/schema.js';
 import type { EventBus } from '../realtime/bus.js';
 import {
   conversationTopic,
@@ -51,7 +51,10 @@ export function topicOf(staged: StagedEvent): string {
     : conversationTopic(staged.conversationId);
 }
 
-export const toWire = (m: MessageRow): MessageWire => ({
+export const toWire = (
+  m: MessageRow,
+  live?: { sender: PublicUser; memberVersion: number },
+): MessageWire => ({
   conversationId: m.conversationId,
   seq: m.seq,
   senderId: m.senderId,
@@ -61,13 +64,14 @@ export const toWire = (m: MessageRow): MessageWire => ({
   editedAt: m.editedAt ? new Date(m.editedAt).toISOString() : null,
   deletedAt: m.deletedAt ? new Date(m.deletedAt).toISOString() : null,
   attachmentCount: m.attachmentCount,
+  ...(live ? { sender: live.sender, memberVersion: live.memberVersion } : {}),
 });
 
 // An event reaches every local subscriber as the same object: it is converted once and they
 // all get the same (frozen) row, which lets graphql/shared-execution.ts execute it once for them.
-const converted = new WeakMap<MessageWire, MessageRow>();
+const converted = new WeakMap<MessageWire, LiveMessageRow>();
 
-export const fromWire = (m: MessageWire): MessageRow => {
+export const fromWire = (m: MessageWire): LiveMessageRow => {
   let row = converted.get(m);
   if (row === undefined) {
     row = Object.freeze({

@@ -9,7 +9,7 @@ import {
   updateMessage,
   type SendResult,
 } from '../db/messages.js';
-import type { AttachmentRow, MemberRow, MessageRow } from '../db/schema.js';
+import type { AttachmentRow, LiveMessageRow, MemberRow, MessageRow } from '../db/schema.js';
 import { attachmentNotFound, parseAttachmentIds } from './attachments.js';
 import type { Session } from './context.js';
 import { getOrCreateDirect, requireOtherUser } from './conversations.js';
@@ -130,7 +130,13 @@ export async function sendMessage(session: Session, input: SendMessageInput): Pr
           conversationId: message.conversationId,
           id: result.outboxId,
           topic: conversationTopic(message.conversationId),
-          event: { type: 'messageAdded', message: toWire(message) },
+          event: {
+            type: 'messageAdded',
+            message: toWire(message, {
+              sender: result.sender,
+              memberVersion: result.memberVersion,
+            }),
+          },
         },
       ],
     });
@@ -319,6 +325,26 @@ export function messageStatus(
   if (others.every((m) => m.lastReadSeq >= message.seq)) return 'READ';
   if (others.every((m) => m.lastDeliveredSeq >= message.seq)) return 'DELIVERED';
   return 'SENT';
+}
+
+/**
+ * The status of a message as a live event delivers it: when it was sent nobody else had it yet
+ * (READ when nobody else is in the conversation). From the instance's member set, so handing a
+ * new message to its subscribers costs no query; anything else is read as usual.
+ */
+export function liveStatus(session: Session, message: LiveMessageRow): MessageStatus | null {
+  if (message.memberVersion === undefined || message.editedAt || message.deletedAt) return null;
+  const set = session.deps.memberSets.known(message.conversationId);
+  if (!set || set.version < message.memberVersion) return null;
+  const others = [...set.userIds].some((id) => id !== message.senderId);
+  return others ? 'SENT' : 'READ';
+}
+
+export async function statusOf(session: Session, message: LiveMessageRow): Promise<MessageStatus> {
+  return (
+    liveStatus(session, message) ??
+    messageStatus(message, await session.loaders.members.load(message.conversationId))
+  );
 }
 
 /** A message's files, in order: none for most (no lookup), none once it is deleted. */

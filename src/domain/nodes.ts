@@ -5,13 +5,13 @@
 // lookup goes through the request's DataLoaders: `nodes` with 100 ids costs one statement per
 // kind (users, conversations, messages), not one per id.
 import type { ConversationView } from '../db/conversations.js';
-import type { MessageRow, UserRow } from '../db/schema.js';
+import type { MessageRow, PublicUser } from '../db/schema.js';
 import type { Session } from './context.js';
 import { badInput } from './errors.js';
 import { decodeMessageId, isUuid, type MessageKey } from './ids.js';
 import { limits } from './limits.js';
 
-export type NodeRow = UserRow | ConversationView | MessageRow;
+export type NodeRow = PublicUser | ConversationView | MessageRow;
 
 export type NodeType = 'User' | 'Conversation' | 'Message';
 

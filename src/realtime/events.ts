@@ -13,10 +13,16 @@ export interface MessageWire {
   editedAt: string | null;
   deletedAt: string | null;
   attachmentCount?: number;
+  /** New messages: the sender as they were when it was sent (absent in older outbox rows). */
+  sender?: { id: string; phone: string; displayName: string };
+  /** New messages: the conversation's member set version when it was sent. */
+  memberVersion?: number;
 }
 
 export type ConversationEvent =
   | { type: 'messageAdded'; message: MessageWire }
+  /** The member set changed (committed with `version`): what an instance knows of it is stale. */
+  | { type: 'members'; conversationId: string; version: number }
   | { type: 'messageUpdated'; message: MessageWire }
   | { type: 'typing'; conversationId: string; userId: string; isTyping: boolean; ttlMs: number }
   | {

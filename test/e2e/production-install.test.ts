@@ -16,9 +16,19 @@ const postgresUrl = inject('postgresUrl');
 const redisUrl = inject('redisUrl');
 const root = path.resolve(import.meta.dirname, '..', '..');
 
-/** What a clean clone holds: the tracked files (everything but ignored output and installs). */
+/**
+ * What a clean clone of this working tree would hold: tracked and new files, not ignored ones
+ * (installs, data, build output).
+ */
 function copyProject(to: string): void {
-  const listed = spawnSync('git', ['ls-files', '-z'], { cwd: root, encoding: 'utf8' });
+  const listed = spawnSync(
+    'git',
+    ['ls-files', '-z', '--cached', '--others', '--exclude-standard'],
+    {
+      cwd: root,
+      encoding: 'utf8',
+    },
+  );
   if (listed.status === 0) {
     for (const file of listed.stdout.split('\0').filter(Boolean)) {
       if (existsSync(path.join(root, file)))

@@ -12,7 +12,7 @@ import {
   type TestUser,
 } from '../support/app.js';
 import { connectLegacy, type LegacyClient } from '../support/legacy-ws.js';
-import { connect, subscribe, type Received } from '../support/ws.js';
+import { connect, subscribe } from '../support/ws.js';
 
 const SEND = `mutation($input: SendMessageInput!) { sendMessage(input: $input) { id seq conversationId cursor } }`;
 const ADDED = `subscription($id: ID, $after: String) { messageAdded(conversationId: $id, after: $after) { seq body sender { displayName } } }`;
@@ -60,24 +60,6 @@ describe.each(deployments())(
       legacy({ connectionParams: { Authorization: `Bearer ${user.token}` } });
     const send = async (user: TestUser, input: Record<string, unknown>) =>
       ok(await app!.gql<{ sendMessage: Sent }>(SEND, { input }, user.token)).sendMessage;
-    /** Sends until the subscription shows a message sent after it started (it is live). */
-    async function untilLive(from: TestUser, conversationId: string, subs: Received<Added>[]) {
-      for (let n = 1; ; n++) {
-        const probe = await send(from, { conversationId, body: `probe ${n}` });
-        const live = await Promise.all(
-          subs.map((s) =>
-            s
-              .until((x) => x.some((m) => m.seq === probe.seq), 1_000)
-              .then(
-                () => true,
-                () => false,
-              ),
-          ),
-        );
-        if (live.every(Boolean)) return probe;
-        expect(n, 'the subscriptions never went live').toBeLessThan(10);
-      }
-    }
 
     it.skipIf(!available)(
       'signs in with a capitalized Authorization key, runs queries and mutations, and receives what another user sends',
@@ -191,21 +173,47 @@ describe.each(deployments())(
             owner!.token,
           ),
         ).createGroupConversation.id;
+        // Edits: a live new message carries its sender, an edit has it looked up, so the count
+        // of sender lookups tells how many times an edit's event was executed.
+        const UPDATED = `subscription($id: ID) { messageUpdated(conversationId: $id) { seq body sender { displayName } } }`;
         const subs = rest.map((member, i) => {
-          if (i % 2 === 0) return signedIn(member).request<Added>(ADDED, { id });
+          if (i % 2 === 0) return signedIn(member).request<Added>(UPDATED, { id });
           const modern = connect(app!.wsUrl, member.token);
           clients.push(modern);
-          return subscribe<Added>(modern, ADDED, { id });
+          return subscribe<Added>(modern, UPDATED, { id });
         });
-        await untilLive(owner!, id, subs);
+        const EDIT = `mutation($i: EditMessageInput!) { editMessage(input: $i) { seq } }`;
+        const message = await send(owner!, { conversationId: id, body: 'to be edited' });
+        // Edit until every subscription has shown an edit (they are live).
+        for (let n = 1; ; n++) {
+          ok(
+            await app!.gql(
+              EDIT,
+              { i: { messageId: message.id, body: `probe ${n}` } },
+              owner!.token,
+            ),
+          );
+          const live = await Promise.all(
+            subs.map((s) =>
+              s
+                .until((x) => x.some((m) => m.body === `probe ${n}`), 1_000)
+                .then(
+                  () => true,
+                  () => false,
+                ),
+            ),
+          );
+          if (live.every(Boolean)) break;
+          expect(n, 'the subscriptions never went live').toBeLessThan(10);
+        }
 
         const before = app!.statements.length;
-        const counted = await send(owner!, { conversationId: id, body: 'counted' });
+        ok(await app!.gql(EDIT, { i: { messageId: message.id, body: 'counted' } }, owner!.token));
         const received = await Promise.all(
-          subs.map((s) => s.until((x) => x.some((m) => m.seq === counted.seq))),
+          subs.map((s) => s.until((x) => x.some((m) => m.body === 'counted'))),
         );
-        expect(received.map((items) => items.find((m) => m.seq === counted.seq))).toEqual(
-          rest.map(() => ({ seq: counted.seq, body: 'counted', sender: { displayName: 'M0' } })),
+        expect(received.map((items) => items.find((m) => m.body === 'counted'))).toEqual(
+          rest.map(() => ({ seq: message.seq, body: 'counted', sender: { displayName: 'M0' } })),
         );
         // The sender is looked up once for all eight, whichever protocol they speak (once per
         // protocol would be 2, once per subscriber 8).

@@ -38,6 +38,10 @@ const conversationIdOf = (e: ConversationEvent) =>
     ? e.message.conversationId
     : e.conversationId;
 
+/** The member set version an event was sent under, when it says. */
+const memberVersionOf = (e: ConversationEvent) =>
+  e.type === 'messageAdded' ? e.message.memberVersion : undefined;
+
 export async function isMember(session: Session, conversationId: string): Promise<boolean> {
   return session.deps.membership.load({ conversationId, userId: session.userId });
 }
@@ -51,26 +55,34 @@ export async function openFeed(
   scope: { conversationId: string; fromSeq: number | null } | { all: true },
   handlers: FeedHandlers,
 ): Promise<Feed> {
-  const bus = session.deps.events.bus;
+  const { bus } = session.deps.events;
+  const { memberSets } = session.deps;
   const queue = new SerialQueue(handlers.onError);
   const followed = new Map<string, Unsubscribe | null>();
+  const retained = new Map<string, () => void>();
   let closed = false;
 
-  const handleConversationEvent = (event: ConversationEvent) =>
+  // Authorized per event from the instance's member sets: a lookup, no query, unless the set
+  // changed (announced, or older than the event says), when it is reloaded once for everyone.
+  const handleConversationEvent = (event: ConversationEvent) => {
+    const id = conversationIdOf(event);
+    if (event.type === 'members') memberSets.invalidate(id, event.version);
     queue.run(async () => {
-      const id = conversationIdOf(event);
       if (closed || !followed.has(id)) return;
-      if (!(await isMember(session, id))) {
+      const member = memberSets.isMember(id, session.userId, memberVersionOf(event));
+      if (!(typeof member === 'boolean' ? member : await member)) {
         unfollow(id);
         if (!('all' in scope)) handlers.onRemoved(id);
         return;
       }
       await handlers.onEvent(event);
     });
+  };
 
   const follow = async (conversationId: string): Promise<void> => {
     if (followed.has(conversationId)) return;
     followed.set(conversationId, null);
+    retained.set(conversationId, memberSets.retain(conversationId));
     const unsubscribe = await bus.subscribe(conversationTopic(conversationId), (e) =>
       handleConversationEvent(e as ConversationEvent),
     );
@@ -82,6 +94,8 @@ export async function openFeed(
     const unsubscribe = followed.get(conversationId);
     followed.delete(conversationId);
     unsubscribe?.();
+    retained.get(conversationId)?.();
+    retained.delete(conversationId);
     handlers.onUnfollow(conversationId);
   };
 
@@ -107,6 +121,8 @@ export async function openFeed(
     closed = true;
     for (const unsubscribe of followed.values()) unsubscribe?.();
     followed.clear();
+    for (const release of retained.values()) release();
+    retained.clear();
     for (const c of cleanups) c();
   };
 

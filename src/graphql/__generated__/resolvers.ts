@@ -1,5 +1,5 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { UserRow, MessageRow, AttachmentRow } from '../../db/schema.js';
+import type { PublicUser, MessageRow, AttachmentRow } from '../../db/schema.js';
 import type { ConversationView } from '../../db/conversations.js';
 import type { TypingPayload, ReceiptPayload, PresencePayload } from '../../realtime/events.js';
 import type { GraphQLContext } from '../context.js';
@@ -503,7 +503,7 @@ export type DirectiveResolverFn<
 
 /** Mapping of interface types */
 export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = {
-  Node: ConversationView | MessageRow | UserRow;
+  Node: ConversationView | MessageRow | PublicUser;
 };
 
 /** Mapping between all available schema types and the resolvers types */
@@ -544,7 +544,7 @@ export type ResolversTypes = {
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   TypingEvent: ResolverTypeWrapper<TypingPayload>;
   UpdateProfileInput: UpdateProfileInput;
-  User: ResolverTypeWrapper<UserRow>;
+  User: ResolverTypeWrapper<PublicUser>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -580,7 +580,7 @@ export type ResolversParentTypes = {
   Subscription: Record<PropertyKey, never>;
   TypingEvent: TypingPayload;
   UpdateProfileInput: UpdateProfileInput;
-  User: UserRow;
+  User: PublicUser;
 };
 
 export type AttachmentResolvers<

@@ -1,5 +1,6 @@
 import { encodeMessageId } from '../../../domain/ids.js';
-import { attachmentsOf, messageCursor, messageStatus } from '../../../domain/messages.js';
+import type { LiveMessageRow } from '../../../db/schema.js';
+import { attachmentsOf, messageCursor, statusOf } from '../../../domain/messages.js';
 import type { MessageResolvers } from '../../__generated__/resolvers.js';
 import { requireSession } from '../../context.js';
 import { requireUser } from './User.js';
@@ -8,8 +9,8 @@ export const Message: MessageResolvers = {
   id: (m) => encodeMessageId(m),
   conversationId: (m) => m.conversationId,
   cursor: (m) => messageCursor(m),
-  sender: (m, _args, ctx) => requireUser(ctx, m.senderId),
+  // A live event carries its sender; a stored message looks them up.
+  sender: (m: LiveMessageRow, _args, ctx) => m.sender ?? requireUser(ctx, m.senderId),
   attachments: (m, _args, ctx) => attachmentsOf(requireSession(ctx), m),
-  status: async (m, _args, ctx) =>
-    messageStatus(m, await ctx.loaders.members.load(m.conversationId)),
+  status: (m, _args, ctx) => statusOf(requireSession(ctx), m),
 };

@@ -1,12 +1,9 @@
 // npm run bench: starts real PostgreSQL (default durability) and Redis, two Parley instances in
 // production mode, seeds data, runs each scenario with load from separate processes, measures the
 // raw floor under each in the same run, prints a table and writes bench/results/<date>.json.
-import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { createTokenService, hashPassword } from '../src/domain/auth.js';
 import { gqlAt, startServerProcess, type ServerProcess } from '../test/support/process.js';
@@ -16,8 +13,8 @@ import {
   startRedis,
   type Service,
 } from '../test/support/services.js';
+import { ask, benchDir, child, dataDir, log, runJob, stopChildren } from './harness.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONVERSATIONS = 1_000;
 const HISTORY_PER_CONVERSATION = 1_000; // 1 M messages
@@ -30,53 +27,6 @@ const JWT_SECRET = randomBytes(32).toString('hex');
 
 const services: Service[] = [];
 const servers: ServerProcess[] = [];
-const children: ChildProcess[] = [];
-const dataDir = mkdtempSync(path.join(os.tmpdir(), 'parley-bench-'));
-const started = Date.now();
-const log = (line: string) =>
-  console.log(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}`);
-
-function child(script: string, args: string[] = []): ChildProcess {
-  const c = fork(path.join(here, script), args, {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-  });
-  children.push(c);
-  return c;
-}
-
-/** Runs a one-shot load process and returns the JSON it prints. */
-function runJob<T>(script: string, job: unknown): Promise<T> {
-  return new Promise((resolve, reject) => {
-    // Jobs carry thousands of tokens: too long for argv, so they travel in a file.
-    const jobFile = path.join(dataDir, `job-${randomUUID()}.json`);
-    writeFileSync(jobFile, JSON.stringify(job));
-    const c = child(script, [jobFile]);
-    let out = '';
-    c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    c.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`${script} exited with ${code}`));
-      resolve(JSON.parse(out.trim().split('\n').pop()!) as T);
-    });
-  });
-}
-
-function ask<T>(
-  c: ChildProcess,
-  message: unknown,
-  until: (reply: Record<string, unknown>) => boolean,
-): Promise<T> {
-  return new Promise((resolve) => {
-    const onMessage = (reply: unknown) => {
-      if (until(reply as Record<string, unknown>)) {
-        c.off('message', onMessage);
-        resolve(reply as T);
-      }
-    };
-    c.on('message', onMessage);
-    if (message) c.send(message as object);
-  });
-}
 
 const rssOf = (pid: number) => {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -307,7 +257,7 @@ async function main() {
     DB_POOL_SIZE: '32',
   };
   const nodeArgs = PROFILE
-    ? ['--cpu-prof', `--cpu-prof-dir=${path.join(here, 'results', 'profiles')}`]
+    ? ['--cpu-prof', `--cpu-prof-dir=${path.join(benchDir, 'results', 'profiles')}`]
     : [];
   log('starting two Parley instances');
   const a = await startServerProcess(env, { nodeArgs });
@@ -422,17 +372,16 @@ async function main() {
     fanOut: fan,
     ceiling: { db, bareBroadcast: bare },
   };
-  mkdirSync(path.join(here, 'results'), { recursive: true });
-  const file = path.join(here, 'results', `${result.date.slice(0, 10)}.json`);
+  mkdirSync(path.join(benchDir, 'results'), { recursive: true });
+  const file = path.join(benchDir, 'results', `${result.date.slice(0, 10)}.json`);
   writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
   log(`done; results in ${path.relative(process.cwd(), file)}`);
 }
 
 async function cleanup() {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   await Promise.allSettled(servers.map((s) => s.stop('SIGKILL')));
   await Promise.allSettled(services.map((s) => s.stop()));
-  rmSync(dataDir, { recursive: true, force: true });
+  stopChildren();
 }
 
 main()

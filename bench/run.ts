@@ -14,14 +14,15 @@ import {
   type Service,
 } from '../test/support/services.js';
 import { ask, benchDir, child, dataDir, log, runJob, stopChildren } from './harness.js';
+import { lagUnderLoad, printLag } from './lag.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONVERSATIONS = 1_000;
 const HISTORY_PER_CONVERSATION = 1_000; // 1 M messages
 const SUBSCRIBERS = 2_000;
-// BENCH_ONLY=send,history,fanout runs a subset; BENCH_PROFILE=1 writes each instance's CPU
+// BENCH_ONLY=send,history,lag,fanout runs a subset; BENCH_PROFILE=1 writes each instance's CPU
 // profile (node --cpu-prof) to bench/results/profiles/ for `npm run bench:profile`.
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'send,history,fanout,ceiling').split(','));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'send,history,lag,fanout,ceiling').split(','));
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const JWT_SECRET = randomBytes(32).toString('hex');
 
@@ -263,15 +264,16 @@ async function main() {
   const a = await startServerProcess(env, { nodeArgs });
   const b = await startServerProcess(env, { nodeArgs });
   servers.push(a, b);
-  log('seeding');
-  const seeded = await seed(databaseUrl);
+  // Seeded when a scenario first needs it (the lag scenario makes its own conversation).
+  let seeding: Promise<Seeded> | undefined;
+  const seeded = () => (seeding ??= (log('seeding'), seed(databaseUrl)));
 
-  log(
-    `send: sendMessage over HTTP, 64 connections (32 per instance), ${CONVERSATIONS} conversations, ${SECONDS} s`,
-  );
-  const work = seeded.pairs.map((p) => ({ token: p.token, conversationId: p.conversationId }));
   // Half the connections (and conversations) on each instance, from two load processes.
   const overBoth = async (mode: 'send' | 'history') => {
+    const work = (await seeded()).pairs.map((p) => ({
+      token: p.token,
+      conversationId: p.conversationId,
+    }));
     const halves = await Promise.all(
       [a, b].map((server, i) =>
         runJob<{ perSecond: number; p50: number; p99: number; errors: number }>('load-http.ts', {
@@ -290,20 +292,30 @@ async function main() {
       errors: halves[0]!.errors + halves[1]!.errors,
     };
   };
+  if (ONLY.has('send'))
+    log(
+      `send: sendMessage over HTTP, 64 connections (32 per instance), ${CONVERSATIONS} conversations, ${SECONDS} s`,
+    );
   const send = ONLY.has('send') ? await overBoth('send') : null;
   if (ONLY.has('history'))
     log(
       `history: messages(last: 50) on ${CONVERSATIONS * HISTORY_PER_CONVERSATION} messages, ${SECONDS} s`,
     );
   const history = ONLY.has('history') ? await overBoth('history') : null;
+  if (ONLY.has('lag'))
+    log(
+      `lag: sendMessage into one conversation over HTTP, 32 connections (16 per instance), one subscriber per instance, ${SECONDS} s`,
+    );
+  const lag = ONLY.has('lag') ? await lagUnderLoad([a, b], SECONDS) : null;
   if (ONLY.has('fanout')) log(`fan-out: ${SUBSCRIBERS} subscribers on two instances`);
   let fan: Awaited<ReturnType<typeof fanOut>> | null = null;
   if (ONLY.has('fanout')) {
+    const { group } = await seeded();
     // Fresh instances, so their memory growth is the subscribers', not the earlier scenarios'.
     await Promise.all(servers.splice(0).map((s) => s.stop()));
     const [fa, fb] = await Promise.all([0, 1].map(() => startServerProcess(env, { nodeArgs })));
     servers.push(fa!, fb!);
-    fan = await fanOut(fa!, fb!, seeded.group);
+    fan = await fanOut(fa!, fb!, group);
   }
   await Promise.all(servers.map((s) => s.stop()));
   const db = ONLY.has('ceiling')
@@ -314,7 +326,7 @@ async function main() {
           databaseUrl,
           connections: 64,
           seconds: Math.max(3, Math.round(SECONDS / 2)),
-          work: seeded.pairs.map((p) => ({
+          work: (await seeded()).pairs.map((p) => ({
             senderId: p.senderId,
             conversationId: p.conversationId,
           })),
@@ -334,6 +346,17 @@ async function main() {
   const rows: [string, Measure | null, number | undefined, string][] = [
     ['send (messages/s)', send, ceiling['send-statement']?.perSecond, 'single-statement send'],
     ['history (pages/s)', history, ceiling['history-page']?.perSecond, 'raw keyset page'],
+    [
+      'lag under load (sends/s)',
+      lag && {
+        perSecond: lag.sendsPerSecond,
+        p50: lag.p50,
+        p99: lag.p99,
+        errors: lag.lost + lag.duplicated + lag.sendErrors,
+      },
+      undefined,
+      'p50/p99: subscriber lag',
+    ],
     [
       'fan-out @10/s (deliveries/s)',
       fan && fanRow(fan.steady),
@@ -360,6 +383,7 @@ async function main() {
     console.log(
       `send-transaction ceiling (BEGIN/UPDATE/INSERT/COMMIT): ${ceiling['send-transaction'].perSecond.toFixed(0)}/s`,
     );
+  if (lag) printLag(lag);
   if (fan)
     console.log(
       `fan-out: lost ${fan.steady.lost + fan.flat.lost}, duplicated ${fan.steady.duplicated + fan.flat.duplicated}; server RSS growth per subscribed connection (peak) ${(fan.rssPerSubscriberBytes / 1024).toFixed(1)} KB`,
@@ -369,6 +393,7 @@ async function main() {
     seconds: SECONDS,
     send,
     history,
+    lagUnderLoad: lag,
     fanOut: fan,
     ceiling: { db, bareBroadcast: bare },
   };

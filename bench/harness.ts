@@ -26,21 +26,28 @@ export function child(script: string, args: string[] = []): ChildProcess {
   return c;
 }
 
-/** Runs a one-shot load process and returns the JSON it prints. */
-export function runJob<T>(script: string, job: unknown): Promise<T> {
-  return new Promise((resolve, reject) => {
-    // Jobs carry thousands of tokens: too long for argv, so they travel in a file.
-    const jobFile = path.join(dataDir, `job-${randomUUID()}.json`);
-    writeFileSync(jobFile, JSON.stringify(job));
-    const c = child(script, [jobFile]);
-    let out = '';
-    c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+/** Starts a one-shot load process; `result` resolves with the JSON it prints before it exits. */
+export function startJob<T>(
+  script: string,
+  job: unknown,
+): { process: ChildProcess; result: Promise<T> } {
+  // Jobs carry thousands of tokens: too long for argv, so they travel in a file.
+  const jobFile = path.join(dataDir, `job-${randomUUID()}.json`);
+  writeFileSync(jobFile, JSON.stringify(job));
+  const c = child(script, [jobFile]);
+  let out = '';
+  c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const result = new Promise<T>((resolve, reject) =>
     c.on('exit', (code) => {
       if (code !== 0) return reject(new Error(`${script} exited with ${code}`));
       resolve(JSON.parse(out.trim().split('\n').pop()!) as T);
-    });
-  });
+    }),
+  );
+  return { process: c, result };
 }
+
+/** Runs a one-shot load process and returns the JSON it prints. */
+export const runJob = <T>(script: string, job: unknown) => startJob<T>(script, job).result;
 
 /** Sends `message` (if any) to a load process and resolves with its first reply that `until` accepts. */
 export function ask<T>(

@@ -5,7 +5,7 @@
 // every subscriber has every acknowledged message.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createGroupAt, okAt, registerAt, type ServerProcess } from '../test/support/process.js';
-import { ask, child, runJob } from './harness.js';
+import { ask, child, startJob } from './harness.js';
 import { bodyWithSentAt } from './sent-at.js';
 
 const CONNECTIONS_PER_INSTANCE = 16;
@@ -21,6 +21,8 @@ interface Percentiles {
 }
 interface SubscriberLag extends Percentiles {
   received: number;
+  /** Messages received per second, from its first to its last. */
+  perSecond: number;
   lost: number;
   duplicated: number;
   /** When it had every acknowledged message; null if it never did. */
@@ -80,17 +82,20 @@ export async function lagUnderLoad(servers: [ServerProcess, ServerProcess], seco
   }
   await ask(load, { cmd: 'reset' }, (r) => r['reset'] === true);
 
-  const jobs = await Promise.all(
-    servers.map((server) =>
-      runJob<SendJob>('load-http.ts', {
-        url: server.url.replace('/graphql', ''),
-        mode: 'lag',
-        connections: CONNECTIONS_PER_INSTANCE,
-        seconds,
-        work: [{ token: sender.token, conversationId }],
-      }),
-    ),
+  const senders = servers.map((server) =>
+    startJob<SendJob>('load-http.ts', {
+      url: server.url.replace('/graphql', ''),
+      mode: 'lag',
+      connections: CONNECTIONS_PER_INSTANCE,
+      seconds,
+      work: [{ token: sender.token, conversationId }],
+      waitForGo: true,
+    }),
   );
+  // Both start once both are loaded, so neither instance runs alone while the other starts.
+  await Promise.all(senders.map((s) => ask(s.process, null, (r) => r['ready'] === true)));
+  for (const s of senders) s.process.send({ go: true });
+  const jobs = await Promise.all(senders.map((s) => s.result));
   const acked = jobs.flatMap((j) => j.acked);
   if (!acked.length) throw new Error('lag: no send was acknowledged');
   const lastAckAt = Math.max(...jobs.map((j) => j.lastAckAt));
@@ -140,13 +145,20 @@ export function printLag(lag: LagUnderLoad) {
   console.log(
     `lag under send load: ${lag.acknowledged} sends acknowledged into one conversation, ${lag.sendsPerSecond.toFixed(0)}/s (send p50 ${ms(lag.sendLatency.p50)}, p99 ${ms(lag.sendLatency.p99)}, errors ${lag.sendErrors}); lost ${lag.lost}, duplicated ${lag.duplicated}`,
   );
-  console.log('  subscriber       received   lag p50   lag p99   lag max      drain');
-  const row = (name: string, m: Percentiles, received: number | string, drain: number | null) =>
+  console.log('  subscriber       received   per s   lag p50   lag p99   lag max      drain');
+  const row = (
+    name: string,
+    m: Percentiles,
+    received: string,
+    perSecond: string,
+    drain: number | null,
+  ) =>
     console.log(
-      `  ${name.padEnd(15)} ${String(received).padStart(9)} ${ms(m.p50).padStart(9)} ${ms(m.p99).padStart(9)} ${ms(m.max).padStart(9)} ${ms(drain).padStart(10)}`,
+      `  ${name.padEnd(15)} ${received.padStart(9)} ${perSecond.padStart(7)} ${ms(m.p50).padStart(9)} ${ms(m.p99).padStart(9)} ${ms(m.max).padStart(9)} ${ms(drain).padStart(10)}`,
     );
-  for (const c of lag.perInstance) row(`on instance ${c.instance}`, c, c.received, c.drainMs);
-  row('both', lag, '', lag.drainMs);
+  for (const c of lag.perInstance)
+    row(`on instance ${c.instance}`, c, String(c.received), c.perSecond.toFixed(0), c.drainMs);
+  row('both', lag, '', '', lag.drainMs);
   console.log(
     `  targets: lag p99 ≤ ${LAG_P99_TARGET_MS} ms (${met(lag.p99 <= LAG_P99_TARGET_MS)}), drain ≤ ${DRAIN_TARGET_MS} ms (${met(lag.drainMs !== null && lag.drainMs <= DRAIN_TARGET_MS)})`,
   );

@@ -1,7 +1,9 @@
 // Load generator (its own process): autocannon against Parley's HTTP API.
 // argv[2] is a JSON job: { url, mode: 'send' | 'history' | 'lag', connections, seconds, work: [...] }.
 // 'lag' sends like 'send', with the send time in the body (see sent-at.ts), and also reports the
-// seq of every acknowledged message and when the last acknowledgement arrived.
+// seq of every acknowledged message and when the last acknowledgement arrived. With `waitForGo`
+// it says { ready: true } over IPC and starts on the next message, so that several load
+// processes start together.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
@@ -14,12 +16,20 @@ interface Job {
   seconds: number;
   /** One entry per conversation: the token of a member and the conversation id. */
   work: { token: string; conversationId: string }[];
+  waitForGo?: boolean;
 }
 
 const job = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as Job;
 const SEND = 'mutation($i: SendMessageInput!) { sendMessage(input: $i) { id seq } }';
 const HISTORY =
   'query($id: ID!) { messages(conversationId: $id, last: 50) { edges { cursor node { id seq body createdAt sender { id } } } pageInfo { hasPreviousPage startCursor } } }';
+
+if (job.waitForGo) {
+  const go = new Promise((resolve) => process.once('message', resolve));
+  process.send!({ ready: true });
+  await go;
+  process.disconnect();
+}
 
 let next = 0;
 let graphqlErrors = 0;

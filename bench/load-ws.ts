@@ -55,8 +55,8 @@ function percentiles(values: number[]) {
 
 /**
  * One client's view of the messages the senders had acknowledged: which never arrived, which
- * arrived twice, the lag of everything it received, and when it had all of them (null while any
- * is missing).
+ * arrived twice, the lag of everything it received, how fast it received, and when it had all of
+ * them (null while any is missing).
  */
 function lagOf(seen: Map<number, Arrival>, acked: number[]) {
   let lost = 0;
@@ -67,12 +67,18 @@ function lagOf(seen: Map<number, Arrival>, acked: number[]) {
     else lost++;
   }
   let duplicated = 0;
+  let firstAt = Infinity;
+  let lastAt = 0;
   const lags: number[] = [];
-  for (const { count, lag } of seen.values()) {
+  for (const { count, at, lag } of seen.values()) {
     duplicated += count - 1;
+    firstAt = Math.min(firstAt, at);
+    lastAt = Math.max(lastAt, at);
     if (lag !== undefined) lags.push(lag);
   }
-  return { received: seen.size, lost, duplicated, allAt: lost ? null : allAt, lags };
+  // Against the send rate, this tells a subscriber that falls behind from one that keeps pace.
+  const perSecond = seen.size > 1 ? seen.size / ((lastAt - firstAt) / 1000) : 0;
+  return { received: seen.size, perSecond, lost, duplicated, allAt: lost ? null : allAt, lags };
 }
 
 const send = (message: unknown) => process.send!(message);

@@ -1,34 +1,84 @@
 // Subscribers (their own process): graphql-ws clients on Parley, or plain ws clients on the bare
-// broadcast server. Talks to the bench over IPC: connect, reset, report.
+// broadcast server. Talks to the bench over IPC: connect, reset, report, lag.
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { sentAtOfBody } from './sent-at.js';
 
 type Command =
-  | { cmd: 'connect'; mode: 'parley'; wsUrls: string[]; tokens: string[]; conversationId: string }
+  | {
+      cmd: 'connect';
+      mode: 'parley';
+      wsUrls: string[];
+      tokens: string[];
+      conversationId: string;
+      /** The fields of messageAdded to ask for. */
+      selection?: string;
+    }
   | { cmd: 'connect'; mode: 'bare'; url: string; count: number }
   | { cmd: 'reset' }
   | { cmd: 'report'; sent: Record<string, number> }
+  | { cmd: 'lag'; acked: number[] }
   | { cmd: 'exit' };
 
-/** Per client: seq → how many times it arrived, and when it first did. */
-let received: Map<number, number>[] = [];
-let firstAt = new Map<number, number[]>();
+interface Arrival {
+  /** How many times this seq arrived (more than once is a duplicate). */
+  count: number;
+  /** When it first arrived. */
+  at: number;
+  /** First arrival − the send time in its body (see sent-at.ts), when the body has one. */
+  lag: number | undefined;
+}
+
+/** Per client: seq → its arrivals. */
+let received: Map<number, Arrival>[] = [];
 let deliveries = 0;
 let lastAt = 0;
 const clients: Client[] = [];
 const sockets: WebSocket[] = [];
 
-function record(client: number, seq: number) {
+function record(client: number, seq: number, sentAt?: number) {
   const now = Date.now();
   const seen = received[client]!;
-  seen.set(seq, (seen.get(seq) ?? 0) + 1);
-  if (seen.get(seq) === 1) {
-    let times = firstAt.get(seq);
-    if (!times) firstAt.set(seq, (times = []));
-    times.push(now);
-  }
+  const arrival = seen.get(seq);
+  if (arrival) arrival.count++;
+  else seen.set(seq, { count: 1, at: now, lag: sentAt === undefined ? undefined : now - sentAt });
   deliveries++;
   lastAt = now;
+}
+
+function percentiles(values: number[]) {
+  values.sort((a, b) => a - b);
+  const pct = (p: number) =>
+    values[Math.min(values.length - 1, Math.floor(p * values.length))] ?? 0;
+  return { p50: pct(0.5), p99: pct(0.99), max: values.at(-1) ?? 0 };
+}
+
+/**
+ * One client's view of the messages the senders had acknowledged: which never arrived, which
+ * arrived twice, the lag of everything it received, how fast it received, and when it had all of
+ * them (null while any is missing).
+ */
+function lagOf(seen: Map<number, Arrival>, acked: number[]) {
+  let lost = 0;
+  let allAt = 0;
+  for (const seq of acked) {
+    const arrival = seen.get(seq);
+    if (arrival) allAt = Math.max(allAt, arrival.at);
+    else lost++;
+  }
+  let duplicated = 0;
+  let firstAt = Infinity;
+  let lastAt = 0;
+  const lags: number[] = [];
+  for (const { count, at, lag } of seen.values()) {
+    duplicated += count - 1;
+    firstAt = Math.min(firstAt, at);
+    lastAt = Math.max(lastAt, at);
+    if (lag !== undefined) lags.push(lag);
+  }
+  // Against the send rate, this tells a subscriber that falls behind from one that keeps pace.
+  const perSecond = seen.size > 1 ? seen.size / ((lastAt - firstAt) / 1000) : 0;
+  return { received: seen.size, perSecond, lost, duplicated, allAt: lost ? null : allAt, lags };
 }
 
 const send = (message: unknown) => process.send!(message);
@@ -37,7 +87,8 @@ process.on('message', async (raw) => {
   const message = raw as Command;
   if (message.cmd === 'connect' && message.mode === 'parley') {
     received = message.tokens.map(() => new Map());
-    const query = `subscription($id: ID) { messageAdded(conversationId: $id) { id seq body createdAt status sender { id displayName } } }`;
+    const selection = message.selection ?? 'id seq body createdAt status sender { id displayName }';
+    const query = `subscription($id: ID) { messageAdded(conversationId: $id) { ${selection} } }`;
     message.tokens.forEach((token, i) => {
       const client = createClient({
         url: message.wsUrls[i % message.wsUrls.length]!,
@@ -47,10 +98,11 @@ process.on('message', async (raw) => {
         lazy: false,
       });
       clients.push(client);
-      client.subscribe<{ messageAdded: { seq: number } }>(
+      client.subscribe<{ messageAdded: { seq: number; body?: string | null } }>(
         { query, variables: { id: message.conversationId } },
         {
-          next: (r) => r.data && record(i, r.data.messageAdded.seq),
+          next: (r) =>
+            r.data && record(i, r.data.messageAdded.seq, sentAtOfBody(r.data.messageAdded.body)),
           error: () => {},
           complete: () => {},
         },
@@ -75,7 +127,6 @@ process.on('message', async (raw) => {
     send({ connected: sockets.length });
   } else if (message.cmd === 'reset') {
     received = received.map(() => new Map());
-    firstAt = new Map();
     deliveries = 0;
     send({ reset: true });
   } else if (message.cmd === 'report') {
@@ -85,19 +136,20 @@ process.on('message', async (raw) => {
     const latencies: number[] = [];
     for (const seen of received) {
       for (const seq of sentAt.keys()) if (!seen.has(seq)) lost++;
-      for (const [seq, n] of seen) {
-        if (n > 1) duplicated += n - 1;
-        if (!sentAt.has(seq)) continue;
+      for (const [seq, { count, at }] of seen) {
+        duplicated += count - 1;
+        const t0 = sentAt.get(seq);
+        if (t0 !== undefined) latencies.push(at - t0);
       }
     }
-    for (const [seq, times] of firstAt) {
-      const t0 = sentAt.get(seq);
-      if (t0 !== undefined) for (const t of times) latencies.push(t - t0);
-    }
-    latencies.sort((a, b) => a - b);
-    const pct = (p: number) =>
-      latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
-    send({ deliveries, lost, duplicated, p50: pct(0.5), p99: pct(0.99), lastAt });
+    const { p50, p99 } = percentiles(latencies);
+    send({ deliveries, lost, duplicated, p50, p99, lastAt });
+  } else if (message.cmd === 'lag') {
+    const perClient = received.map((seen) => lagOf(seen, message.acked));
+    send({
+      clients: perClient.map(({ lags, ...rest }) => ({ ...rest, ...percentiles(lags) })),
+      all: percentiles(perClient.flatMap((c) => c.lags)),
+    });
   } else if (message.cmd === 'exit') {
     await Promise.all(clients.map((c) => c.dispose()));
     for (const s of sockets) s.terminate();

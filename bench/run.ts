@@ -1,12 +1,9 @@
 // npm run bench: starts real PostgreSQL (default durability) and Redis, two Parley instances in
 // production mode, seeds data, runs each scenario with load from separate processes, measures the
 // raw floor under each in the same run, prints a table and writes bench/results/<date>.json.
-import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { createTokenService, hashPassword } from '../src/domain/auth.js';
 import { gqlAt, startServerProcess, type ServerProcess } from '../test/support/process.js';
@@ -16,67 +13,21 @@ import {
   startRedis,
   type Service,
 } from '../test/support/services.js';
+import { ask, benchDir, child, dataDir, log, runJob, stopChildren } from './harness.js';
+import { lagUnderLoad, printLag } from './lag.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONVERSATIONS = 1_000;
 const HISTORY_PER_CONVERSATION = 1_000; // 1 M messages
 const SUBSCRIBERS = 2_000;
-// BENCH_ONLY=send,history,fanout runs a subset; BENCH_PROFILE=1 writes each instance's CPU
+// BENCH_ONLY=send,history,lag,fanout runs a subset; BENCH_PROFILE=1 writes each instance's CPU
 // profile (node --cpu-prof) to bench/results/profiles/ for `npm run bench:profile`.
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'send,history,fanout,ceiling').split(','));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'send,history,lag,fanout,ceiling').split(','));
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const JWT_SECRET = randomBytes(32).toString('hex');
 
 const services: Service[] = [];
 const servers: ServerProcess[] = [];
-const children: ChildProcess[] = [];
-const dataDir = mkdtempSync(path.join(os.tmpdir(), 'parley-bench-'));
-const started = Date.now();
-const log = (line: string) =>
-  console.log(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}`);
-
-function child(script: string, args: string[] = []): ChildProcess {
-  const c = fork(path.join(here, script), args, {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-  });
-  children.push(c);
-  return c;
-}
-
-/** Runs a one-shot load process and returns the JSON it prints. */
-function runJob<T>(script: string, job: unknown): Promise<T> {
-  return new Promise((resolve, reject) => {
-    // Jobs carry thousands of tokens: too long for argv, so they travel in a file.
-    const jobFile = path.join(dataDir, `job-${randomUUID()}.json`);
-    writeFileSync(jobFile, JSON.stringify(job));
-    const c = child(script, [jobFile]);
-    let out = '';
-    c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    c.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`${script} exited with ${code}`));
-      resolve(JSON.parse(out.trim().split('\n').pop()!) as T);
-    });
-  });
-}
-
-function ask<T>(
-  c: ChildProcess,
-  message: unknown,
-  until: (reply: Record<string, unknown>) => boolean,
-): Promise<T> {
-  return new Promise((resolve) => {
-    const onMessage = (reply: unknown) => {
-      if (until(reply as Record<string, unknown>)) {
-        c.off('message', onMessage);
-        resolve(reply as T);
-      }
-    };
-    c.on('message', onMessage);
-    if (message) c.send(message as object);
-  });
-}
 
 const rssOf = (pid: number) => {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -307,21 +258,22 @@ async function main() {
     DB_POOL_SIZE: '32',
   };
   const nodeArgs = PROFILE
-    ? ['--cpu-prof', `--cpu-prof-dir=${path.join(here, 'results', 'profiles')}`]
+    ? ['--cpu-prof', `--cpu-prof-dir=${path.join(benchDir, 'results', 'profiles')}`]
     : [];
   log('starting two Parley instances');
   const a = await startServerProcess(env, { nodeArgs });
   const b = await startServerProcess(env, { nodeArgs });
   servers.push(a, b);
-  log('seeding');
-  const seeded = await seed(databaseUrl);
+  // Seeded when a scenario first needs it (the lag scenario makes its own conversation).
+  let seeding: Promise<Seeded> | undefined;
+  const seeded = () => (seeding ??= (log('seeding'), seed(databaseUrl)));
 
-  log(
-    `send: sendMessage over HTTP, 64 connections (32 per instance), ${CONVERSATIONS} conversations, ${SECONDS} s`,
-  );
-  const work = seeded.pairs.map((p) => ({ token: p.token, conversationId: p.conversationId }));
   // Half the connections (and conversations) on each instance, from two load processes.
   const overBoth = async (mode: 'send' | 'history') => {
+    const work = (await seeded()).pairs.map((p) => ({
+      token: p.token,
+      conversationId: p.conversationId,
+    }));
     const halves = await Promise.all(
       [a, b].map((server, i) =>
         runJob<{ perSecond: number; p50: number; p99: number; errors: number }>('load-http.ts', {
@@ -340,20 +292,30 @@ async function main() {
       errors: halves[0]!.errors + halves[1]!.errors,
     };
   };
+  if (ONLY.has('send'))
+    log(
+      `send: sendMessage over HTTP, 64 connections (32 per instance), ${CONVERSATIONS} conversations, ${SECONDS} s`,
+    );
   const send = ONLY.has('send') ? await overBoth('send') : null;
   if (ONLY.has('history'))
     log(
       `history: messages(last: 50) on ${CONVERSATIONS * HISTORY_PER_CONVERSATION} messages, ${SECONDS} s`,
     );
   const history = ONLY.has('history') ? await overBoth('history') : null;
+  if (ONLY.has('lag'))
+    log(
+      `lag: sendMessage into one conversation over HTTP, 32 connections (16 per instance), one subscriber per instance, ${SECONDS} s`,
+    );
+  const lag = ONLY.has('lag') ? await lagUnderLoad([a, b], SECONDS) : null;
   if (ONLY.has('fanout')) log(`fan-out: ${SUBSCRIBERS} subscribers on two instances`);
   let fan: Awaited<ReturnType<typeof fanOut>> | null = null;
   if (ONLY.has('fanout')) {
+    const { group } = await seeded();
     // Fresh instances, so their memory growth is the subscribers', not the earlier scenarios'.
     await Promise.all(servers.splice(0).map((s) => s.stop()));
     const [fa, fb] = await Promise.all([0, 1].map(() => startServerProcess(env, { nodeArgs })));
     servers.push(fa!, fb!);
-    fan = await fanOut(fa!, fb!, seeded.group);
+    fan = await fanOut(fa!, fb!, group);
   }
   await Promise.all(servers.map((s) => s.stop()));
   const db = ONLY.has('ceiling')
@@ -364,7 +326,7 @@ async function main() {
           databaseUrl,
           connections: 64,
           seconds: Math.max(3, Math.round(SECONDS / 2)),
-          work: seeded.pairs.map((p) => ({
+          work: (await seeded()).pairs.map((p) => ({
             senderId: p.senderId,
             conversationId: p.conversationId,
           })),
@@ -384,6 +346,17 @@ async function main() {
   const rows: [string, Measure | null, number | undefined, string][] = [
     ['send (messages/s)', send, ceiling['send-statement']?.perSecond, 'single-statement send'],
     ['history (pages/s)', history, ceiling['history-page']?.perSecond, 'raw keyset page'],
+    [
+      'lag under load (sends/s)',
+      lag && {
+        perSecond: lag.sendsPerSecond,
+        p50: lag.p50,
+        p99: lag.p99,
+        errors: lag.lost + lag.duplicated + lag.sendErrors,
+      },
+      undefined,
+      'p50/p99: subscriber lag',
+    ],
     [
       'fan-out @10/s (deliveries/s)',
       fan && fanRow(fan.steady),
@@ -410,6 +383,7 @@ async function main() {
     console.log(
       `send-transaction ceiling (BEGIN/UPDATE/INSERT/COMMIT): ${ceiling['send-transaction'].perSecond.toFixed(0)}/s`,
     );
+  if (lag) printLag(lag);
   if (fan)
     console.log(
       `fan-out: lost ${fan.steady.lost + fan.flat.lost}, duplicated ${fan.steady.duplicated + fan.flat.duplicated}; server RSS growth per subscribed connection (peak) ${(fan.rssPerSubscriberBytes / 1024).toFixed(1)} KB`,
@@ -419,20 +393,20 @@ async function main() {
     seconds: SECONDS,
     send,
     history,
+    lagUnderLoad: lag,
     fanOut: fan,
     ceiling: { db, bareBroadcast: bare },
   };
-  mkdirSync(path.join(here, 'results'), { recursive: true });
-  const file = path.join(here, 'results', `${result.date.slice(0, 10)}.json`);
+  mkdirSync(path.join(benchDir, 'results'), { recursive: true });
+  const file = path.join(benchDir, 'results', `${result.date.slice(0, 10)}.json`);
   writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
   log(`done; results in ${path.relative(process.cwd(), file)}`);
 }
 
 async function cleanup() {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   await Promise.allSettled(servers.map((s) => s.stop('SIGKILL')));
   await Promise.allSettled(services.map((s) => s.stop()));
-  rmSync(dataDir, { recursive: true, force: true });
+  stopChildren();
 }
 
 main()

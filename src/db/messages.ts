@@ -1,6 +1,6 @@
-import { and, asc, desc, eq, gt, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, gt, lt, sql } from 'drizzle-orm';
 import { pairIn, pgArray, prepareOnce, queryRows, type Executor } from './client.js';
-import { messages, type MessageRow, type PublicUser } from './schema.js';
+import { messages, users, type MessageRow, type PublicUser } from './schema.js';
 
 export interface MessageKey {
   conversationId: string;
@@ -55,12 +55,19 @@ export interface MessagePageQuery {
 
 const MAX_SEQ = 2_147_483_647; // seq is an int
 
-// One statement per direction; an open end of the range is bound as 0 or MAX_SEQ.
+// One statement per direction; an open end of the range is bound as 0 or MAX_SEQ. Each row
+// comes with its sender's public fields: a page (or a stream catching up) resolves `sender`
+// without another lookup.
 const pageQuery = (forward: boolean) =>
   prepareOnce((db) =>
     db
-      .select()
+      .select({
+        ...getTableColumns(messages),
+        senderPhone: users.phone,
+        senderDisplayName: users.displayName,
+      })
       .from(messages)
+      .innerJoin(users, eq(users.id, messages.senderId))
       .where(
         and(
           eq(messages.conversationId, sql.placeholder('conversationId')),
@@ -75,12 +82,15 @@ const pageQuery = (forward: boolean) =>
 const forwardPage = pageQuery(true);
 const backwardPage = pageQuery(false);
 
+/** A stored message with its sender's public fields (as they are now). */
+export type MessageWithSender = MessageRow & { readonly sender: PublicUser };
+
 /** Messages of a conversation within (afterSeq, beforeSeq), oldest → newest. */
 export async function listMessages(
   db: Executor,
   conversationId: string,
   q: MessagePageQuery,
-): Promise<MessageRow[]> {
+): Promise<MessageWithSender[]> {
   const forward = q.direction === 'forward';
   const rows = await (forward ? forwardPage : backwardPage)(db).execute({
     conversationId,
@@ -88,7 +98,11 @@ export async function listMessages(
     beforeSeq: q.beforeSeq ?? MAX_SEQ,
     limit: q.limit,
   });
-  return forward ? rows : rows.reverse();
+  const withSenders = rows.map(({ senderPhone, senderDisplayName, ...message }) => ({
+    ...message,
+    sender: { id: message.senderId, phone: senderPhone, displayName: senderDisplayName },
+  }));
+  return forward ? withSenders : withSenders.reverse();
 }
 
 /** Raised by parley_send_message when an attachment id is not the sender's unattached upload. */

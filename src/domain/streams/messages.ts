@@ -8,9 +8,13 @@ import type { Session } from '../context.js';
 import { decodeMessageCursor } from '../cursor.js';
 import { badInput, conversationNotFound, DomainError } from '../errors.js';
 import { fromWire } from '../events.js';
+import type { MessageWire } from '../../realtime/events.js';
 import { isUuid } from '../ids.js';
 import { limits } from '../limits.js';
 import { isMember, openChannelFeed } from './conversation-feed.js';
+
+/** How long a live message that came ahead of an earlier one waits for it (see fillGapLater). */
+const REORDER_WAIT_MS = 100;
 
 const resyncRequired = () =>
   new DomainError(
@@ -40,19 +44,45 @@ export async function subscribeMessageAdded(
 
   /** The newest seq handed on, per followed conversation. */
   const last = new Map<string, number>();
+  /** Live messages that came ahead of an earlier one, per conversation, by seq. */
+  const early = new Map<string, Map<number, MessageWire>>();
+  const gapTimers = new Map<string, NodeJS.Timeout>();
 
   return openChannelFeed<MessageRow>(
     session,
     conversationId ? { conversationId, fromSeq: afterSeq } : { all: true },
     (channel) => {
+      /** Hands on the next message of its conversation (never one past a gap, never twice). */
       const emit = (m: MessageRow) => {
         const seen = last.get(m.conversationId);
-        if (seen === undefined || m.seq <= seen) return;
+        if (seen === undefined || m.seq !== seen + 1) return;
         last.set(m.conversationId, m.seq);
         if (m.senderId !== session.userId) {
           deliveries.record(m.conversationId, session.userId, m.seq);
         }
         channel.push(m);
+      };
+
+      const emitLive = (m: MessageWire) => {
+        session.deps.observeDeliveryLag(Date.now() - Date.parse(m.createdAt));
+        emit(fromWire(m));
+      };
+
+      /** Hands on the early messages that now follow, and forgets those already handed on. */
+      const releaseEarly = (id: string) => {
+        const waiting = early.get(id);
+        if (!waiting) return;
+        for (let next = (last.get(id) ?? 0) + 1; waiting.has(next); next++) {
+          emitLive(waiting.get(next)!);
+          waiting.delete(next);
+        }
+        const seen = last.get(id) ?? Number.MAX_SAFE_INTEGER;
+        for (const seq of waiting.keys()) if (seq <= seen) waiting.delete(seq);
+        if (waiting.size === 0) {
+          early.delete(id);
+          clearTimeout(gapTimers.get(id));
+          gapTimers.delete(id);
+        }
       };
 
       /** Hands on what the database has after the last seq handed on (up to `upTo`). */
@@ -74,6 +104,33 @@ export async function subscribeMessageAdded(
         }
       };
 
+      // Two instances publishing into one conversation deliver its messages slightly out of
+      // order. A message ahead of a gap waits briefly for the missing ones to arrive live; only
+      // a gap that lasts (a publish that failed, a missed event) is filled from the database.
+      const fillGapLater = (id: string) => {
+        if (gapTimers.has(id)) return;
+        const timer = setTimeout(() => {
+          gapTimers.delete(id);
+          const waiting = early.get(id);
+          if (!waiting || channel.closed) return;
+          catchUp(id, Math.max(...waiting.keys()) - 1)
+            .then(() => {
+              releaseEarly(id);
+              if (early.has(id)) fillGapLater(id);
+            })
+            .catch((err: unknown) => channel.fail(err));
+        }, REORDER_WAIT_MS);
+        timer.unref();
+        gapTimers.set(id, timer);
+      };
+
+      const forget = (id: string) => {
+        last.delete(id);
+        early.delete(id);
+        clearTimeout(gapTimers.get(id));
+        gapTimers.delete(id);
+      };
+
       return {
         async onFollow(id, fromSeq, known) {
           if (last.has(id)) return;
@@ -86,21 +143,38 @@ export async function subscribeMessageAdded(
           last.set(id, from);
           // Anything newer than `newest` arrives as an event (the feed subscribed first).
           if (from < newest) await catchUp(id);
+          releaseEarly(id);
         },
-        onUnfollow: (id) => last.delete(id),
+        onUnfollow: forget,
         async onEvent(event) {
           if (event.type !== 'messageAdded') return;
           const m = event.message;
           const seen = last.get(m.conversationId);
           if (seen === undefined || m.seq <= seen) return;
-          if (m.seq > seen + 1) await catchUp(m.conversationId, m.seq - 1);
-          session.deps.observeDeliveryLag(Date.now() - Date.parse(m.createdAt));
-          emit(fromWire(m));
+          if (m.seq > seen + 1) {
+            let waiting = early.get(m.conversationId);
+            if (!waiting) early.set(m.conversationId, (waiting = new Map()));
+            waiting.set(m.seq, m);
+            fillGapLater(m.conversationId);
+            return;
+          }
+          emitLive(m);
+          releaseEarly(m.conversationId);
         },
-        onResync: (id) => catchUp(id),
+        onResync: async (id) => {
+          await catchUp(id);
+          releaseEarly(id);
+        },
       };
     },
-    { buffer: messageBuffer(session) },
+    {
+      buffer: messageBuffer(session),
+      onClose: () => {
+        for (const timer of gapTimers.values()) clearTimeout(timer);
+        gapTimers.clear();
+        early.clear();
+      },
+    },
   );
 }
 

@@ -62,6 +62,9 @@ export function createPresence(
     });
   };
 
+  /** How long presence changes wait before their judgement is tried again (database away). */
+  const JUDGE_RETRY_MS = 1_000;
+  const MAX_WAITING_CHANGES = 10_000;
   // Local subscribers by viewer. Changes that arrive together are judged together: one query
   // for which local viewers are contacts of the changed users, so the cost follows the
   // deliveries made, not the users' contact counts.
@@ -71,11 +74,26 @@ export function createPresence(
   const judging = new SerialQueue((err) => {
     for (const set of watchers.values()) for (const w of set) w.failed(err);
   });
+  let retry: NodeJS.Timeout | undefined;
   const judge = async () => {
     const events = arrived;
     arrived = [];
     const viewers = [...watchers.keys()];
-    const pairs = await findContactsAmong(db, [...new Set(events.map((e) => e.userId))], viewers);
+    let pairs: Awaited<ReturnType<typeof findContactsAmong>>;
+    try {
+      pairs = await findContactsAmong(db, [...new Set(events.map((e) => e.userId))], viewers);
+    } catch (err) {
+      // The database is away (a restart): the changes wait and are judged once it is back. A
+      // store outage pauses presence; it never ends a stream. The newest changes are kept.
+      log.warn({ err: String(err) }, 'presence: contacts unavailable; retrying');
+      arrived = [...events, ...arrived].slice(-MAX_WAITING_CHANGES);
+      retry ??= setTimeout(() => {
+        retry = undefined;
+        judging.run(judge);
+      }, JUDGE_RETRY_MS);
+      retry.unref();
+      return;
+    }
     const viewersOf = new Map<string, string[]>();
     for (const { userId, viewerId } of pairs) {
       const known = viewersOf.get(userId);
@@ -91,7 +109,7 @@ export function createPresence(
   const onChange = (event: unknown) => {
     if (watchers.size === 0 || (event as PresenceEvent).type !== 'presence') return;
     arrived.push(event as PresenceEvent);
-    if (arrived.length === 1) judging.run(judge);
+    if (arrived.length === 1 && !retry) judging.run(judge);
   };
 
   const sweep = async () => {
@@ -172,6 +190,7 @@ export function createPresence(
     async stop() {
       for (const t of timers) clearInterval(t);
       timers.length = 0;
+      clearTimeout(retry);
     },
   };
 }

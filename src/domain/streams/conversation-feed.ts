@@ -1,6 +1,7 @@
 // Listening to the conversations of one user: a single conversation, or all of them, including
 // conversations joined while listening (announced on the user's own topic). Each event is
 // handed on only while the user is a member, checked when it is delivered.
+import { isDatabaseUnavailable } from '../../db/client.js';
 import { findMemberConversations } from '../../db/conversations.js';
 import type { Unsubscribe } from '../../realtime/bus.js';
 import { Channel, SerialQueue, type ChannelOptions } from '../../realtime/channel.js';
@@ -42,6 +43,31 @@ const conversationIdOf = (e: ConversationEvent) =>
 const memberVersionOf = (e: ConversationEvent) =>
   e.type === 'messageAdded' ? e.message.memberVersion : undefined;
 
+/** How often a stream that needs the database tries again while it is away. */
+export const STORE_RETRY_MS = 1_000;
+
+/**
+ * Retries `task` while the database is unavailable (a restart is a pause, never the end of a
+ * stream); rethrows any other error. Undefined when `stopped` (the stream ended meanwhile).
+ */
+async function untilDatabaseBack<T>(
+  stopped: () => boolean,
+  task: () => Promise<T>,
+  firstError: unknown,
+): Promise<T | undefined> {
+  let err = firstError;
+  for (;;) {
+    if (!isDatabaseUnavailable(err)) throw err;
+    await new Promise((resolve) => setTimeout(resolve, STORE_RETRY_MS));
+    if (stopped()) return undefined;
+    try {
+      return await task();
+    } catch (next) {
+      err = next;
+    }
+  }
+}
+
 export async function isMember(session: Session, conversationId: string): Promise<boolean> {
   return session.deps.membership.load({ conversationId, userId: session.userId });
 }
@@ -70,7 +96,20 @@ export async function openFeed(
     queue.run(async () => {
       if (closed || !followed.has(id)) return;
       const member = memberSets.isMember(id, session.userId, memberVersionOf(event));
-      if (!(typeof member === 'boolean' ? member : await member)) {
+      const stillMember =
+        typeof member === 'boolean'
+          ? member
+          : await member.catch((err: unknown) =>
+              // Reloading the member set needs the database: while it is away, wait for it.
+              untilDatabaseBack(
+                () => closed,
+                () =>
+                  Promise.resolve(memberSets.isMember(id, session.userId, memberVersionOf(event))),
+                err,
+              ),
+            );
+      if (closed || stillMember === undefined) return;
+      if (!stillMember) {
         unfollow(id);
         if (!('all' in scope)) handlers.onRemoved(id);
         return;
@@ -166,8 +205,10 @@ export async function openFeed(
           }
         }
         for (const id of followed.keys()) {
-          if (await isMember(session, id)) await handlers.onResync(id);
-          else {
+          const resync = () => handlers.onResync(id);
+          if (await isMember(session, id)) {
+            await resync().catch((err: unknown) => untilDatabaseBack(() => closed, resync, err));
+          } else {
             unfollow(id);
             if (!('all' in scope)) handlers.onRemoved(id);
           }

@@ -43,4 +43,6 @@ export interface Session {
    * and resumes from its last cursor instead of silently losing messages.
    */
   readonly closeSlowConsumer?: () => void;
+  /** For subscriptions: closes the connection with "try again later" (1013) and this reason. */
+  readonly closeToRetry?: (reason: string) => void;
 }

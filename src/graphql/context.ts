@@ -15,6 +15,8 @@ export interface GraphQLContext {
   readonly clientIp: string;
   /** Subscriptions only: disconnects a client that stopped reading (see Session). */
   readonly closeSlowConsumer?: () => void;
+  /** Subscriptions only: asks the client to reconnect later (see Session). */
+  readonly closeToRetry?: (reason: string) => void;
   /** The signed-in user, or null (with the reason in authError when a token was sent). */
   readonly userId: string | null;
   readonly authError: DomainError | null;
@@ -28,6 +30,7 @@ export function requireSession(ctx: GraphQLContext): Session {
     userId: ctx.userId,
     loaders: ctx.loaders,
     ...(ctx.closeSlowConsumer ? { closeSlowConsumer: ctx.closeSlowConsumer } : {}),
+    ...(ctx.closeToRetry ? { closeToRetry: ctx.closeToRetry } : {}),
   };
 }
 
@@ -63,6 +66,7 @@ export function createSubscriptionContext(
   requestId: string,
   clientIp: string,
   closeSlowConsumer: () => void,
+  closeToRetry: (reason: string) => void,
 ): GraphQLContext {
   let presence: DataLoader<string, PresencePayload> | undefined;
   return {
@@ -76,6 +80,7 @@ export function createSubscriptionContext(
     userId,
     authError: null,
     closeSlowConsumer,
+    closeToRetry,
   };
 }
 

@@ -171,6 +171,7 @@ export function attachWebSocketServer(
         ctx.extra.clientIp ?? 'unknown',
         // 1013 "try again later": graphql-ws clients reconnect, and resume from their cursor.
         () => ctx.extra.socket.close(1013, 'Too slow: reconnect and resume'),
+        (reason) => ctx.extra.socket.close(1013, reason),
       ),
     // The result itself (not graphql-ws's copy of it), so its JSON is made once for all.
     onNext: (_ctx, _id, _payload, _args, result) =>

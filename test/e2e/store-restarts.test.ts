@@ -94,7 +94,7 @@ describe.skipIf(!postgresUrl || !redisUrl)(
       const clientMessageId = randomUUID();
       for (let attempt = 0; ; attempt++) {
         const server = attempt % 2 === 0 ? a : b;
-        const res = await gqlAt<{ sendMessage: { id: string; seq: number } }>(
+        const res = await gqlAt<{ sendMessage: { id: string; seq: number; cursor: string } }>(
           server.url,
           SEND,
           { input: { conversationId, body, clientMessageId } },
@@ -161,7 +161,7 @@ describe.skipIf(!postgresUrl || !redisUrl)(
       const one = streams['messageAdded(conversation) on B']! as unknown as Received<Added>;
       const all = streams['messageAdded(all) on A']! as unknown as Received<Added>;
       // The stream of every conversation starts "now": send until it shows it is live.
-      const acked: { id: string; seq: number }[] = [first];
+      const acked: { id: string; seq: number; cursor: string }[] = [first];
       await until(
         'the all-conversations stream live',
         async () => acked.push(await sendSurely(group, 'warm-up')),
@@ -229,8 +229,17 @@ describe.skipIf(!postgresUrl || !redisUrl)(
         }
       })();
       /** PostgreSQL down for a while; meanwhile Ann comes online and goes (presence to judge). */
+      const late: Received<Added>[] = [];
       const postgresOutage = async (mode: 'fast' | 'immediate') => {
         await pg.stopKeepingData(mode);
+        // Subscribing while it is down waits for it, then starts from the cursor given.
+        late.push(
+          subscribe<Added>(
+            wsOf(b, bob),
+            `subscription($id: ID, $after: String) { messageAdded(conversationId: $id, after: $after) { id seq conversationId body } }`,
+            { id: group, after: acked[acked.length - 1]!.cursor },
+          ),
+        );
         const online = wsOf(a, ann);
         subscribe(online, `subscription { presenceChanged { status } }`);
         await sleep(1_000);
@@ -259,6 +268,12 @@ describe.skipIf(!postgresUrl || !redisUrl)(
       const seqsOf = (items: Added[]) =>
         items.filter((m) => m.conversationId === group).map((m) => m.seq);
       expect(seqsOf(one.items)).toEqual(expected.filter((s) => s > first.seq));
+      for (const stream of late) {
+        await stream.until((x) => x.some((m) => m.seq === newest), 30_000);
+        const seqs = seqsOf(stream.items);
+        expect(seqs).toEqual(expected.slice(expected.indexOf(seqs[0]!)));
+        expect(stream.errors).toEqual([]);
+      }
       const fromAll = seqsOf(all.items);
       expect(fromAll).toEqual(expected.slice(expected.indexOf(fromAll[0]!)));
       for (const [name, stream] of Object.entries(streams)) {

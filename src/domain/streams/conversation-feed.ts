@@ -68,6 +68,33 @@ async function untilDatabaseBack<T>(
   }
 }
 
+/** How long a new subscription waits for the database (a restart) before asking to come back. */
+const SUBSCRIBE_WAIT_MS = 15_000;
+
+/**
+ * Opens a stream, waiting while the database is away: a subscribe during a restart starts once
+ * it is back. After SUBSCRIBE_WAIT_MS the connection is closed with 1013 "try again later",
+ * which clients retry (and resume from their cursor).
+ */
+export async function openWhenDatabaseBack<T>(
+  session: Session,
+  open: () => Promise<T>,
+): Promise<T> {
+  const deadline = Date.now() + SUBSCRIBE_WAIT_MS;
+  for (;;) {
+    try {
+      return await open();
+    } catch (err) {
+      if (!isDatabaseUnavailable(err)) throw err;
+      if (Date.now() > deadline) {
+        session.closeToRetry?.('The database is unavailable: reconnect and resume later.');
+        throw err;
+      }
+      await new Promise((resolve) => setTimeout(resolve, STORE_RETRY_MS));
+    }
+  }
+}
+
 export async function isMember(session: Session, conversationId: string): Promise<boolean> {
   return session.deps.membership.load({ conversationId, userId: session.userId });
 }

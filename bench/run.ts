@@ -70,7 +70,8 @@ async function seed(databaseUrl: string): Promise<Seeded> {
     insert into messages (conversation_id, seq, sender_id, body, created_at)
     select m.conversation_id, g, m.user_id, 'history message ' || g, now() - make_interval(secs => ${HISTORY_PER_CONVERSATION} - g)
       from conversation_members m, generate_series(1, ${HISTORY_PER_CONVERSATION}::int) g
-     where m.user_id in (select user_id from conversation_members m2 where m2.conversation_id = m.conversation_id order by user_id limit 1)`;
+     where m.conversation_id = any(${conversations.map((c) => c.id)}::uuid[])
+       and m.user_id in (select user_id from conversation_members m2 where m2.conversation_id = m.conversation_id order by user_id limit 1)`;
   await sql`analyze`;
   // The fan-out group: the last user sends, 2,000 members listen.
   const owner = users.at(-1)!;

@@ -9,6 +9,7 @@ import type { LiveMessageRow, MessageRow, PublicUser } from '../db/schema.js';
 import type { EventBus } from '../realtime/bus.js';
 import {
   conversationTopic,
+  membersTopic,
   userTopic,
   type BusEvent,
   type ConversationEvent,
@@ -46,9 +47,9 @@ export type StagedEvent =
 
 export function topicOf(staged: StagedEvent): string {
   const e = staged.event;
-  return e.type === 'joined' || e.type === 'left'
-    ? userTopic(e.userId)
-    : conversationTopic(staged.conversationId);
+  if (e.type === 'joined' || e.type === 'left') return userTopic(e.userId);
+  if (e.type === 'members') return membersTopic(staged.conversationId);
+  return conversationTopic(staged.conversationId);
 }
 
 export const toWire = (

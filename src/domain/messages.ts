@@ -23,7 +23,7 @@ import {
 } from './errors.js';
 import { isUuid, parseMessageId, type MessageKey } from './ids.js';
 import { toWire, type Staged } from './events.js';
-import { conversationTopic } from '../realtime/events.js';
+import { activityTopic, conversationTopic } from '../realtime/events.js';
 import { blobKeysOf } from '../storage/blob-store.js';
 import { limits } from './limits.js';
 import {
@@ -224,7 +224,7 @@ export async function markRead(session: Session, messageId: string) {
   if (!read) throw conversationNotFound(); // left meanwhile
   session.loaders.members.clear(key.conversationId);
   if (read.lastReadSeq > view.viewerLastReadSeq) {
-    session.deps.events.publishEphemeral(conversationTopic(key.conversationId), {
+    session.deps.events.publishEphemeral(activityTopic(key.conversationId), {
       type: 'receipt',
       conversationId: key.conversationId,
       userId: session.userId,
@@ -249,7 +249,7 @@ export async function setTyping(
   if (!isUuid(conversationId)) throw conversationNotFound();
   const view = await findConversationView(session.deps.db, conversationId, session.userId);
   if (!view) throw conversationNotFound();
-  session.deps.events.publishEphemeral(conversationTopic(conversationId), {
+  session.deps.events.publishEphemeral(activityTopic(conversationId), {
     type: 'typing',
     conversationId,
     userId: session.userId,

@@ -51,7 +51,12 @@ export interface PresenceEvent {
 
 export type BusEvent = ConversationEvent | UserEvent | PresenceEvent;
 
+// Topics per kind, so a subscriber of one kind never pays for another: messages (added,
+// updated) on `c:`, typing and read receipts on `a:`, member set changes on `m:` (which every
+// stream of the conversation follows, to stop at a removal), memberships on the user's `u:`.
 export const conversationTopic = (conversationId: string): string => `c:${conversationId}`;
+export const activityTopic = (conversationId: string): string => `a:${conversationId}`;
+export const membersTopic = (conversationId: string): string => `m:${conversationId}`;
 export const userTopic = (userId: string): string => `u:${userId}`;
 /**
  * Every presence change, published once: each instance hands it to those of its local

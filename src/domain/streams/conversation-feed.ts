@@ -6,7 +6,9 @@ import { findMemberConversations } from '../../db/conversations.js';
 import type { Unsubscribe } from '../../realtime/bus.js';
 import { Channel, SerialQueue, type ChannelOptions } from '../../realtime/channel.js';
 import {
+  activityTopic,
   conversationTopic,
+  membersTopic,
   userTopic,
   type ConversationEvent,
   type UserEvent,
@@ -103,11 +105,16 @@ export async function isMember(session: Session, conversationId: string): Promis
  * Follows one conversation (`conversationId`) or all of the user's. Subscribes before reading
  * anything, so every event after the start position reaches a handler.
  */
+/** Which events of a conversation a feed listens to: its messages, or typing and receipts. */
+export type FeedKind = 'messages' | 'activity';
+
 export async function openFeed(
   session: Session,
   scope: { conversationId: string; fromSeq: number | null } | { all: true },
   handlers: FeedHandlers,
+  kind: FeedKind = 'messages',
 ): Promise<Feed> {
+  const topicOf = kind === 'messages' ? conversationTopic : activityTopic;
   const { bus } = session.deps.events;
   const { memberSets } = session.deps;
   const queue = new SerialQueue(handlers.onError);
@@ -149,9 +156,13 @@ export async function openFeed(
     if (followed.has(conversationId)) return;
     followed.set(conversationId, null);
     retained.set(conversationId, memberSets.retain(conversationId));
-    const unsubscribe = await bus.subscribe(conversationTopic(conversationId), (e) =>
-      handleConversationEvent(e as ConversationEvent),
-    );
+    // Its kind's events, and the member set changes (to stop at a removal).
+    const onEvent = (e: unknown) => handleConversationEvent(e as ConversationEvent);
+    const unsubscribes = await Promise.all([
+      bus.subscribe(topicOf(conversationId), onEvent),
+      bus.subscribe(membersTopic(conversationId), onEvent),
+    ]);
+    const unsubscribe = () => unsubscribes.forEach((u) => u());
     if (closed || !followed.has(conversationId)) unsubscribe();
     else followed.set(conversationId, unsubscribe);
   };
@@ -255,21 +266,26 @@ export async function openChannelFeed<T>(
   session: Session,
   scope: Parameters<typeof openFeed>[1],
   build: (channel: Channel<T>) => Pick<FeedHandlers, 'onEvent'> & Partial<FeedHandlers>,
-  opts: { onClose?: () => void; buffer?: Partial<ChannelOptions> } = {},
+  opts: { onClose?: () => void; buffer?: Partial<ChannelOptions>; kind?: FeedKind } = {},
 ): Promise<Channel<T>> {
   let feed: Feed | undefined;
   const channel = new Channel<T>(() => {
     feed?.close();
     opts.onClose?.();
   }, opts.buffer);
-  feed = await openFeed(session, scope, {
-    onFollow: async () => {},
-    onUnfollow: () => {},
-    onResync: async () => {},
-    onRemoved: () => channel.fail(conversationNotFound()),
-    onError: (err) => channel.fail(err),
-    ...build(channel),
-  });
+  feed = await openFeed(
+    session,
+    scope,
+    {
+      onFollow: async () => {},
+      onUnfollow: () => {},
+      onResync: async () => {},
+      onRemoved: () => channel.fail(conversationNotFound()),
+      onError: (err) => channel.fail(err),
+      ...build(channel),
+    },
+    opts.kind,
+  );
   if (channel.closed) feed.close();
   return channel;
 }

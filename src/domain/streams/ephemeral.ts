@@ -49,6 +49,7 @@ export async function subscribeTyping(
       },
       // Typing is shed first when a client falls behind.
       buffer: { maxBuffer: 100, overflow: 'drop-oldest' },
+      kind: 'activity',
     },
   );
 }
@@ -72,6 +73,6 @@ export async function subscribeReceipts(
         });
       },
     }),
-    { buffer: { maxBuffer: 100, overflow: 'drop-oldest' } },
+    { buffer: { maxBuffer: 100, overflow: 'drop-oldest' }, kind: 'activity' },
   );
 }

@@ -336,8 +336,9 @@ export function liveStatus(session: Session, message: LiveMessageRow): MessageSt
   if (message.memberVersion === undefined || message.editedAt || message.deletedAt) return null;
   const set = session.deps.memberSets.known(message.conversationId);
   if (!set || set.version < message.memberVersion) return null;
-  const others = [...set.userIds].some((id) => id !== message.senderId);
-  return others ? 'SENT' : 'READ';
+  // Anyone besides the sender? (A size check: a big room's set is not walked per event.)
+  const others = set.userIds.size - (set.userIds.has(message.senderId) ? 1 : 0);
+  return others > 0 ? 'SENT' : 'READ';
 }
 
 export async function statusOf(session: Session, message: LiveMessageRow): Promise<MessageStatus> {

@@ -46,27 +46,26 @@ const memberVersionOf = (e: ConversationEvent) =>
   e.type === 'messageAdded' ? e.message.memberVersion : undefined;
 
 /** How often a stream that needs the database tries again while it is away. */
-export const STORE_RETRY_MS = 1_000;
+const STORE_RETRY_MS = 1_000;
 
 /**
- * Retries `task` while the database is unavailable (a restart is a pause, never the end of a
- * stream); rethrows any other error. Undefined when `stopped` (the stream ended meanwhile).
+ * Runs `task`, and again every STORE_RETRY_MS while it fails because the database is away: a
+ * restart is a pause, never the end of a stream. Any other error is thrown, and so is the last
+ * one past `deadline` (epoch ms). Undefined once `stopped()` (the stream ended meanwhile).
  */
-async function untilDatabaseBack<T>(
-  stopped: () => boolean,
+export async function whileDatabaseAway<T>(
   task: () => Promise<T>,
-  firstError: unknown,
+  opts: { stopped?: () => boolean; deadline?: number } = {},
 ): Promise<T | undefined> {
-  let err = firstError;
   for (;;) {
-    if (!isDatabaseUnavailable(err)) throw err;
-    await new Promise((resolve) => setTimeout(resolve, STORE_RETRY_MS));
-    if (stopped()) return undefined;
     try {
       return await task();
-    } catch (next) {
-      err = next;
+    } catch (err) {
+      const late = opts.deadline !== undefined && Date.now() > opts.deadline;
+      if (!isDatabaseUnavailable(err) || late) throw err;
     }
+    await new Promise((resolve) => setTimeout(resolve, STORE_RETRY_MS));
+    if (opts.stopped?.()) return undefined;
   }
 }
 
@@ -82,18 +81,13 @@ export async function openWhenDatabaseBack<T>(
   session: Session,
   open: () => Promise<T>,
 ): Promise<T> {
-  const deadline = Date.now() + SUBSCRIBE_WAIT_MS;
-  for (;;) {
-    try {
-      return await open();
-    } catch (err) {
-      if (!isDatabaseUnavailable(err)) throw err;
-      if (Date.now() > deadline) {
-        session.closeToRetry?.('The database is unavailable: reconnect and resume later.');
-        throw err;
-      }
-      await new Promise((resolve) => setTimeout(resolve, STORE_RETRY_MS));
+  try {
+    return (await whileDatabaseAway(open, { deadline: Date.now() + SUBSCRIBE_WAIT_MS })) as T;
+  } catch (err) {
+    if (isDatabaseUnavailable(err)) {
+      session.closeToRetry?.('The database is unavailable: reconnect and resume later.');
     }
+    throw err;
   }
 }
 
@@ -129,19 +123,11 @@ export async function openFeed(
     if (event.type === 'members') memberSets.invalidate(id, event.version);
     queue.run(async () => {
       if (closed || !followed.has(id)) return;
-      const member = memberSets.isMember(id, session.userId, memberVersionOf(event));
-      const stillMember =
-        typeof member === 'boolean'
-          ? member
-          : await member.catch((err: unknown) =>
-              // Reloading the member set needs the database: while it is away, wait for it.
-              untilDatabaseBack(
-                () => closed,
-                () =>
-                  Promise.resolve(memberSets.isMember(id, session.userId, memberVersionOf(event))),
-                err,
-              ),
-            );
+      // Reloading the member set needs the database: while it is away, the stream waits.
+      const stillMember = await whileDatabaseAway(
+        async () => memberSets.isMember(id, session.userId, memberVersionOf(event)),
+        { stopped: () => closed },
+      );
       if (closed || stillMember === undefined) return;
       if (!stillMember) {
         unfollow(id);
@@ -243,9 +229,8 @@ export async function openFeed(
           }
         }
         for (const id of followed.keys()) {
-          const resync = () => handlers.onResync(id);
           if (await isMember(session, id)) {
-            await resync().catch((err: unknown) => untilDatabaseBack(() => closed, resync, err));
+            await whileDatabaseAway(() => handlers.onResync(id), { stopped: () => closed });
           } else {
             unfollow(id);
             if (!('all' in scope)) handlers.onRemoved(id);

@@ -1,7 +1,6 @@
 // messageAdded and messageUpdated. New messages are handed on strictly in seq order per
 // conversation, each exactly once: duplicates (an event published twice, a replayed message
 // arriving live too) are dropped by seq, and a jump in seq is filled from the database first.
-import { isDatabaseUnavailable } from '../../db/client.js';
 import { lastSeqOf } from '../../db/conversations.js';
 import { listMessages } from '../../db/messages.js';
 import type { MessageRow } from '../../db/schema.js';
@@ -12,7 +11,7 @@ import { fromWire } from '../events.js';
 import type { MessageWire } from '../../realtime/events.js';
 import { isUuid } from '../ids.js';
 import { limits } from '../limits.js';
-import { isMember, openChannelFeed, STORE_RETRY_MS } from './conversation-feed.js';
+import { isMember, openChannelFeed, whileDatabaseAway } from './conversation-feed.js';
 
 /** How long a live message that came ahead of an earlier one waits for it (see fillGapLater). */
 const REORDER_WAIT_MS = 100;
@@ -108,24 +107,22 @@ export async function subscribeMessageAdded(
       // Two instances publishing into one conversation deliver its messages slightly out of
       // order. A message ahead of a gap waits briefly for the missing ones to arrive live; only
       // a gap that lasts (a publish that failed, a missed event) is filled from the database.
-      const fillGapLater = (id: string, delayMs = REORDER_WAIT_MS) => {
+      const fillGapLater = (id: string) => {
         if (gapTimers.has(id)) return;
         const timer = setTimeout(() => {
           gapTimers.delete(id);
           const waiting = early.get(id);
           if (!waiting || channel.closed) return;
-          catchUp(id, Math.max(...waiting.keys()) - 1)
+          let newest = 0;
+          for (const seq of waiting.keys()) newest = Math.max(newest, seq);
+          // While the database is away (a restart) the stream waits, then fills the gap.
+          whileDatabaseAway(() => catchUp(id, newest - 1), { stopped: () => channel.closed })
             .then(() => {
               releaseEarly(id);
               if (early.has(id)) fillGapLater(id);
             })
-            .catch((err: unknown) => {
-              // The database is away (a restart): the stream waits, and fills the gap once it
-              // is back. Anything else ends it.
-              if (isDatabaseUnavailable(err)) fillGapLater(id, STORE_RETRY_MS);
-              else channel.fail(err);
-            });
-        }, delayMs);
+            .catch((err: unknown) => channel.fail(err));
+        }, REORDER_WAIT_MS);
         timer.unref();
         gapTimers.set(id, timer);
       };

@@ -4,7 +4,7 @@ import type { ReceiptPayload, TypingPayload } from '../../realtime/events.js';
 import type { Session } from '../context.js';
 import { conversationNotFound } from '../errors.js';
 import { isUuid } from '../ids.js';
-import { isMember, openChannelFeed } from './conversation-feed.js';
+import { isMember, openChannelFeed, openWhenDatabaseBack } from './conversation-feed.js';
 
 async function requireMember(session: Session, conversationId: string) {
   if (!isUuid(conversationId) || !(await isMember(session, conversationId))) {
@@ -12,7 +12,14 @@ async function requireMember(session: Session, conversationId: string) {
   }
 }
 
-export async function subscribeTyping(
+/** Waits while the database is away (see openWhenDatabaseBack). */
+export const subscribeTyping = (
+  session: Session,
+  conversationId: string,
+): Promise<AsyncIterableIterator<TypingPayload>> =>
+  openWhenDatabaseBack(session, () => openTyping(session, conversationId));
+
+async function openTyping(
   session: Session,
   conversationId: string,
 ): Promise<AsyncIterableIterator<TypingPayload>> {
@@ -54,7 +61,14 @@ export async function subscribeTyping(
   );
 }
 
-export async function subscribeReceipts(
+/** Waits while the database is away (see openWhenDatabaseBack). */
+export const subscribeReceipts = (
+  session: Session,
+  conversationId: string,
+): Promise<AsyncIterableIterator<ReceiptPayload>> =>
+  openWhenDatabaseBack(session, () => openReceipts(session, conversationId));
+
+async function openReceipts(
   session: Session,
   conversationId: string,
 ): Promise<AsyncIterableIterator<ReceiptPayload>> {

@@ -11,7 +11,12 @@ import { fromWire } from '../events.js';
 import type { MessageWire } from '../../realtime/events.js';
 import { isUuid } from '../ids.js';
 import { limits } from '../limits.js';
-import { isMember, openChannelFeed, whileDatabaseAway } from './conversation-feed.js';
+import {
+  isMember,
+  openChannelFeed,
+  openWhenDatabaseBack,
+  whileDatabaseAway,
+} from './conversation-feed.js';
 
 /** How long a live message that came ahead of an earlier one waits for it (see fillGapLater). */
 const REORDER_WAIT_MS = 100;
@@ -30,7 +35,14 @@ async function checkScope(session: Session, conversationId: string | null | unde
   return conversationId;
 }
 
-export async function subscribeMessageAdded(
+/** Waits while the database is away (see openWhenDatabaseBack). */
+export const subscribeMessageAdded = (
+  session: Session,
+  args: { conversationId?: string | null; after?: string | null },
+): Promise<AsyncIterableIterator<MessageRow>> =>
+  openWhenDatabaseBack(session, () => openMessageAdded(session, args));
+
+async function openMessageAdded(
   session: Session,
   args: { conversationId?: string | null; after?: string | null },
 ): Promise<AsyncIterableIterator<MessageRow>> {
@@ -187,7 +199,14 @@ const messageBuffer = (session: Session) => ({
   overflow: session.closeSlowConsumer ?? ('fail' as const),
 });
 
-export async function subscribeMessageUpdated(
+/** Waits while the database is away (see openWhenDatabaseBack). */
+export const subscribeMessageUpdated = (
+  session: Session,
+  args: { conversationId?: string | null },
+): Promise<AsyncIterableIterator<MessageRow>> =>
+  openWhenDatabaseBack(session, () => openMessageUpdated(session, args));
+
+async function openMessageUpdated(
   session: Session,
   args: { conversationId?: string | null },
 ): Promise<AsyncIterableIterator<MessageRow>> {

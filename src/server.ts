@@ -33,6 +33,8 @@ import { attachWebSocketServer } from './graphql/websocket.js';
 import type { Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { countOutbox } from './db/outbox.js';
+import { deleteStreamBasesOlderThan } from './db/stream-bases.js';
+import { STREAM_CURSOR_TTL_MS } from './domain/streams/stream-cursor.js';
 import { observabilityPlugin } from './graphql/observability.js';
 import { introspectionRules, limitRules, queryLimits } from './graphql/query-limits.js';
 import { createRateLimiter } from './realtime/rate-limiter.js';
@@ -93,7 +95,12 @@ export async function createServer(opts: {
   const sweeper = createAttachmentSweeper(database.db, blobs, logger, {
     unattachedTtlSeconds: config.attachments.unattachedTtlSeconds,
     intervalMs: config.attachments.sweepIntervalMs,
-    alsoSweep: () => removeStaleSpoolFiles(spoolDir(config.attachments), 3_600_000),
+    alsoSweep: () =>
+      Promise.all([
+        removeStaleSpoolFiles(spoolDir(config.attachments), 3_600_000),
+        // A stream cursor stays resumable for STREAM_CURSOR_TTL (see domain/streams/stream-cursor.ts).
+        deleteStreamBasesOlderThan(database.db, STREAM_CURSOR_TTL_MS),
+      ]),
   });
   const deps: Deps = {
     db: database.db,

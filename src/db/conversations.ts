@@ -166,6 +166,8 @@ export async function insertMembers(
         userId,
         lastReadSeq: readUpToSeq,
         lastDeliveredSeq: readUpToSeq,
+        joinedSeq: readUpToSeq,
+        joinedChangeSeq: sql`(select ${conversations.lastChangeSeq} from ${conversations} where ${conversations.id} = ${conversationId})`,
       })),
     )
     .onConflictDoNothing()
@@ -293,24 +295,42 @@ export async function advanceRead(
   return row;
 }
 
-export async function lastSeqOf(db: Executor, conversationId: string): Promise<number> {
+/** The newest message seq and the newest change position of a conversation (0 when none). */
+export async function positionsOf(
+  db: Executor,
+  conversationId: string,
+): Promise<{ lastSeq: number; lastChangeSeq: number }> {
   const [row] = await db
-    .select({ lastSeq: conversations.lastSeq })
+    .select({ lastSeq: conversations.lastSeq, lastChangeSeq: conversations.lastChangeSeq })
     .from(conversations)
     .where(eq(conversations.id, conversationId));
-  return row?.lastSeq ?? 0;
+  return row ?? { lastSeq: 0, lastChangeSeq: 0 };
 }
 
-/** Every conversation of a member, with its newest seq and what was delivered to the member. */
+export interface MemberConversation {
+  conversationId: string;
+  lastSeq: number;
+  lastChangeSeq: number;
+  /** What was delivered to the member. */
+  lastDeliveredSeq: number;
+  /** The conversation's positions when the member joined. */
+  joinedSeq: number;
+  joinedChangeSeq: number;
+}
+
+/** Every conversation of a member, with its newest positions and the member's own. */
 export function findMemberConversations(
   db: Executor,
   userId: string,
-): Promise<{ conversationId: string; lastSeq: number; lastDeliveredSeq: number }[]> {
+): Promise<MemberConversation[]> {
   return db
     .select({
       conversationId: conversationMembers.conversationId,
       lastSeq: conversations.lastSeq,
+      lastChangeSeq: conversations.lastChangeSeq,
       lastDeliveredSeq: conversationMembers.lastDeliveredSeq,
+      joinedSeq: conversationMembers.joinedSeq,
+      joinedChangeSeq: conversationMembers.joinedChangeSeq,
     })
     .from(conversationMembers)
     .innerJoin(conversations, eq(conversations.id, conversationMembers.conversationId))

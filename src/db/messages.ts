@@ -1,11 +1,24 @@
 import { and, asc, desc, eq, getTableColumns, gt, lt, sql } from 'drizzle-orm';
 import { pairIn, pgArray, prepareOnce, queryRows, type Executor } from './client.js';
-import { messages, users, type MessageRow, type PublicUser } from './schema.js';
+import { conversations, messages, users, type MessageRow, type PublicUser } from './schema.js';
 
 export interface MessageKey {
   conversationId: string;
   seq: number;
 }
+
+/** A stored message with its sender's public fields (as they are now). */
+export type MessageWithSender = MessageRow & { readonly sender: PublicUser };
+
+/** A row read with its sender's phone and name beside it, those put into `sender`. */
+const withSender = <T extends MessageRow>({
+  senderPhone,
+  senderDisplayName,
+  ...message
+}: T & { senderPhone: string; senderDisplayName: string }) => ({
+  ...(message as unknown as T),
+  sender: { id: message.senderId, phone: senderPhone, displayName: senderDisplayName },
+});
 
 export async function findMessage(db: Executor, key: MessageKey): Promise<MessageRow | undefined> {
   const [row] = await db
@@ -33,17 +46,86 @@ export function findMessagesByKeys(
     );
 }
 
+/**
+ * Changes a message and gives the change the conversation's next change position (under its
+ * lock, so positions follow commit order without a gap). Undefined when there is no such message.
+ */
 export async function updateMessage(
   db: Executor,
   key: MessageKey,
   change: { body: string | null; editedAt?: Date; deletedAt?: Date },
 ): Promise<MessageRow | undefined> {
+  const [position] = await db
+    .update(conversations)
+    .set({ lastChangeSeq: sql`${conversations.lastChangeSeq} + 1` })
+    .where(
+      and(
+        eq(conversations.id, key.conversationId),
+        sql`exists (select 1 from ${messages} where ${messages.conversationId} = ${key.conversationId} and ${messages.seq} = ${key.seq})`,
+      ),
+    )
+    .returning({ changeSeq: conversations.lastChangeSeq });
+  if (!position) return undefined;
   const [row] = await db
     .update(messages)
-    .set(change)
+    .set({ ...change, changeSeq: position.changeSeq })
     .where(and(eq(messages.conversationId, key.conversationId), eq(messages.seq, key.seq)))
     .returning();
   return row;
+}
+
+/** A stored message with what its event carries: the sender's public fields and the member set version. */
+export type LiveMessage = MessageWithSender & { readonly memberVersion: number };
+
+/** These messages as their events carry them (for the outbox drainer and edits). */
+export async function findLiveMessages(
+  db: Executor,
+  keys: readonly MessageKey[],
+): Promise<LiveMessage[]> {
+  if (keys.length === 0) return [];
+  const rows = await db
+    .select({
+      ...getTableColumns(messages),
+      senderPhone: users.phone,
+      senderDisplayName: users.displayName,
+      memberVersion: conversations.memberVersion,
+    })
+    .from(messages)
+    .innerJoin(users, eq(users.id, messages.senderId))
+    .innerJoin(conversations, eq(conversations.id, messages.conversationId))
+    .where(
+      pairIn(
+        [messages.conversationId, messages.seq],
+        keys,
+        [(k) => k.conversationId, 'uuid'],
+        [(k) => k.seq, 'int'],
+      ),
+    );
+  return rows.map(withSender);
+}
+
+/**
+ * Messages of a conversation changed after change position `afterChangeSeq`, each in its newest
+ * state, in change order (a messageUpdated stream catching up).
+ */
+export async function listChangedMessages(
+  db: Executor,
+  conversationId: string,
+  afterChangeSeq: number,
+  limit: number,
+): Promise<MessageWithSender[]> {
+  const rows = await db
+    .select({
+      ...getTableColumns(messages),
+      senderPhone: users.phone,
+      senderDisplayName: users.displayName,
+    })
+    .from(messages)
+    .innerJoin(users, eq(users.id, messages.senderId))
+    .where(and(eq(messages.conversationId, conversationId), gt(messages.changeSeq, afterChangeSeq)))
+    .orderBy(asc(messages.changeSeq))
+    .limit(limit);
+  return rows.map(withSender);
 }
 
 export interface MessagePageQuery {
@@ -82,9 +164,6 @@ const pageQuery = (forward: boolean) =>
 const forwardPage = pageQuery(true);
 const backwardPage = pageQuery(false);
 
-/** A stored message with its sender's public fields (as they are now). */
-export type MessageWithSender = MessageRow & { readonly sender: PublicUser };
-
 /** Messages of a conversation within (afterSeq, beforeSeq), oldest → newest. */
 export async function listMessages(
   db: Executor,
@@ -98,10 +177,7 @@ export async function listMessages(
     beforeSeq: q.beforeSeq ?? MAX_SEQ,
     limit: q.limit,
   });
-  const withSenders = rows.map(({ senderPhone, senderDisplayName, ...message }) => ({
-    ...message,
-    sender: { id: message.senderId, phone: senderPhone, displayName: senderDisplayName },
-  }));
+  const withSenders = rows.map(withSender);
   return forward ? withSenders : withSenders.reverse();
 }
 
@@ -119,7 +195,7 @@ export interface SendResult {
 }
 
 /**
- * The whole send in one statement (see drizzle/0006_member_version.sql).
+ * The whole send in one statement (see drizzle/0007_stream_positions.sql).
  * Undefined when the sender is not a member of the conversation; rejects with SQLSTATE
  * ATTACHMENT_NOT_AVAILABLE when an attachment is not an unattached upload of the sender.
  */
@@ -130,7 +206,6 @@ export async function sendInOneStatement(
     senderId: string;
     body: string;
     clientMessageId: string | null;
-    topic: string;
     /** Uploads of the sender to attach (validated uuids); empty: none. */
     attachmentIds: readonly string[];
   },
@@ -150,11 +225,12 @@ export async function sendInOneStatement(
     sender_phone: string;
     sender_display_name: string;
     member_version: number;
+    change_seq: number | null;
   }>(
     db,
     input.attachmentIds.length === 0
-      ? sql`select * from parley_send_message(${input.conversationId}::uuid, ${input.senderId}::uuid, ${input.body}, ${input.clientMessageId}, ${input.topic})`
-      : sql`select * from parley_send_message(${input.conversationId}::uuid, ${input.senderId}::uuid, ${input.body}, ${input.clientMessageId}, ${input.topic}, ${pgArray(input.attachmentIds, 'uuid')})`,
+      ? sql`select * from parley_send_message(${input.conversationId}::uuid, ${input.senderId}::uuid, ${input.body}, ${input.clientMessageId})`
+      : sql`select * from parley_send_message(${input.conversationId}::uuid, ${input.senderId}::uuid, ${input.body}, ${input.clientMessageId}, ${pgArray(input.attachmentIds, 'uuid')})`,
   );
   const row = rows[0];
   if (!row) return undefined;
@@ -170,6 +246,7 @@ export async function sendInOneStatement(
       editedAt: date(row.edited_at),
       deletedAt: date(row.deleted_at),
       attachmentCount: Number(row.attachment_count),
+      changeSeq: row.change_seq,
     },
     existed: row.existed,
     outboxId: row.outbox_id === null ? null : Number(row.outbox_id),

@@ -4,9 +4,12 @@ import { outbox } from './schema.js';
 
 export interface OutboxEntry {
   conversationId: string;
-  topic: string;
+  /** JSON of an OutboxRecord (domain/events.ts). */
   payload: string;
 }
+
+/** A row as the drainer claims it; `topic` is set only on rows written before drizzle/0007. */
+export type ClaimedOutboxRow = OutboxEntry & { id: number; topic: string | null };
 
 export interface OutboxKey {
   conversationId: string;
@@ -41,7 +44,7 @@ export function claimStaleOutbox(
   db: Executor,
   olderThanMs: number,
   limit: number,
-): Promise<(OutboxEntry & { id: number })[]> {
+): Promise<ClaimedOutboxRow[]> {
   return queryRows(
     db,
     sql`select conversation_id as "conversationId", id::int8 as id, topic, payload
@@ -51,7 +54,10 @@ export function claimStaleOutbox(
          limit ${limit}
          for update skip locked`,
   ).then((rows) =>
-    (rows as (OutboxEntry & { id: number | string })[]).map((r) => ({ ...r, id: Number(r.id) })),
+    (rows as (ClaimedOutboxRow & { id: number | string })[]).map((r) => ({
+      ...r,
+      id: Number(r.id),
+    })),
   );
 }
 

@@ -40,6 +40,12 @@ export const conversations = pgTable(
      * carry it, so an instance that knows the members at an older version reloads them first.
      */
     memberVersion: integer('member_version').notNull().default(0),
+    /**
+     * The position of the newest change to a message (an edit, a delete): every change takes
+     * last_change_seq + 1 under the conversation's lock, so changes are numbered gap-free in
+     * commit order, like messages by seq, and a messageUpdated stream resumes from one.
+     */
+    lastChangeSeq: integer('last_change_seq').notNull().default(0),
     createdAt: ts('created_at').notNull().defaultNow(),
     /** Latest activity: creation or the newest message. Orders the conversation list. */
     updatedAt: ts('updated_at').notNull().defaultNow(),
@@ -79,6 +85,9 @@ export const conversationMembers = pgTable(
     joinedAt: ts('joined_at').notNull().defaultNow(),
     lastReadSeq: integer('last_read_seq').notNull().default(0),
     lastDeliveredSeq: integer('last_delivered_seq').notNull().default(0),
+    /** The conversation's last_seq and last_change_seq when the member joined: where their streams start. */
+    joinedSeq: integer('joined_seq').notNull().default(0),
+    joinedChangeSeq: integer('joined_change_seq').notNull().default(0),
   },
   (t) => [
     primaryKey({ columns: [t.conversationId, t.userId] }),
@@ -103,9 +112,14 @@ export const messages = pgTable(
     deletedAt: ts('deleted_at'),
     /** How many attachments the message has: most have none, and then none are looked up. */
     attachmentCount: smallint('attachment_count').notNull().default(0),
+    /** The conversation's change position of this message's newest change; null: never changed. */
+    changeSeq: integer('change_seq'),
   },
   (t) => [
     primaryKey({ columns: [t.conversationId, t.seq] }),
+    index('messages_change_idx')
+      .on(t.conversationId, t.changeSeq)
+      .where(sql`${t.changeSeq} is not null`),
     unique('messages_client_message_id_key').on(t.conversationId, t.senderId, t.clientMessageId),
   ],
 );
@@ -119,7 +133,9 @@ export const outbox = pgTable(
   {
     conversationId: uuid('conversation_id').notNull(),
     id: bigint('id', { mode: 'number' }).generatedAlwaysAsIdentity(),
-    topic: text('topic').notNull(),
+    /** Rows written before drizzle/0007: the topic of `payload`, a whole event. */
+    topic: text('topic'),
+    /** A JSON `OutboxRecord` (domain/events.ts): what rebuilds the event, not the event. */
     payload: text('payload').notNull(),
     createdAt: ts('created_at').notNull().defaultNow(),
   },
@@ -181,6 +197,22 @@ export const discardedBlobs = pgTable('discarded_blobs', {
   key: text('key').primaryKey(),
   discardedAt: ts('discarded_at').notNull().defaultNow(),
 });
+
+/**
+ * Where a stream across all of a user's conversations stood (a position per conversation), saved
+ * so that its cursor can name it instead of carrying it (see domain/streams/stream-cursor.ts).
+ */
+export const streamBases = pgTable(
+  'stream_bases',
+  {
+    id: uuid('id').primaryKey(),
+    userId: uuid('user_id').notNull(),
+    /** JSON: { [conversationId]: position }. */
+    positions: text('positions').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('stream_bases_created_at_idx').on(t.createdAt)],
+);
 
 export type UserRow = typeof users.$inferSelect;
 export type ConversationRow = typeof conversations.$inferSelect;

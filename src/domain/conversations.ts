@@ -46,7 +46,7 @@ export async function getOrCreateDirect(
     await insertConversation(tx, { id, kind: 'DIRECT', title: null });
     if (await claimDirectPair(tx, low, high, id)) {
       await insertMembers(tx, id, [low, high], 0);
-      return { id, staged: await stageJoined(deps, tx, id, [low, high], 0) };
+      return { id, staged: await stageJoined(deps, tx, id, [low, high]) };
     }
     // Someone else claimed the pair first (their insert committed while ours waited): use theirs.
     await deleteConversation(tx, id);
@@ -60,11 +60,17 @@ export async function getOrCreateDirect(
 const joinedEvents = (
   conversationId: string,
   userIds: readonly string[],
-  fromSeq: number,
+  from: { seq: number; changeSeq: number },
 ): StagedEvent[] =>
   userIds.map((userId) => ({
     conversationId,
-    event: { type: 'joined' as const, conversationId, userId, fromSeq },
+    event: {
+      type: 'joined' as const,
+      conversationId,
+      userId,
+      fromSeq: from.seq,
+      fromChangeSeq: from.changeSeq,
+    },
   }));
 
 function stageJoined(
@@ -72,9 +78,9 @@ function stageJoined(
   tx: Executor,
   conversationId: string,
   userIds: readonly string[],
-  fromSeq: number,
 ): Promise<Staged> {
-  return deps.events.stage(tx, joinedEvents(conversationId, userIds, fromSeq));
+  // A new conversation: its streams start at the beginning.
+  return deps.events.stage(tx, joinedEvents(conversationId, userIds, { seq: 0, changeSeq: 0 }));
 }
 
 /** Tells every instance that what it knows of the member set is older than `version`. */
@@ -134,7 +140,7 @@ export async function createGroupConversation(
   const staged = await session.deps.db.transaction(async (tx) => {
     await insertConversation(tx, { id, kind: 'GROUP', title });
     await insertMembers(tx, id, memberIds, 0);
-    return stageJoined(session.deps, tx, id, memberIds, 0);
+    return stageJoined(session.deps, tx, id, memberIds);
   });
   session.deps.events.publish(staged);
   return requireConversation(session, id);
@@ -169,7 +175,10 @@ export async function addMembers(
     const version = await bumpMemberVersion(tx, conversationId);
     return session.deps.events.stage(tx, [
       membersChanged(conversationId, version),
-      ...joinedEvents(conversationId, added, conversation.lastSeq),
+      ...joinedEvents(conversationId, added, {
+        seq: conversation.lastSeq,
+        changeSeq: conversation.lastChangeSeq,
+      }),
     ]);
   });
   if (staged) session.deps.events.publish(staged);

@@ -4,16 +4,18 @@
 // between commit and publish) is published by whichever instance's drainer claims it first.
 // Subscribers drop what they have already delivered, so publishing twice is harmless.
 import type { Database, Executor } from '../db/client.js';
+import { findLiveMessages, type LiveMessage, type MessageKey } from '../db/messages.js';
 import { claimStaleOutbox, deleteOutbox, insertOutbox, type OutboxKey } from '../db/outbox.js';
 import type { LiveMessageRow, MessageRow, PublicUser } from '../db/schema.js';
 import type { EventBus } from '../realtime/bus.js';
 import {
-  conversationTopic,
-  membersTopic,
-  userTopic,
-  type BusEvent,
-  type ConversationEvent,
+  topics,
+  type MembersEvent,
+  type MessageEvent,
   type MessageWire,
+  type Topic,
+  type TopicKind,
+  type Topics,
   type UserEvent,
 } from '../realtime/events.js';
 
@@ -22,9 +24,93 @@ export interface LogSink {
   error(obj: object, msg: string): void;
 }
 
+/** The events that must not be lost: they go through the outbox. */
+export type DurableEvent = MessageEvent | MembersEvent | UserEvent;
+
+/**
+ * What the outbox keeps of an event: enough to rebuild it, not a copy of it. A message event is
+ * rebuilt from its row (so the wire format is written once, by `messageEvent`). The send
+ * function in SQL (drizzle/0007) writes the `messageAdded` record itself.
+ */
+export type OutboxRecord =
+  | { kind: 'messageAdded'; seq: number }
+  | { kind: 'messageUpdated'; seq: number }
+  | { kind: 'members'; version: number }
+  | { kind: 'joined'; userId: string; fromSeq: number; fromChangeSeq: number }
+  | { kind: 'left'; userId: string };
+
+/** An event and the topic it travels on (the pair the bus is typed by). */
+export type Routed = { [K in TopicKind]: { topic: Topic<K>; event: Topics[K] } }[TopicKind];
+
+/** The topic of a durable event. */
+export function route(conversationId: string, event: DurableEvent): Routed {
+  switch (event.type) {
+    case 'messageAdded':
+    case 'messageUpdated':
+      return { topic: topics.messages(conversationId), event };
+    case 'members':
+      return { topic: topics.members(conversationId), event };
+    case 'joined':
+    case 'left':
+      return { topic: topics.user(event.userId), event };
+  }
+}
+
+export function recordOf(event: DurableEvent): OutboxRecord {
+  switch (event.type) {
+    case 'messageAdded':
+    case 'messageUpdated':
+      return { kind: event.type, seq: event.message.seq };
+    case 'members':
+      return { kind: 'members', version: event.version };
+    case 'joined':
+      return {
+        kind: 'joined',
+        userId: event.userId,
+        fromSeq: event.fromSeq,
+        fromChangeSeq: event.fromChangeSeq,
+      };
+    case 'left':
+      return { kind: 'left', userId: event.userId };
+  }
+}
+
+/** Rebuilds a durable event from its record (the message records need their rows). */
+function rebuild(
+  conversationId: string,
+  record: OutboxRecord,
+  messageOf: (key: MessageKey) => LiveMessage | undefined,
+): DurableEvent | undefined {
+  switch (record.kind) {
+    case 'messageAdded':
+    case 'messageUpdated': {
+      const m = messageOf({ conversationId, seq: record.seq });
+      return m && messageEvent(record.kind, m, m);
+    }
+    case 'members':
+      return { type: 'members', conversationId, version: record.version };
+    case 'joined':
+      return {
+        type: 'joined',
+        conversationId,
+        userId: record.userId,
+        fromSeq: record.fromSeq,
+        fromChangeSeq: record.fromChangeSeq,
+      };
+    case 'left':
+      return { type: 'left', conversationId, userId: record.userId };
+  }
+}
+
+/** Hands an event to the bus on its topic. */
+export const publishRouted = (bus: EventBus, r: Routed): Promise<void> =>
+  // Each member of the union pairs a topic with its own event type; TypeScript cannot follow
+  // the correlation through the union, so it is asserted once, here.
+  bus.publish(r.topic as Topic<'messages'>, r.event as Topics['messages']);
+
 /** Events written to the outbox, kept as objects for the publish right after the commit. */
 export interface Staged {
-  readonly entries: readonly (OutboxKey & { topic: string; event: BusEvent })[];
+  readonly entries: readonly (OutboxKey & Routed)[];
 }
 
 export interface Events {
@@ -34,39 +120,40 @@ export interface Events {
   /** Publishes staged events now; whatever fails stays in the outbox for the drainer. */
   publish(staged: Staged): void;
   /** Fire-and-forget events that may be lost (typing, read receipts). */
-  publishEphemeral(topic: string, event: BusEvent): void;
+  publishEphemeral(topic: Topic<'activity'>, event: Topics['activity']): void;
   /** Publishes outbox rows older than the grace period; returns how many. */
   drainOnce(): Promise<number>;
   start(): void;
   stop(): Promise<void>;
 }
 
-export type StagedEvent =
-  | { conversationId: string; event: ConversationEvent }
-  | { conversationId: string; event: UserEvent };
-
-export function topicOf(staged: StagedEvent): string {
-  const e = staged.event;
-  if (e.type === 'joined' || e.type === 'left') return userTopic(e.userId);
-  if (e.type === 'members') return membersTopic(staged.conversationId);
-  return conversationTopic(staged.conversationId);
+export interface StagedEvent {
+  conversationId: string;
+  event: DurableEvent;
 }
 
-export const toWire = (
+/** The one wire form of a message event. */
+export function messageEvent(
+  type: MessageEvent['type'],
   m: MessageRow,
-  live?: { sender: PublicUser; memberVersion: number },
-): MessageWire => ({
-  conversationId: m.conversationId,
-  seq: m.seq,
-  senderId: m.senderId,
-  body: m.body,
-  clientMessageId: m.clientMessageId,
-  createdAt: new Date(m.createdAt).toISOString(),
-  editedAt: m.editedAt ? new Date(m.editedAt).toISOString() : null,
-  deletedAt: m.deletedAt ? new Date(m.deletedAt).toISOString() : null,
-  attachmentCount: m.attachmentCount,
-  ...(live ? { sender: live.sender, memberVersion: live.memberVersion } : {}),
-});
+  live: { sender: PublicUser; memberVersion: number },
+): MessageEvent {
+  const message: MessageWire = {
+    conversationId: m.conversationId,
+    seq: m.seq,
+    senderId: m.senderId,
+    body: m.body,
+    clientMessageId: m.clientMessageId,
+    createdAt: new Date(m.createdAt).toISOString(),
+    editedAt: m.editedAt ? new Date(m.editedAt).toISOString() : null,
+    deletedAt: m.deletedAt ? new Date(m.deletedAt).toISOString() : null,
+    attachmentCount: m.attachmentCount,
+    changeSeq: m.changeSeq,
+    sender: { id: live.sender.id, phone: live.sender.phone, displayName: live.sender.displayName },
+    memberVersion: live.memberVersion,
+  };
+  return { type, message };
+}
 
 // An event reaches every local subscriber as the same object: it is converted once and they
 // all get the same (frozen) row, which lets graphql/shared-execution.ts execute it once for them.
@@ -77,8 +164,9 @@ export const fromWire = (m: MessageWire): LiveMessageRow => {
   if (row === undefined) {
     row = Object.freeze({
       ...m,
-      // Absent in events written before attachments existed.
+      // Absent in events written before attachments and change positions existed.
       attachmentCount: m.attachmentCount ?? 0,
+      changeSeq: m.changeSeq ?? null,
       createdAt: new Date(m.createdAt),
       editedAt: m.editedAt ? new Date(m.editedAt) : null,
       deletedAt: m.deletedAt ? new Date(m.deletedAt) : null,
@@ -120,7 +208,7 @@ export function createEvents(
 
   const publishRow = async (row: Staged['entries'][number]): Promise<boolean> => {
     try {
-      await bus.publish(row.topic, row.event);
+      await publishRouted(bus, row);
       published.push({ conversationId: row.conversationId, id: row.id });
       return true;
     } catch (err) {
@@ -134,12 +222,11 @@ export function createEvents(
     async stage(tx, list) {
       const rows = list.map((s) => ({
         conversationId: s.conversationId,
-        topic: topicOf(s),
-        payload: JSON.stringify(s.event),
+        payload: JSON.stringify(recordOf(s.event)),
       }));
       const keys = await insertOutbox(tx, rows);
       return {
-        entries: list.map((s, i) => ({ ...keys[i]!, topic: rows[i]!.topic, event: s.event })),
+        entries: list.map((s, i) => ({ ...keys[i]!, ...route(s.conversationId, s.event) })),
       };
     },
     publish(staged) {
@@ -156,10 +243,34 @@ export function createEvents(
       await flushDeletes();
       return db.transaction(async (tx) => {
         const rows = await claimStaleOutbox(tx, opts.graceMs, 500);
+        const records = rows.map((row) => ({
+          row,
+          record: row.topic === null ? (JSON.parse(row.payload) as OutboxRecord) : null,
+        }));
+        // The message rows of all message records, in one statement.
+        const messageKeys = records.flatMap(({ row, record }) =>
+          record && (record.kind === 'messageAdded' || record.kind === 'messageUpdated')
+            ? [{ conversationId: row.conversationId, seq: record.seq }]
+            : [],
+        );
+        const found = new Map(
+          (await findLiveMessages(tx, messageKeys)).map((m) => [`${m.conversationId}:${m.seq}`, m]),
+        );
+        const messageOf = (k: MessageKey) => found.get(`${k.conversationId}:${k.seq}`);
         const done: OutboxKey[] = [];
-        for (const row of rows) {
+        for (const { row, record } of records) {
           try {
-            await bus.publish(row.topic, JSON.parse(row.payload) as BusEvent);
+            if (record === null) {
+              // Written before drizzle/0007: the whole event, with its topic.
+              await bus.publish(
+                row.topic as Topic<'messages'>,
+                JSON.parse(row.payload) as MessageEvent,
+              );
+            } else {
+              const event = rebuild(row.conversationId, record, messageOf);
+              // A message that is gone (its conversation was deleted) has nothing to announce.
+              if (event) await publishRouted(bus, route(row.conversationId, event));
+            }
             done.push({ conversationId: row.conversationId, id: row.id });
           } catch (err) {
             log.warn({ err: String(err) }, 'outbox drain: publish failed; will retry');

@@ -7,6 +7,7 @@ import {
   listMessages as listMessageRows,
   sendInOneStatement,
   updateMessage,
+  findLiveMessages,
   type SendResult,
 } from '../db/messages.js';
 import type { AttachmentRow, LiveMessageRow, MemberRow, MessageRow } from '../db/schema.js';
@@ -22,8 +23,8 @@ import {
   messageNotFound,
 } from './errors.js';
 import { isUuid, parseMessageId, type MessageKey } from './ids.js';
-import { toWire, type Staged } from './events.js';
-import { activityTopic, conversationTopic } from '../realtime/events.js';
+import { messageEvent, type Staged } from './events.js';
+import { topics } from '../realtime/events.js';
 import { blobKeysOf } from '../storage/blob-store.js';
 import { limits } from './limits.js';
 import {
@@ -96,7 +97,6 @@ export async function sendMessage(session: Session, input: SendMessageInput): Pr
       senderId,
       body,
       clientMessageId,
-      topic: conversationTopic(conversationId),
       attachmentIds,
     }).catch((err: unknown) => {
       // Nothing was written: the one statement failed as a whole.
@@ -129,14 +129,8 @@ export async function sendMessage(session: Session, input: SendMessageInput): Pr
         {
           conversationId: message.conversationId,
           id: result.outboxId,
-          topic: conversationTopic(message.conversationId),
-          event: {
-            type: 'messageAdded',
-            message: toWire(message, {
-              sender: result.sender,
-              memberVersion: result.memberVersion,
-            }),
-          },
+          topic: topics.messages(message.conversationId),
+          event: messageEvent('messageAdded', message, result),
         },
       ],
     });
@@ -157,7 +151,9 @@ async function updateAndAnnounce(
     const updated = await updateMessage(tx, key, change);
     if (!updated) return null;
     await alsoInTransaction?.(tx);
-    const event = { type: 'messageUpdated' as const, message: toWire(updated) };
+    // With its sender and member set version, like a new message's event.
+    const [live] = await findLiveMessages(tx, [key]);
+    const event = messageEvent('messageUpdated', updated, live!);
     const staged = await deps.events.stage(tx, [{ conversationId: key.conversationId, event }]);
     return { updated, staged };
   });
@@ -224,7 +220,7 @@ export async function markRead(session: Session, messageId: string) {
   if (!read) throw conversationNotFound(); // left meanwhile
   session.loaders.members.clear(key.conversationId);
   if (read.lastReadSeq > view.viewerLastReadSeq) {
-    session.deps.events.publishEphemeral(activityTopic(key.conversationId), {
+    session.deps.events.publishEphemeral(topics.activity(key.conversationId), {
       type: 'receipt',
       conversationId: key.conversationId,
       userId: session.userId,
@@ -249,7 +245,7 @@ export async function setTyping(
   if (!isUuid(conversationId)) throw conversationNotFound();
   const view = await findConversationView(session.deps.db, conversationId, session.userId);
   if (!view) throw conversationNotFound();
-  session.deps.events.publishEphemeral(activityTopic(conversationId), {
+  session.deps.events.publishEphemeral(topics.activity(conversationId), {
     type: 'typing',
     conversationId,
     userId: session.userId,

@@ -5,7 +5,7 @@ import type { Database } from '../db/client.js';
 import { findUsersByIds, setLastSeen } from '../db/users.js';
 import type { EventBus } from '../realtime/bus.js';
 import {
-  PRESENCE_TOPIC,
+  topics,
   type PresenceEvent,
   type PresencePayload,
   type PresenceStatus,
@@ -57,7 +57,7 @@ export function createPresence(
         change.lastSeenAt !== undefined ? new Date(change.lastSeenAt).toISOString() : null,
       version: change.version,
     };
-    await bus.publish(PRESENCE_TOPIC, event).catch((err: unknown) => {
+    await bus.publish(topics.presence, event).catch((err: unknown) => {
       log.warn({ err: String(err) }, 'presence publish failed');
     });
   };
@@ -164,7 +164,7 @@ export function createPresence(
           void subscription.then((unsubscribe) => unsubscribe()).catch(() => {});
         }
       };
-      busSubscription ??= bus.subscribe(PRESENCE_TOPIC, onChange);
+      busSubscription ??= bus.subscribe(topics.presence, onChange);
       try {
         await busSubscription;
       } catch (err) {

@@ -1,6 +1,18 @@
-// What travels between instances. Every event of a conversation goes to that conversation's
-// topic; membership changes go to the member's own topic, so a "all my conversations" stream
-// learns about conversations it must start listening to.
+// The one definition of what travels between instances: each kind of event, the topic it
+// travels on, and the type of the topics themselves. A topic is built only by `topics`, and the
+// bus is typed by it (in the manner of graphql-yoga's createPubSub<Topics>): publishing a typing
+// event on a message topic, or reading a member event as a message, does not compile.
+//
+// Topics per kind, so a subscriber of one kind never pays for another: messages (added, updated)
+// on `c:`, typing and read receipts on `a:`, member set changes on `m:` (which every stream of
+// the conversation follows, to stop at a removal), memberships on the user's `u:`.
+
+/** A user's public fields as they travel. */
+export interface UserWire {
+  id: string;
+  phone: string;
+  displayName: string;
+}
 
 /** A message as it travels: the row with times as ISO strings (JSON has no dates). */
 export interface MessageWire {
@@ -12,18 +24,19 @@ export interface MessageWire {
   createdAt: string;
   editedAt: string | null;
   deletedAt: string | null;
-  attachmentCount?: number;
-  /** New messages: the sender as they were when it was sent (absent in older outbox rows). */
-  sender?: { id: string; phone: string; displayName: string };
-  /** New messages: the conversation's member set version when it was sent. */
-  memberVersion?: number;
+  attachmentCount: number;
+  /** The position of the message's newest change (messageUpdated); null for a new message. */
+  changeSeq: number | null;
+  /** The sender's public fields, so delivering the event looks nothing up. */
+  sender: UserWire;
+  /** The conversation's member set version when the event was made (see domain/streams/member-sets.ts). */
+  memberVersion: number;
 }
 
-export type ConversationEvent =
-  | { type: 'messageAdded'; message: MessageWire }
-  /** The member set changed (committed with `version`): what an instance knows of it is stale. */
-  | { type: 'members'; conversationId: string; version: number }
-  | { type: 'messageUpdated'; message: MessageWire }
+export type MessageEvent =
+  { type: 'messageAdded'; message: MessageWire } | { type: 'messageUpdated'; message: MessageWire };
+
+export type ActivityEvent =
   | { type: 'typing'; conversationId: string; userId: string; isTyping: boolean; ttlMs: number }
   | {
       type: 'receipt';
@@ -33,13 +46,27 @@ export type ConversationEvent =
       readAt: string;
     };
 
+/** The member set changed (committed with `version`): what an instance knows of it is stale. */
+export interface MembersEvent {
+  type: 'members';
+  conversationId: string;
+  version: number;
+}
+
 export type UserEvent =
-  | { type: 'joined'; conversationId: string; userId: string; fromSeq: number }
+  | {
+      type: 'joined';
+      conversationId: string;
+      userId: string;
+      /** The conversation's newest message seq and change position when they joined. */
+      fromSeq: number;
+      fromChangeSeq: number;
+    }
   | { type: 'left'; conversationId: string; userId: string };
 
 export type PresenceStatus = 'ONLINE' | 'OFFLINE';
 
-/** Published once (to PRESENCE_TOPIC) when a user goes ONLINE or OFFLINE. */
+/** Published once when a user goes ONLINE or OFFLINE. */
 export interface PresenceEvent {
   type: 'presence';
   userId: string;
@@ -49,21 +76,38 @@ export interface PresenceEvent {
   version: number;
 }
 
-export type BusEvent = ConversationEvent | UserEvent | PresenceEvent;
+/** Every topic kind and the events it carries. */
+export interface Topics {
+  messages: MessageEvent;
+  activity: ActivityEvent;
+  members: MembersEvent;
+  user: UserEvent;
+  presence: PresenceEvent;
+}
 
-// Topics per kind, so a subscriber of one kind never pays for another: messages (added,
-// updated) on `c:`, typing and read receipts on `a:`, member set changes on `m:` (which every
-// stream of the conversation follows, to stop at a removal), memberships on the user's `u:`.
-export const conversationTopic = (conversationId: string): string => `c:${conversationId}`;
-export const activityTopic = (conversationId: string): string => `a:${conversationId}`;
-export const membersTopic = (conversationId: string): string => `m:${conversationId}`;
-export const userTopic = (userId: string): string => `u:${userId}`;
-/**
- * Every presence change, published once: each instance hands it to those of its local
- * subscribers who are the user's contacts. (One publish per contact instead would cost a user
- * in a 2,000-member group 2,000 publishes per connect, listened to or not.)
- */
-export const PRESENCE_TOPIC = 'presence';
+export type TopicKind = keyof Topics;
+
+/** A topic name that carries events of kind K (made only by `topics`). */
+export type Topic<K extends TopicKind> = string & { readonly __carries: K };
+
+/** Any event that travels. */
+export type BusEvent = Topics[TopicKind];
+
+/** An event of a conversation's own topics. */
+export type ConversationEvent = MessageEvent | ActivityEvent | MembersEvent;
+
+export const topics = {
+  messages: (conversationId: string) => `c:${conversationId}` as Topic<'messages'>,
+  activity: (conversationId: string) => `a:${conversationId}` as Topic<'activity'>,
+  members: (conversationId: string) => `m:${conversationId}` as Topic<'members'>,
+  user: (userId: string) => `u:${userId}` as Topic<'user'>,
+  /**
+   * Every presence change, published once: each instance hands it to those of its local
+   * subscribers who are the user's contacts. (One publish per contact instead would cost a user
+   * in a 2,000-member group 2,000 publishes per connect, listened to or not.)
+   */
+  presence: 'presence' as Topic<'presence'>,
+} as const;
 
 export interface PresencePayload {
   userId: string;

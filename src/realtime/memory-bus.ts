@@ -17,7 +17,9 @@ export function createMemoryBus(): EventBus {
       await pubsub.publish(topic, JSON.parse(JSON.stringify(event)) as BusEvent);
     },
     async subscribe(topic, onEvent) {
-      const id = await pubsub.subscribe(topic, (event: BusEvent) => onEvent(event));
+      const id = await pubsub.subscribe(topic, (event: BusEvent) =>
+        onEvent(event as Parameters<typeof onEvent>[0]),
+      );
       return () => pubsub.unsubscribe(id);
     },
     onReconnect: () => () => {},

@@ -2,7 +2,6 @@ import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { EventBus } from './bus.js';
-import type { BusEvent } from './events.js';
 
 const PUBLISH_TIMEOUT_MS = 2_000;
 
@@ -74,7 +73,9 @@ export function createRedisBus(url: string, keyPrefix: string, logger: Logger): 
       }
     },
     async subscribe(topic, onEvent) {
-      const id = await pubsub.subscribe(keyPrefix + topic, (event: BusEvent) => onEvent(event));
+      const id = await pubsub.subscribe(keyPrefix + topic, (event: unknown) =>
+        onEvent(event as Parameters<typeof onEvent>[0]),
+      );
       return () => pubsub.unsubscribe(id);
     },
     onReconnect(listener) {

@@ -28,6 +28,7 @@ interface Sent {
 interface Added {
   seq: number;
   body: string;
+  status?: string;
   sender: { displayName: string };
 }
 
@@ -173,9 +174,9 @@ describe.each(deployments())(
             owner!.token,
           ),
         ).createGroupConversation.id;
-        // Edits: a live new message carries its sender, an edit has it looked up, so the count
-        // of sender lookups tells how many times an edit's event was executed.
-        const UPDATED = `subscription($id: ID) { messageUpdated(conversationId: $id) { seq body sender { displayName } } }`;
+        // An edited message's status needs its members' read positions, looked up per execution:
+        // the count of those lookups tells how many times an edit's event was executed.
+        const UPDATED = `subscription($id: ID) { messageUpdated(conversationId: $id) { seq body status sender { displayName } } }`;
         const subs = rest.map((member, i) => {
           if (i % 2 === 0) return signedIn(member).request<Added>(UPDATED, { id });
           const modern = connect(app!.wsUrl, member.token);
@@ -213,14 +214,19 @@ describe.each(deployments())(
           subs.map((s) => s.until((x) => x.some((m) => m.body === 'counted'))),
         );
         expect(received.map((items) => items.find((m) => m.body === 'counted'))).toEqual(
-          rest.map(() => ({ seq: message.seq, body: 'counted', sender: { displayName: 'M0' } })),
+          rest.map(() => ({
+            seq: message.seq,
+            body: 'counted',
+            status: expect.any(String),
+            sender: { displayName: 'M0' },
+          })),
         );
-        // The sender is looked up once for all eight, whichever protocol they speak (once per
+        // The members are looked up once for all eight, whichever protocol they speak (once per
         // protocol would be 2, once per subscriber 8).
-        const userLookups = app!.statements
+        const memberLookups = app!.statements
           .slice(before)
-          .filter((q) => /from "users"/.test(q)).length;
-        expect(userLookups).toBe(1);
+          .filter((q) => /order by "conversation_members"."joined_at"/.test(q)).length;
+        expect(memberLookups).toBe(1);
       },
     );
 

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { conversationTopic } from '../../src/realtime/events.js';
+import { topics } from '../../src/realtime/events.js';
 import {
   ok,
   registerUser,
@@ -155,8 +155,12 @@ describe.each(deployments())('subscriptions on $name', ({ backend, redisUrl, ava
         createdAt: new Date().toISOString(),
         editedAt: null,
         deletedAt: null,
+        attachmentCount: 0,
+        changeSeq: null,
+        sender: { id: a.id, phone: a.phone, displayName: a.displayName },
+        memberVersion: 0,
       };
-      await app.bus.publish(conversationTopic(id), { type: 'messageAdded', message: row });
+      await app.bus.publish(topics.messages(id), { type: 'messageAdded', message: row });
       // Messages 3..5 committed but never published; 6 is published: 3..5 come from the database first.
       await insertSilently(id, a.id, 3, 5);
       const m6 = await send(a, { conversationId: id, body: 'm6' });
@@ -173,29 +177,36 @@ describe.each(deployments())('subscriptions on $name', ({ backend, redisUrl, ava
       const { a, b, id } = await chat();
       const live = subscribe<Added>(client(b), ADDED, { id, after: cursorOf(1) });
       // As if the process died between the commit and the publish: message and outbox row only.
-      await insertSilently(id, a.id, 2, 2);
-      const payload = JSON.stringify({
+      // The row holds what rebuilds the event (as the send function writes it); the drainer
+      // reads the message back and publishes it.
+      await insertSilently(id, a.id, 2, 3);
+      const payload = JSON.stringify({ kind: 'messageAdded', seq: 2 });
+      // A row written by an older version holds the whole event and its topic: still published.
+      const legacy = JSON.stringify({
         type: 'messageAdded',
         message: {
           conversationId: id,
-          seq: 2,
+          seq: 3,
           senderId: a.id,
-          body: 'silent 2',
+          body: 'silent 3',
           clientMessageId: null,
           createdAt: new Date().toISOString(),
           editedAt: null,
           deletedAt: null,
         },
       });
+      await app.database.db.execute(sql`insert into outbox (conversation_id, payload, created_at)
+      values (${id}::uuid, ${payload}, now() - interval '10 seconds')`);
       await app.database.db
         .execute(sql`insert into outbox (conversation_id, topic, payload, created_at)
-      values (${id}::uuid, ${conversationTopic(id)}, ${payload}, now() - interval '10 seconds')`);
-      const items = await live.until((x) => x.length >= 1, 10_000);
-      expect(items.map((m) => m.body)).toEqual(['silent 2']);
+      values (${id}::uuid, ${`c:${id}`}, ${legacy}, now() - interval '10 seconds')`);
+      const items = await live.until((x) => x.length >= 2, 10_000);
+      expect(items.map((m) => m.body)).toEqual(['silent 2', 'silent 3']);
+      expect(items.map((m) => m.sender.id)).toEqual([a.id, a.id]);
       // The drained row is gone.
       const remaining = async () => {
         const res = await app.database.db.execute(
-          sql`select count(*)::int as n from outbox where payload = ${payload}`,
+          sql`select count(*)::int as n from outbox where conversation_id = ${id}::uuid`,
         );
         const rows = Array.isArray(res) ? res : (res as unknown as { rows: unknown[] }).rows;
         return (rows[0] as { n: number }).n;

@@ -6,6 +6,12 @@ import {
   encodeConversationCursor,
   encodeMessageCursor,
 } from '../../src/domain/cursor.js';
+import {
+  decodeStreamCursor,
+  encodeStreamCursor,
+  REBASE_AFTER,
+  StreamPositions,
+} from '../../src/domain/streams/stream-cursor.js';
 import { expectBadInput } from './domain-error.js';
 
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
@@ -97,5 +103,69 @@ describe('conversation cursors', () => {
 
   it('names the argument the cursor came in', () => {
     expectBadInput(() => decodeConversationCursor(encodeMessageCursor(1), 'before'), 'before');
+  });
+});
+
+describe('stream cursors', () => {
+  const ids = Array.from({ length: 20 }, () => randomUUID());
+
+  it.each([0, 1, 127, 128, 16_383, 16_384, MAX_SEQ])(
+    'round-trip a position of %i, with and without a base',
+    (position) => {
+      const one = {
+        kind: 'updated' as const,
+        baseId: null,
+        positions: new Map([[ids[0]!, position]]),
+      };
+      expect(decodeStreamCursor(encodeStreamCursor(one))).toEqual(one);
+      const based = {
+        kind: 'added' as const,
+        baseId: ids[1]!,
+        positions: new Map([
+          [ids[2]!, position],
+          [ids[3]!, 7],
+        ]),
+      };
+      expect(decodeStreamCursor(encodeStreamCursor(based))).toEqual(based);
+    },
+  );
+
+  it.each([
+    ['garbage', 'not a cursor!'],
+    ['a message cursor', encodeMessageCursor(5)],
+    ['a one-conversation cursor naming two', b64('u\u0000') + 'A'],
+    ['too long', 'A'.repeat(10_000)],
+  ])('reject %s with BAD_USER_INPUT', (_name, cursor) => {
+    expectBadInput(() => decodeStreamCursor(cursor), 'after');
+  });
+
+  it('rejects a position past the largest seq and a truncated entry', () => {
+    const base = Buffer.from([0x61, 0]);
+    const id = Buffer.from(ids[0]!.replaceAll('-', ''), 'hex');
+    const tooBig = Buffer.concat([base, id, Buffer.from([0xff, 0xff, 0xff, 0xff, 0x7f])]);
+    expectBadInput(() => decodeStreamCursor(tooBig.toString('base64url')), 'after');
+    const cut = Buffer.concat([base, id.subarray(0, 10)]);
+    expectBadInput(() => decodeStreamCursor(cut.toString('base64url')), 'after');
+  });
+
+  it('carry only what moved since the base, and saves a new base past REBASE_AFTER', async () => {
+    const saved: Map<string, number>[] = [];
+    const save = (p: ReadonlyMap<string, number>) => {
+      saved.push(new Map(p));
+      return Promise.resolve(randomUUID());
+    };
+    const base = new Map(ids.map((id) => [id, 1]));
+    const positions = new StreamPositions('added', randomUUID(), base, save);
+    positions.set(ids[0]!, 1); // where the base has it: nothing to carry
+    expect(decodeStreamCursor(positions.cursor()!).positions.size).toBe(0);
+    for (const id of ids.slice(0, REBASE_AFTER)) positions.set(id, 2);
+    expect(decodeStreamCursor(positions.cursor()!).positions.size).toBe(REBASE_AFTER);
+    expect(saved).toHaveLength(0);
+    positions.set(ids[REBASE_AFTER]!, 2);
+    await new Promise((r) => setImmediate(r));
+    expect(saved).toHaveLength(1);
+    const after = decodeStreamCursor(positions.cursor()!);
+    expect(after.positions.size).toBe(0);
+    for (const id of ids) expect(positions.get(id)).toBe(ids.indexOf(id) <= REBASE_AFTER ? 2 : 1);
   });
 });

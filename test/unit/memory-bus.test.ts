@@ -2,7 +2,7 @@
 // warning in the log when a big group has many listeners on one instance.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryBus } from '../../src/realtime/memory-bus.js';
-import type { BusEvent } from '../../src/realtime/events.js';
+import { topics } from '../../src/realtime/events.js';
 
 const warnings: Error[] = [];
 const onWarning = (w: Error) => warnings.push(w);
@@ -17,12 +17,20 @@ describe('in-process bus', () => {
     const bus = createMemoryBus();
     const received = new Array<number>(2_000).fill(0);
     const unsubscribes = await Promise.all(
-      received.map((_, i) => bus.subscribe('c:group', () => void (received[i] = received[i]! + 1))),
+      received.map((_, i) =>
+        bus.subscribe(topics.activity('group'), () => void (received[i] = received[i]! + 1)),
+      ),
     );
-    const event = { type: 'typing' } as unknown as BusEvent;
-    await bus.publish('c:group', event);
+    const event = {
+      type: 'typing' as const,
+      conversationId: 'group',
+      userId: 'u',
+      isTyping: true,
+      ttlMs: 1_000,
+    };
+    await bus.publish(topics.activity('group'), event);
     unsubscribes.slice(0, 1_000).forEach((unsubscribe) => unsubscribe());
-    await bus.publish('c:group', event);
+    await bus.publish(topics.activity('group'), event);
     await new Promise((resolve) => setImmediate(resolve));
 
     expect(received.slice(0, 1_000).every((n) => n === 1)).toBe(true);

@@ -58,6 +58,8 @@ describe('messageStatus', () => {
     userId,
     joinedAt: new Date('2024-01-01T00:00:00Z'),
     lastReadSeq,
+    joinedSeq: 0,
+    joinedChangeSeq: 0,
     lastDeliveredSeq,
   });
   const fromAlice = (seq: number) => ({ seq, senderId: alice });

@@ -2,26 +2,35 @@
 // conversations joined while listening (announced on the user's own topic). Each event is
 // handed on only while the user is a member, checked when it is delivered.
 import { isDatabaseUnavailable } from '../../db/client.js';
-import { findMemberConversations } from '../../db/conversations.js';
+import { findMemberConversations, type MemberConversation } from '../../db/conversations.js';
 import type { Unsubscribe } from '../../realtime/bus.js';
 import { Channel, SerialQueue, type ChannelOptions } from '../../realtime/channel.js';
 import {
-  activityTopic,
-  conversationTopic,
-  membersTopic,
-  userTopic,
+  topics,
+  type ActivityEvent,
   type ConversationEvent,
-  type UserEvent,
+  type MessageEvent,
 } from '../../realtime/events.js';
 import type { Session } from '../context.js';
 import { conversationNotFound } from '../errors.js';
 
+/**
+ * Where a listener starts in a conversation: after this message seq, after this change position
+ * (null: now). Each kind of stream reads the one it follows.
+ */
+export interface Start {
+  seq: number | null;
+  changeSeq: number | null;
+}
+
+/** A conversation's newest positions, when the feed has just read them. */
+export type Known = Pick<MemberConversation, 'lastSeq' | 'lastChangeSeq'>;
+
 export interface FeedHandlers {
-  /**
-   * A conversation starts being followed. `fromSeq` is where the listener's history ends (null:
-   * now); `newestSeq`, when the feed has just read it, is the conversation's newest seq.
-   */
-  onFollow(conversationId: string, fromSeq: number | null, newestSeq?: number): Promise<void>;
+  /** A conversation starts being followed, from `start`. */
+  onFollow(conversationId: string, start: Start, known?: Known): Promise<void>;
+  /** Every conversation followed at the start has been (all-conversation feeds). */
+  onStarted(): Promise<void>;
   onUnfollow(conversationId: string): void;
   /** An event of a followed conversation, the user being a member when it is handled. */
   onEvent(event: ConversationEvent): Promise<void>;
@@ -43,7 +52,7 @@ const conversationIdOf = (e: ConversationEvent) =>
 
 /** The member set version an event was sent under, when it says. */
 const memberVersionOf = (e: ConversationEvent) =>
-  e.type === 'messageAdded' ? e.message.memberVersion : undefined;
+  e.type === 'messageAdded' || e.type === 'messageUpdated' ? e.message.memberVersion : undefined;
 
 /** How often a stream that needs the database tries again while it is away. */
 const STORE_RETRY_MS = 1_000;
@@ -102,14 +111,22 @@ export async function isMember(session: Session, conversationId: string): Promis
 /** Which events of a conversation a feed listens to: its messages, or typing and receipts. */
 export type FeedKind = 'messages' | 'activity';
 
+/** One conversation from a start, or all of the user's (from where `startOf` says; else now). */
+export type FeedScope =
+  | { conversationId: string; start: Start }
+  | { all: true; startOf?: (c: MemberConversation) => Start };
+
 export async function openFeed(
   session: Session,
-  scope: { conversationId: string; fromSeq: number | null } | { all: true },
+  scope: FeedScope,
   handlers: FeedHandlers,
   kind: FeedKind = 'messages',
 ): Promise<Feed> {
-  const topicOf = kind === 'messages' ? conversationTopic : activityTopic;
   const { bus } = session.deps.events;
+  const subscribeKind = (id: string, onEvent: (e: MessageEvent | ActivityEvent) => void) =>
+    kind === 'messages'
+      ? bus.subscribe(topics.messages(id), onEvent)
+      : bus.subscribe(topics.activity(id), onEvent);
   const { memberSets } = session.deps;
   const queue = new SerialQueue(handlers.onError);
   const followed = new Map<string, Unsubscribe | null>();
@@ -143,10 +160,9 @@ export async function openFeed(
     followed.set(conversationId, null);
     retained.set(conversationId, memberSets.retain(conversationId));
     // Its kind's events, and the member set changes (to stop at a removal).
-    const onEvent = (e: unknown) => handleConversationEvent(e as ConversationEvent);
     const unsubscribes = await Promise.all([
-      bus.subscribe(topicOf(conversationId), onEvent),
-      bus.subscribe(membersTopic(conversationId), onEvent),
+      subscribeKind(conversationId, handleConversationEvent),
+      bus.subscribe(topics.members(conversationId), handleConversationEvent),
     ]);
     const unsubscribe = () => unsubscribes.forEach((u) => u());
     if (closed || !followed.has(conversationId)) unsubscribe();
@@ -165,13 +181,16 @@ export async function openFeed(
   const cleanups: Unsubscribe[] = [];
   if ('all' in scope) {
     cleanups.push(
-      await bus.subscribe(userTopic(session.userId), (e) => {
-        const event = e as UserEvent;
+      await bus.subscribe(topics.user(session.userId), (event) => {
         queue.run(async () => {
           if (closed) return;
           if (event.type === 'joined' && !followed.has(event.conversationId)) {
             await follow(event.conversationId);
-            await handlers.onFollow(event.conversationId, event.fromSeq);
+            await handlers.onFollow(event.conversationId, {
+              seq: event.fromSeq,
+              // Absent in events written before change positions existed: from now.
+              changeSeq: event.fromChangeSeq ?? null,
+            });
           } else if (event.type === 'left' && followed.has(event.conversationId)) {
             unfollow(event.conversationId);
           }
@@ -198,11 +217,13 @@ export async function openFeed(
       const now = await findMemberConversations(session.deps.db, session.userId);
       for (const c of now) {
         await follow(c.conversationId);
-        await handlers.onFollow(c.conversationId, c.lastSeq, c.lastSeq);
+        const start = scope.startOf?.(c) ?? { seq: c.lastSeq, changeSeq: c.lastChangeSeq };
+        await handlers.onFollow(c.conversationId, start, c);
       }
+      await handlers.onStarted();
     } else {
       await follow(scope.conversationId);
-      await handlers.onFollow(scope.conversationId, scope.fromSeq);
+      await handlers.onFollow(scope.conversationId, scope.start);
     }
   });
   try {
@@ -224,7 +245,9 @@ export async function openFeed(
           for (const c of now) {
             if (!followed.has(c.conversationId)) {
               await follow(c.conversationId);
-              await handlers.onFollow(c.conversationId, c.lastDeliveredSeq, c.lastSeq);
+              // Joined while the broker was away: from where they joined.
+              const start = { seq: c.joinedSeq, changeSeq: c.joinedChangeSeq };
+              await handlers.onFollow(c.conversationId, start, c);
             }
           }
         }
@@ -263,6 +286,7 @@ export async function openChannelFeed<T>(
     scope,
     {
       onFollow: async () => {},
+      onStarted: async () => {},
       onUnfollow: () => {},
       onResync: async () => {},
       onRemoved: () => channel.fail(conversationNotFound()),

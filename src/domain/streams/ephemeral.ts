@@ -27,7 +27,7 @@ async function openTyping(
   const typing = new Map<string, NodeJS.Timeout>();
   return openChannelFeed<TypingPayload>(
     session,
-    { conversationId, fromSeq: null },
+    { conversationId, start: { seq: null, changeSeq: null } },
     (channel) => {
       const stop = (userId: string) => {
         const timer = typing.get(userId);
@@ -75,7 +75,7 @@ async function openReceipts(
   await requireMember(session, conversationId);
   return openChannelFeed<ReceiptPayload>(
     session,
-    { conversationId, fromSeq: null },
+    { conversationId, start: { seq: null, changeSeq: null } },
     (channel) => ({
       async onEvent(event) {
         if (event.type !== 'receipt') return;

@@ -1,14 +1,21 @@
-// messageAdded and messageUpdated. New messages are handed on strictly in seq order per
-// conversation, each exactly once: duplicates (an event published twice, a replayed message
-// arriving live too) are dropped by seq, and a jump in seq is filled from the database first.
-import { lastSeqOf } from '../../db/conversations.js';
-import { listMessages } from '../../db/messages.js';
-import type { MessageRow } from '../../db/schema.js';
+// messageAdded and messageUpdated: one algorithm over two sequences. New messages are numbered by
+// seq, changes (edits, deletes) by change position; both are gap-free and in commit order per
+// conversation. Each stream hands events on strictly in that order per conversation, each once:
+// duplicates (an event published twice, a replayed one arriving live too) are dropped by
+// position, and a jump is filled from the database (after a short wait for late arrivals).
+//
+// Every item handed on knows where the stream stood after it (`streamCursor`), so a client
+// resumes with `after` from the last event it got, with or without `conversationId`.
+import { randomUUID } from 'node:crypto';
+import { positionsOf, type MemberConversation } from '../../db/conversations.js';
+import { listChangedMessages, listMessages, type MessageWithSender } from '../../db/messages.js';
+import type { LiveMessageRow, MessageRow } from '../../db/schema.js';
+import { findStreamBase, insertStreamBase } from '../../db/stream-bases.js';
+import type { MessageWire } from '../../realtime/events.js';
 import type { Session } from '../context.js';
-import { decodeMessageCursor } from '../cursor.js';
+import { decodeMessageCursor, encodeMessageCursor } from '../cursor.js';
 import { badInput, conversationNotFound, DomainError } from '../errors.js';
 import { fromWire } from '../events.js';
-import type { MessageWire } from '../../realtime/events.js';
 import { isUuid } from '../ids.js';
 import { limits } from '../limits.js';
 import {
@@ -16,16 +23,92 @@ import {
   openChannelFeed,
   openWhenDatabaseBack,
   whileDatabaseAway,
+  type FeedScope,
+  type Known,
+  type Start,
 } from './conversation-feed.js';
+import {
+  decodeStreamCursor,
+  encodeStreamCursor,
+  StreamPositions,
+  type StreamKind,
+} from './stream-cursor.js';
 
-/** How long a live message that came ahead of an earlier one waits for it (see fillGapLater). */
+/** How long a live event that came ahead of an earlier one waits for it (see fillGapLater). */
 const REORDER_WAIT_MS = 100;
 
-const resyncRequired = () =>
+const resyncRequired = (why = `More than ${limits.maxReplay} events to replay`) =>
   new DomainError(
     'RESYNC_REQUIRED',
-    `More than ${limits.maxReplay} messages to replay: page through them with "messages", then subscribe again with the newest cursor.`,
+    `${why}: page through them with "messages", then subscribe again with the newest cursor.`,
   );
+
+/** What a message stream hands on: the message, and where the stream stands after it. */
+export type StreamItem = LiveMessageRow & { readonly streamCursor?: string | null };
+
+/** One of the two sequences a message stream follows. */
+interface Sequence {
+  readonly kind: StreamKind;
+  readonly eventType: 'messageAdded' | 'messageUpdated';
+  /** The position of a message in this sequence (null: an event from before positions). */
+  positionOf(m: Pick<MessageRow, 'seq' | 'changeSeq'>): number | null;
+  startOf(start: Start): number | null;
+  newestOf(known: Known): number;
+  read(session: Session, conversationId: string, after: number): Promise<MessageWithSender[]>;
+  /** The cursor of a one-conversation stream after `m` (the same for every subscriber). */
+  cursorAt(m: MessageRow): string;
+  /** The position an `after` names in a one-conversation stream. */
+  decodeOne(after: string, conversationId: string): number;
+  /** Where a member starts in a conversation that a resumed cursor does not know yet. */
+  joinedAt(c: MemberConversation): Start;
+}
+
+const PAGE = 100;
+
+const ADDED: Sequence = {
+  kind: 'added',
+  eventType: 'messageAdded',
+  positionOf: (m) => m.seq,
+  startOf: (s) => s.seq,
+  newestOf: (k) => k.lastSeq,
+  read: (session, id, after) =>
+    listMessages(session.deps.db, id, {
+      direction: 'forward',
+      limit: PAGE,
+      afterSeq: after,
+      beforeSeq: null,
+    }),
+  cursorAt: (m) => encodeMessageCursor(m.seq),
+  decodeOne: (after) => decodeMessageCursor(after, 'after'),
+  joinedAt: (c) => ({ seq: c.joinedSeq, changeSeq: null }),
+};
+
+const UPDATED: Sequence = {
+  kind: 'updated',
+  eventType: 'messageUpdated',
+  positionOf: (m) => m.changeSeq,
+  startOf: (s) => s.changeSeq,
+  newestOf: (k) => k.lastChangeSeq,
+  read: (session, id, after) => listChangedMessages(session.deps.db, id, after, PAGE),
+  cursorAt: (m) =>
+    encodeStreamCursor({
+      kind: 'updated',
+      baseId: null,
+      positions: new Map([[m.conversationId, m.changeSeq ?? 0]]),
+    }),
+  decodeOne(after, conversationId) {
+    const cursor = decodeStreamCursor(after);
+    const position = cursor.positions.get(conversationId);
+    if (cursor.kind !== 'updated' || cursor.baseId !== null || position === undefined) {
+      throw badInput(
+        '"after" is not a streamCursor of messageUpdated for this conversation.',
+        'after',
+      );
+    }
+    return position;
+  },
+  joinedAt: (c) => ({ seq: null, changeSeq: c.joinedChangeSeq }),
+};
 
 async function checkScope(session: Session, conversationId: string | null | undefined) {
   if (conversationId === null || conversationId === undefined) return null;
@@ -35,52 +118,141 @@ async function checkScope(session: Session, conversationId: string | null | unde
   return conversationId;
 }
 
+export interface StreamArgs {
+  conversationId?: string | null;
+  after?: string | null;
+}
+
+export interface StreamOptions {
+  /** The selection asks for `streamCursor` (an all-conversations stream then saves a base). */
+  wantsCursor?: boolean;
+}
+
 /** Waits while the database is away (see openWhenDatabaseBack). */
 export const subscribeMessageAdded = (
   session: Session,
-  args: { conversationId?: string | null; after?: string | null },
-): Promise<AsyncIterableIterator<MessageRow>> =>
-  openWhenDatabaseBack(session, () => openMessageAdded(session, args));
+  args: StreamArgs,
+  opts: StreamOptions = {},
+): Promise<AsyncIterableIterator<StreamItem>> =>
+  openWhenDatabaseBack(session, () => openMessageStream(session, ADDED, args, opts));
 
-async function openMessageAdded(
+/** Waits while the database is away (see openWhenDatabaseBack). */
+export const subscribeMessageUpdated = (
   session: Session,
-  args: { conversationId?: string | null; after?: string | null },
-): Promise<AsyncIterableIterator<MessageRow>> {
-  const hasAfter = args.after !== null && args.after !== undefined;
-  if (hasAfter && !args.conversationId) {
-    throw badInput('"after" resumes one conversation: give its conversationId too.', 'after');
-  }
-  const afterSeq = hasAfter ? decodeMessageCursor(args.after!, 'after') : null;
-  const conversationId = await checkScope(session, args.conversationId);
-  const { db, deliveries } = session.deps;
+  args: StreamArgs,
+  opts: StreamOptions = {},
+): Promise<AsyncIterableIterator<StreamItem>> =>
+  openWhenDatabaseBack(session, () => openMessageStream(session, UPDATED, args, opts));
 
-  /** The newest seq handed on, per followed conversation. */
+// One copy per event and sequence carries the one-conversation cursor, shared by every local
+// subscriber (so graphql/shared-execution.ts still executes the event once for all of them).
+const withOneCursor = {
+  added: new WeakMap<MessageRow, StreamItem>(),
+  updated: new WeakMap<MessageRow, StreamItem>(),
+};
+
+function oneConversationItem(seq: Sequence, m: LiveMessageRow): StreamItem {
+  const cache = withOneCursor[seq.kind];
+  let item = cache.get(m);
+  if (!item) cache.set(m, (item = Object.freeze({ ...m, streamCursor: seq.cursorAt(m) })));
+  return item;
+}
+
+async function openMessageStream(
+  session: Session,
+  seq: Sequence,
+  args: StreamArgs,
+  opts: StreamOptions,
+): Promise<AsyncIterableIterator<StreamItem>> {
+  const { db, deliveries } = session.deps;
+  const conversationId = await checkScope(session, args.conversationId);
+  const after = args.after ?? null;
+
+  const saveBase = async (positions: ReadonlyMap<string, number>) => {
+    const id = randomUUID();
+    await insertStreamBase(db, { id, userId: session.userId, positions });
+    return id;
+  };
+
+  let scope: FeedScope;
+  /** Where an all-conversations stream stands, when its cursor is asked for or resumed from. */
+  let positions: StreamPositions | null = null;
+  if (conversationId) {
+    const from = after === null ? null : seq.decodeOne(after, conversationId);
+    scope = {
+      conversationId,
+      start: seq.kind === 'added' ? { seq: from, changeSeq: null } : { seq: null, changeSeq: from },
+    };
+  } else if (after !== null) {
+    const cursor = decodeStreamCursor(after);
+    if (cursor.kind !== seq.kind || cursor.baseId === null) {
+      throw badInput(
+        `"after" is not a streamCursor of ${seq.eventType} across all conversations.`,
+        'after',
+      );
+    }
+    const base = await findStreamBase(db, cursor.baseId, session.userId);
+    if (!base) throw resyncRequired('This stream cursor has expired');
+    const resumed = new StreamPositions(seq.kind, cursor.baseId, base, saveBase, cursor.positions);
+    positions = resumed;
+    scope = {
+      all: true,
+      startOf(c) {
+        const position = resumed.get(c.conversationId);
+        if (position === undefined) return seq.joinedAt(c);
+        return seq.kind === 'added'
+          ? { seq: position, changeSeq: null }
+          : { seq: null, changeSeq: position };
+      },
+    };
+  } else {
+    scope = { all: true };
+  }
+  const all = 'all' in scope;
+
+  /** The newest position handed on, per followed conversation. */
   const last = new Map<string, number>();
-  /** Live messages that came ahead of an earlier one, per conversation, by seq. */
+  /** Where each conversation started, for the base of a new all-conversations stream. */
+  const started = new Map<string, number>();
+  /** Live events that came ahead of an earlier one, per conversation, by position. */
   const early = new Map<string, Map<number, MessageWire>>();
   const gapTimers = new Map<string, NodeJS.Timeout>();
+  /** Until every conversation has its start: a resume replays at most limits.maxReplay in all. */
+  let starting = true;
+  let replayedAtStart = 0;
 
-  return openChannelFeed<MessageRow>(
+  return openChannelFeed<StreamItem>(
     session,
-    conversationId ? { conversationId, fromSeq: afterSeq } : { all: true },
+    scope,
     (channel) => {
-      /** Hands on the next message of its conversation (never one past a gap, never twice). */
-      const emit = (m: MessageRow) => {
-        const seen = last.get(m.conversationId);
-        if (seen === undefined || m.seq !== seen + 1) return;
-        last.set(m.conversationId, m.seq);
-        if (m.senderId !== session.userId) {
-          deliveries.record(m.conversationId, session.userId, m.seq);
+      const push = (m: LiveMessageRow) => {
+        if (!all) channel.push(oneConversationItem(seq, m));
+        else if (positions) channel.push({ ...m, streamCursor: positions.cursor() });
+        else channel.push(m);
+      };
+
+      /** Hands on a message past the last position of its conversation (never one twice). */
+      const emit = (m: LiveMessageRow) => {
+        const id = m.conversationId;
+        const seen = last.get(id);
+        const position = seq.positionOf(m);
+        if (seen === undefined || position === null || position <= seen) return;
+        last.set(id, position);
+        positions?.set(id, position);
+        if (seq.kind === 'added' && m.senderId !== session.userId) {
+          deliveries.record(id, session.userId, m.seq);
         }
-        channel.push(m);
+        push(m);
       };
 
       const emitLive = (m: MessageWire) => {
-        session.deps.observeDeliveryLag(Date.now() - Date.parse(m.createdAt));
+        if (seq.kind === 'added') {
+          session.deps.observeDeliveryLag(Date.now() - Date.parse(m.createdAt));
+        }
         emit(fromWire(m));
       };
 
-      /** Hands on the early messages that now follow, and forgets those already handed on. */
+      /** Hands on the early events that now follow, and forgets those already handed on. */
       const releaseEarly = (id: string) => {
         const waiting = early.get(id);
         if (!waiting) return;
@@ -89,7 +261,7 @@ async function openMessageAdded(
           waiting.delete(next);
         }
         const seen = last.get(id) ?? Number.MAX_SAFE_INTEGER;
-        for (const seq of waiting.keys()) if (seq <= seen) waiting.delete(seq);
+        for (const position of waiting.keys()) if (position <= seen) waiting.delete(position);
         if (waiting.size === 0) {
           early.delete(id);
           clearTimeout(gapTimers.get(id));
@@ -97,38 +269,33 @@ async function openMessageAdded(
         }
       };
 
-      /** Hands on what the database has after the last seq handed on (up to `upTo`). */
-      const catchUp = async (id: string, upTo: number | null = null) => {
+      /** Hands on what the database has after the last position handed on. */
+      const catchUp = async (id: string) => {
         let replayed = 0;
         for (;;) {
           const from = last.get(id);
           if (from === undefined || channel.closed) return;
-          const rows = await listMessages(db, id, {
-            direction: 'forward',
-            limit: 100,
-            afterSeq: from,
-            beforeSeq: upTo === null ? null : upTo + 1,
-          });
+          const rows = await seq.read(session, id, from);
           replayed += rows.length;
-          if (replayed > limits.maxReplay) throw resyncRequired();
+          if (starting) replayedAtStart += rows.length;
+          if (replayed > limits.maxReplay || replayedAtStart > limits.maxReplay) {
+            throw resyncRequired();
+          }
           rows.forEach(emit);
-          if (rows.length < 100) return;
+          if (rows.length < PAGE) return;
         }
       };
 
-      // Two instances publishing into one conversation deliver its messages slightly out of
-      // order. A message ahead of a gap waits briefly for the missing ones to arrive live; only
+      // Two instances publishing into one conversation deliver its events slightly out of
+      // order. An event ahead of a gap waits briefly for the missing ones to arrive live; only
       // a gap that lasts (a publish that failed, a missed event) is filled from the database.
       const fillGapLater = (id: string) => {
         if (gapTimers.has(id)) return;
         const timer = setTimeout(() => {
           gapTimers.delete(id);
-          const waiting = early.get(id);
-          if (!waiting || channel.closed) return;
-          let newest = 0;
-          for (const seq of waiting.keys()) newest = Math.max(newest, seq);
+          if (!early.has(id) || channel.closed) return;
           // While the database is away (a restart) the stream waits, then fills the gap.
-          whileDatabaseAway(() => catchUp(id, newest - 1), { stopped: () => channel.closed })
+          whileDatabaseAway(() => catchUp(id), { stopped: () => channel.closed })
             .then(() => {
               releaseEarly(id);
               if (early.has(id)) fillGapLater(id);
@@ -147,34 +314,50 @@ async function openMessageAdded(
       };
 
       return {
-        async onFollow(id, fromSeq, known) {
+        async onFollow(id, start, known) {
           if (last.has(id)) return;
-          const newest = known ?? (await lastSeqOf(db, id));
-          const from = fromSeq ?? newest;
+          const newest = seq.newestOf(known ?? (await positionsOf(db, id)));
+          const from = seq.startOf(start) ?? newest;
           if (from > newest) {
-            throw badInput('"after" is beyond the newest message of this conversation.', 'after');
+            throw badInput('"after" is beyond the newest event of this conversation.', 'after');
           }
           if (from < newest - limits.maxReplay) throw resyncRequired();
           last.set(id, from);
+          if (starting) started.set(id, from);
+          positions?.set(id, from);
           // Anything newer than `newest` arrives as an event (the feed subscribed first).
           if (from < newest) await catchUp(id);
           releaseEarly(id);
+          if (!all) starting = false;
+        },
+        async onStarted() {
+          // A new stream whose cursor is asked for saves where it starts, before any event.
+          if (!positions && opts.wantsCursor) {
+            positions = new StreamPositions(seq.kind, await saveBase(started), started, saveBase);
+          }
+          started.clear();
+          starting = false;
         },
         onUnfollow: forget,
         async onEvent(event) {
-          if (event.type !== 'messageAdded') return;
+          if (event.type !== seq.eventType) return;
           const m = event.message;
-          const seen = last.get(m.conversationId);
-          if (seen === undefined || m.seq <= seen) return;
-          if (m.seq > seen + 1) {
-            let waiting = early.get(m.conversationId);
-            if (!waiting) early.set(m.conversationId, (waiting = new Map()));
-            waiting.set(m.seq, m);
-            fillGapLater(m.conversationId);
+          const id = m.conversationId;
+          const seen = last.get(id);
+          const position = seq.positionOf(m);
+          if (seen === undefined) return;
+          // An event written before change positions existed: handed on as it comes.
+          if (position === null) return push(fromWire(m));
+          if (position <= seen) return;
+          if (position > seen + 1) {
+            let waiting = early.get(id);
+            if (!waiting) early.set(id, (waiting = new Map()));
+            waiting.set(position, m);
+            fillGapLater(id);
             return;
           }
           emitLive(m);
-          releaseEarly(m.conversationId);
+          releaseEarly(id);
         },
         onResync: async (id) => {
           await catchUp(id);
@@ -198,35 +381,3 @@ const messageBuffer = (session: Session) => ({
   maxBuffer: 1_000,
   overflow: session.closeSlowConsumer ?? ('fail' as const),
 });
-
-/** Waits while the database is away (see openWhenDatabaseBack). */
-export const subscribeMessageUpdated = (
-  session: Session,
-  args: { conversationId?: string | null },
-): Promise<AsyncIterableIterator<MessageRow>> =>
-  openWhenDatabaseBack(session, () => openMessageUpdated(session, args));
-
-async function openMessageUpdated(
-  session: Session,
-  args: { conversationId?: string | null },
-): Promise<AsyncIterableIterator<MessageRow>> {
-  const conversationId = await checkScope(session, args.conversationId);
-  // An update published twice is handed on once: remember recent versions.
-  const recent = new Set<string>();
-  return openChannelFeed<MessageRow>(
-    session,
-    conversationId ? { conversationId, fromSeq: null } : { all: true },
-    (channel) => ({
-      async onEvent(event) {
-        if (event.type !== 'messageUpdated') return;
-        const m = event.message;
-        const version = `${m.conversationId}:${m.seq}:${m.editedAt}:${m.deletedAt}`;
-        if (recent.has(version)) return;
-        recent.add(version);
-        if (recent.size > 1_000) recent.delete(recent.values().next().value!);
-        channel.push(fromWire(m));
-      },
-    }),
-    { buffer: messageBuffer(session) },
-  );
-}

@@ -121,6 +121,12 @@ export type Message = Node & {
   /** 1 for a conversation's first message; gap-free and strictly increasing within it. */
   seq: Scalars['Int']['output'];
   status: MessageStatus;
+  /**
+   * In a subscription: where the stream stands after the event that carried this message (an add,
+   * an edit, a delete). Passing it as `after` to the same subscription resumes right after that
+   * event. Opaque; null outside subscriptions.
+   */
+  streamCursor?: Maybe<Scalars['String']['output']>;
 };
 
 export type MessageConnection = {
@@ -345,13 +351,18 @@ export type SendMessageInput = {
 export type Subscription = {
   __typename?: 'Subscription';
   /**
-   * New messages. With `conversationId`: that conversation; with `after` (the `cursor` of a message
-   * edge) it first replays every later message, then goes live, with no gap and no duplicate. More
-   * than 1,000 to replay ends the subscription with RESYNC_REQUIRED: page with `messages` instead.
-   * Without `conversationId`: every conversation of the caller, including ones joined later.
+   * New messages. With `conversationId`: that conversation; without: every conversation of the
+   * caller, including ones joined later. With `after`, it first replays every later message, then
+   * goes live, with no gap and no duplicate: pass the `streamCursor` of the last message received
+   * (for one conversation its `cursor`, as a `messages` edge has it, works too). More than 1,000 to
+   * replay ends the subscription with RESYNC_REQUIRED: page with `messages` instead.
    */
   messageAdded: Message;
-  /** Edits and deletes, in one conversation or (without `conversationId`) in all of the caller's. */
+  /**
+   * Edits and deletes, in one conversation or (without `conversationId`) in all of the caller's.
+   * With `after` (the `streamCursor` of the last update received) it first replays every later
+   * change, each message in its newest state, then goes live.
+   */
   messageUpdated: Message;
   /**
    * ONLINE/OFFLINE changes of the caller's contacts (users who share a conversation with the caller),
@@ -370,6 +381,7 @@ export type SubscriptionMessageAddedArgs = {
 };
 
 export type SubscriptionMessageUpdatedArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
   conversationId?: InputMaybe<Scalars['ID']['input']>;
 };
 
@@ -666,6 +678,7 @@ export type MessageResolvers<
   sender?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
   seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['MessageStatus'], ParentType, ContextType>;
+  streamCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 

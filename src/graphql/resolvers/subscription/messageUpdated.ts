@@ -1,9 +1,12 @@
-import type { MessageRow } from '../../../db/schema.js';
-import { subscribeMessageUpdated } from '../../../domain/streams/messages.js';
+import { subscribeMessageUpdated, type StreamItem } from '../../../domain/streams/messages.js';
 import type { SubscriptionResolvers } from '../../__generated__/resolvers.js';
 import { requireSession } from '../../context.js';
+import { selectsField } from '../../selection.js';
 
 export const messageUpdated: NonNullable<SubscriptionResolvers['messageUpdated']> = {
-  subscribe: (_parent, args, ctx) => subscribeMessageUpdated(requireSession(ctx), args),
-  resolve: (message: MessageRow) => message,
+  subscribe: (_parent, args, ctx, info) =>
+    subscribeMessageUpdated(requireSession(ctx), args, {
+      wantsCursor: selectsField(info, 'streamCursor'),
+    }),
+  resolve: (message: StreamItem) => message,
 };

@@ -1,5 +1,6 @@
 import { encodeMessageId } from '../../../domain/ids.js';
 import type { LiveMessageRow } from '../../../db/schema.js';
+import type { StreamItem } from '../../../domain/streams/messages.js';
 import { attachmentsOf, messageCursor, statusOf } from '../../../domain/messages.js';
 import type { MessageResolvers } from '../../__generated__/resolvers.js';
 import { requireSession } from '../../context.js';
@@ -9,6 +10,7 @@ export const Message: MessageResolvers = {
   id: (m) => encodeMessageId(m),
   conversationId: (m) => m.conversationId,
   cursor: (m) => messageCursor(m),
+  streamCursor: (m: StreamItem) => m.streamCursor ?? null,
   // A live event carries its sender; a stored message looks them up.
   sender: (m: LiveMessageRow, _args, ctx) => m.sender ?? requireUser(ctx, m.senderId),
   attachments: (m, _args, ctx) => attachmentsOf(requireSession(ctx), m),

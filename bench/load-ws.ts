@@ -1,6 +1,6 @@
-// Subscribers (their own process): graphql-ws clients on Parley, or plain ws clients on the bare
+// Subscribers (their own process): plain ws clients, speaking graphql-transport-ws to Parley or
+// reading the bare
 // broadcast server. Talks to the bench over IPC: connect, reset, report, lag.
-import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { sentAtOfBody } from './sent-at.js';
 
@@ -17,6 +17,8 @@ type Command =
   | { cmd: 'connect'; mode: 'bare'; url: string; count: number }
   | { cmd: 'reset' }
   | { cmd: 'report'; sent: Record<string, number> }
+  /** Just how many deliveries so far: cheap enough to poll every few milliseconds. */
+  | { cmd: 'count' }
   | { cmd: 'lag'; acked: number[] }
   | { cmd: 'exit' };
 
@@ -33,7 +35,6 @@ interface Arrival {
 let received: Map<number, Arrival>[] = [];
 let deliveries = 0;
 let lastAt = 0;
-const clients: Client[] = [];
 const sockets: WebSocket[] = [];
 
 function record(client: number, seq: number, sentAt?: number) {
@@ -89,25 +90,51 @@ process.on('message', async (raw) => {
     received = message.tokens.map(() => new Map());
     const selection = message.selection ?? 'id seq body createdAt status sender { id displayName }';
     const query = `subscription($id: ID) { messageAdded(conversationId: $id) { ${selection} } }`;
-    message.tokens.forEach((token, i) => {
-      const client = createClient({
-        url: message.wsUrls[i % message.wsUrls.length]!,
-        webSocketImpl: WebSocket,
-        connectionParams: { authorization: `Bearer ${token}` },
-        retryAttempts: 0,
-        lazy: false,
-      });
-      clients.push(client);
-      client.subscribe<{ messageAdded: { seq: number; body?: string | null } }>(
-        { query, variables: { id: message.conversationId } },
-        {
-          next: (r) =>
-            r.data && record(i, r.data.messageAdded.seq, sentAtOfBody(r.data.messageAdded.body)),
-          error: () => {},
-          complete: () => {},
-        },
-      );
-    });
+    // Plain ws sockets speaking graphql-transport-ws, parsing each frame once: the same receive
+    // path as the bare broadcast's clients, so the ratio compares the servers, not the clients
+    // (graphql-ws's client costs the subscriber process more per frame than the servers spend).
+    await Promise.all(
+      message.tokens.map(
+        (token, i) =>
+          new Promise<void>((resolve) => {
+            const socket = new WebSocket(
+              message.wsUrls[i % message.wsUrls.length]!,
+              'graphql-transport-ws',
+            );
+            socket.on('open', () =>
+              socket.send(
+                JSON.stringify({
+                  type: 'connection_init',
+                  payload: { authorization: `Bearer ${token}` },
+                }),
+              ),
+            );
+            socket.on('message', (data) => {
+              const frame = JSON.parse(String(data)) as {
+                type: string;
+                payload?: { data?: { messageAdded: { seq: number; body?: string | null } } };
+              };
+              if (frame.type === 'next' && frame.payload?.data) {
+                const m = frame.payload.data.messageAdded;
+                record(i, m.seq, sentAtOfBody(m.body));
+              } else if (frame.type === 'connection_ack') {
+                socket.send(
+                  JSON.stringify({
+                    id: '1',
+                    type: 'subscribe',
+                    payload: { query, variables: { id: message.conversationId } },
+                  }),
+                );
+                resolve();
+              } else if (frame.type === 'ping') {
+                socket.send(JSON.stringify({ type: 'pong' }));
+              }
+            });
+            socket.on('error', () => resolve());
+            sockets.push(socket);
+          }),
+      ),
+    );
     send({ connected: message.tokens.length });
   } else if (message.cmd === 'connect' && message.mode === 'bare') {
     received = Array.from({ length: message.count }, () => new Map());
@@ -129,6 +156,8 @@ process.on('message', async (raw) => {
     received = received.map(() => new Map());
     deliveries = 0;
     send({ reset: true });
+  } else if (message.cmd === 'count') {
+    send({ deliveries, lastAt });
   } else if (message.cmd === 'report') {
     const sentAt = new Map(Object.entries(message.sent).map(([seq, t]) => [Number(seq), t]));
     let lost = 0;
@@ -151,7 +180,6 @@ process.on('message', async (raw) => {
       all: percentiles(perClient.flatMap((c) => c.lags)),
     });
   } else if (message.cmd === 'exit') {
-    await Promise.all(clients.map((c) => c.dispose()));
     for (const s of sockets) s.terminate();
     process.exit(0);
   }

@@ -109,7 +109,8 @@ export function createPresence(
   const onChange = (event: unknown) => {
     if (watchers.size === 0 || (event as PresenceEvent).type !== 'presence') return;
     arrived.push(event as PresenceEvent);
-    if (arrived.length === 1 && !retry) judging.run(judge);
+    // Judged a microtask later, so the changes that arrive in the same tick share a statement.
+    if (arrived.length === 1 && !retry) judging.run(() => Promise.resolve().then(judge));
   };
 
   const sweep = async () => {

@@ -127,22 +127,48 @@ export class Channel<T> implements AsyncIterableIterator<T> {
   }
 }
 
-/** Runs async handlers one after another, in arrival order. */
+/**
+ * Runs handlers one after another, in arrival order. A task that finds the queue idle runs at
+ * once, and only one that returns a promise holds the queue until it settles: an event handled
+ * synchronously (the common case for a live message) costs no promise and no microtask hop, which
+ * matters when one event is handed to a thousand local subscribers.
+ */
 export class SerialQueue {
-  private tail: Promise<void> = Promise.resolve();
+  /** The last task still running or waiting; null when the queue is idle. */
+  private tail: Promise<void> | null = null;
   constructor(private readonly onError: (err: unknown) => void) {}
 
-  run(task: () => Promise<void>): void {
-    this.tail = this.tail.then(task).catch(this.onError);
+  run(task: () => void | Promise<void>): void {
+    if (this.tail === null) {
+      let result: void | Promise<void>;
+      try {
+        result = task();
+      } catch (err) {
+        this.onError(err);
+        return;
+      }
+      if (result) this.hold(result.catch(this.onError));
+      return;
+    }
+    this.hold(this.tail.then(task).catch(this.onError));
   }
 
   /** Runs a task in turn and resolves (or rejects) with its outcome. */
   call<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(task);
-    this.tail = result.then(
-      () => undefined,
-      () => undefined,
+    const result = (this.tail ?? Promise.resolve()).then(task);
+    this.hold(
+      result.then(
+        () => undefined,
+        () => undefined,
+      ),
     );
     return result;
+  }
+
+  private hold(settled: Promise<void>): void {
+    const tail: Promise<void> = settled.then(() => {
+      if (this.tail === tail) this.tail = null;
+    });
+    this.tail = tail;
   }
 }

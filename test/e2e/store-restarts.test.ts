@@ -61,7 +61,9 @@ describe.skipIf(!postgresUrl || !redisUrl)(
     let bob: E2eUser;
 
     beforeAll(async () => {
-      [pg, redis] = (await Promise.all([startPostgres(), startRedis()])) as [
+      // Durable (fsync, synchronous_commit on): a crash must not lose what was acknowledged, or
+      // "every acknowledged message arrives" would not hold for the database itself.
+      [pg, redis] = (await Promise.all([startPostgres({ durable: true }), startRedis()])) as [
         PostgresService,
         Service,
       ];

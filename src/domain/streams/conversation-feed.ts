@@ -33,7 +33,7 @@ export interface FeedHandlers {
   onStarted(): Promise<void>;
   onUnfollow(conversationId: string): void;
   /** An event of a followed conversation, the user being a member when it is handled. */
-  onEvent(event: ConversationEvent): Promise<void>;
+  onEvent(event: ConversationEvent): void | Promise<void>;
   /** The broker reconnected: events may have been missed; catch up from the database. */
   onResync(conversationId: string): Promise<void>;
   /** The user is no longer a member of a conversation followed alone. */
@@ -138,20 +138,29 @@ export async function openFeed(
   const handleConversationEvent = (event: ConversationEvent) => {
     const id = conversationIdOf(event);
     if (event.type === 'members') memberSets.invalidate(id, event.version);
-    queue.run(async () => {
-      if (closed || !followed.has(id)) return;
-      // Reloading the member set needs the database: while it is away, the stream waits.
-      const stillMember = await whileDatabaseAway(
-        async () => memberSets.isMember(id, session.userId, memberVersionOf(event)),
-        { stopped: () => closed },
-      );
-      if (closed || stillMember === undefined) return;
+    const version = memberVersionOf(event);
+    const deliver = (stillMember: boolean) => {
       if (!stillMember) {
         unfollow(id);
         if (!('all' in scope)) handlers.onRemoved(id);
         return;
       }
-      await handlers.onEvent(event);
+      return handlers.onEvent(event);
+    };
+    queue.run(() => {
+      if (closed || !followed.has(id)) return;
+      const known = memberSets.isMember(id, session.userId, version);
+      // The set is known and current: decided now, without a promise (the steady state).
+      if (typeof known === 'boolean') return deliver(known);
+      return (async () => {
+        // Reloading the member set needs the database: while it is away, the stream waits.
+        const stillMember = await whileDatabaseAway(
+          async () => memberSets.isMember(id, session.userId, version),
+          { stopped: () => closed },
+        );
+        if (closed || stillMember === undefined) return;
+        await deliver(stillMember);
+      })();
     });
   };
 

@@ -339,7 +339,7 @@ async function openMessageStream(
           starting = false;
         },
         onUnfollow: forget,
-        async onEvent(event) {
+        onEvent(event) {
           if (event.type !== seq.eventType) return;
           const m = event.message;
           const id = m.conversationId;

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { PresenceChange, PresenceStore } from './presence-store.js';
-import { guardRedis } from './redis-deadline.js';
+import { guardRedis, hungAfterMs } from './redis-deadline.js';
 
 // <prefix>presence:c:<user>  ZSET connection → expiresAt (ms)
 // <prefix>presence:due       ZSET user → when to decide whether the user went OFFLINE
@@ -43,9 +43,11 @@ end
 return offline`;
 
 /**
- * Every call has a deadline (`commandTimeoutMs`) and fails at once while the connection is lost
- * or hung: presence waits for no one. What a failed call leaves undone is redone by the next
- * heartbeat (renew puts back connections) or sweep.
+ * Every call has a deadline and fails at once while the connection is lost or hung: presence
+ * waits for no one. A lookup (`online`, on a request's path) gets `commandTimeoutMs`; the
+ * writes, which no request waits for, get as long as a connection has before it counts as hung.
+ * What a failed call leaves undone is redone by the next heartbeat (renew puts back
+ * connections) or sweep.
  */
 export function createRedisPresenceStore(
   url: string,
@@ -71,6 +73,7 @@ export function createRedisPresenceStore(
     deadlineMs: opts.commandTimeoutMs,
     logger,
   });
+  const background = hungAfterMs(opts.commandTimeoutMs);
   const connectArgs = (userId: string, connectionId: string, expiresAt: number) =>
     [
       CONNECTIONS_PREFIX + userId,
@@ -87,19 +90,24 @@ export function createRedisPresenceStore(
     kind: 'redis',
     async connect(userId, connectionId, expiresAt) {
       const version = Number(
-        await guard.run('presence connect', () =>
-          redis.eval(CONNECT, 4, ...connectArgs(userId, connectionId, expiresAt)),
+        await guard.run(
+          'presence connect',
+          () => redis.eval(CONNECT, 4, ...connectArgs(userId, connectionId, expiresAt)),
+          background,
         ),
       );
       return version > 0 ? { userId, version } : null;
     },
     async disconnect(userId, connectionId, now) {
-      await guard.run('presence disconnect', () =>
-        redis
-          .multi()
-          .zrem(CONNECTIONS_PREFIX + userId, connectionId)
-          .zadd(DUE, now + graceMs, userId)
-          .exec(),
+      await guard.run(
+        'presence disconnect',
+        () =>
+          redis
+            .multi()
+            .zrem(CONNECTIONS_PREFIX + userId, connectionId)
+            .zadd(DUE, now + graceMs, userId)
+            .exec(),
+        background,
       );
     },
     async renew(list, expiresAt) {
@@ -108,7 +116,7 @@ export function createRedisPresenceStore(
       for (const { userId, connectionId } of list) {
         pipeline.eval(CONNECT, 4, ...connectArgs(userId, connectionId, expiresAt));
       }
-      const results = (await guard.run('presence renew', () => pipeline.exec())) ?? [];
+      const results = (await guard.run('presence renew', () => pipeline.exec(), background)) ?? [];
       const back: PresenceChange[] = [];
       results.forEach(([err, version], i) => {
         if (!err && Number(version) > 0) {
@@ -123,8 +131,10 @@ export function createRedisPresenceStore(
       return new Set(userIds.filter((_, i) => flags[i] === 1));
     },
     async sweep(now) {
-      const flat = (await guard.run('presence sweep', () =>
-        redis.eval(SWEEP, 3, DUE, ONLINE, VERSIONS, now, graceMs, CONNECTIONS_PREFIX),
+      const flat = (await guard.run(
+        'presence sweep',
+        () => redis.eval(SWEEP, 3, DUE, ONLINE, VERSIONS, now, graceMs, CONNECTIONS_PREFIX),
+        background,
       )) as (string | number)[];
       const offline: PresenceChange[] = [];
       for (let i = 0; i < flat.length; i += 3) {

@@ -35,6 +35,12 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[\w:.-]{1,64}$/, 'REDIS_KEY_PREFIX must be 1–64 letters, digits, _ : . or -')
     .default('parley:'),
+  REDIS_COMMAND_TIMEOUT_MS: z.coerce
+    .number({ error: 'REDIS_COMMAND_TIMEOUT_MS must be a number of milliseconds' })
+    .int()
+    .min(10, 'REDIS_COMMAND_TIMEOUT_MS must be at least 10')
+    .max(60_000, 'REDIS_COMMAND_TIMEOUT_MS must be at most 60000')
+    .default(150),
   JWT_SECRET: z.string().optional(),
   JWT_EXPIRES_IN: z
     .string()
@@ -150,6 +156,13 @@ export interface Config {
   readonly redisUrl: string | undefined;
   /** Prepended to every Redis key and channel, so deployments can share one Redis. */
   readonly redisKeyPrefix: string;
+  /**
+   * How long a request waits for Redis: past it the call fails over (rate limits to memory,
+   * presence fails, /readyz says unreachable). A connection whose PING stays unanswered for
+   * max(1 s, 5 × this) is taken as hung and dialled again: a frozen Redis keeps its connections
+   * open and silent, so no error would ever come.
+   */
+  readonly redisCommandTimeoutMs: number;
   readonly jwtSecret: string;
   readonly jwtExpiresIn: string;
   readonly nodeEnv: 'development' | 'production' | 'test';
@@ -294,6 +307,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     dataDir,
     redisUrl,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
     jwtSecret,
     jwtExpiresIn: e.JWT_EXPIRES_IN.replace(/\s+/g, ''),
     nodeEnv: e.NODE_ENV,

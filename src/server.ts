@@ -39,6 +39,7 @@ import { observabilityPlugin } from './graphql/observability.js';
 import { introspectionRules, limitRules, queryLimits } from './graphql/query-limits.js';
 import { createRateLimiter } from './realtime/rate-limiter.js';
 import type { EventBus } from './realtime/bus.js';
+import { withDeadline } from './realtime/redis-deadline.js';
 import type { PresenceStore } from './realtime/presence-store.js';
 import { attachmentRoutes } from './http/attachments.js';
 import { corsMiddleware } from './http/cors.js';
@@ -71,6 +72,8 @@ export interface ParleyServer {
 }
 
 const MAX_REQUEST_BYTES = 1024 * 1024;
+/** /readyz answers within about this, whatever the stores do (probes often time out at 1 s). */
+const READINESS_DEADLINE_MS = 750;
 
 export async function createServer(opts: {
   config: Config;
@@ -85,6 +88,7 @@ export async function createServer(opts: {
     redisUrl: config.redisUrl,
     keyPrefix: config.redisKeyPrefix,
     multiplier: config.rateLimitMultiplier,
+    commandTimeoutMs: config.redisCommandTimeoutMs,
     logger,
   });
   const events = createEvents(database.db, bus, logger, {
@@ -191,12 +195,14 @@ export async function createServer(opts: {
     res.send(await metrics.registry.metrics());
   });
   app.get('/readyz', async (_req, res) => {
+    // Each check has a deadline: a hung store (a frozen Redis keeps its connections open and
+    // silent) is unreachable for this purpose, and a load balancer must get its answer.
     const [database_, broker] = await Promise.all([
-      database.ping().then(
+      withDeadline(database.ping(), READINESS_DEADLINE_MS, 'database ping').then(
         () => true,
         () => false,
       ),
-      bus.ping(),
+      withDeadline(bus.ping(), READINESS_DEADLINE_MS, 'pub/sub ping').catch(() => false),
     ]);
     res.status(database_ && broker ? 200 : 503).json({
       status: database_ && broker ? 'ready' : 'unavailable',

@@ -16,13 +16,16 @@ export interface Backplane {
 }
 
 export function createBackplane(
-  config: Pick<Config, 'redisUrl' | 'redisKeyPrefix' | 'presenceGraceMs'>,
+  config: Pick<Config, 'redisUrl' | 'redisKeyPrefix' | 'presenceGraceMs' | 'redisCommandTimeoutMs'>,
   logger: Logger,
 ): Backplane {
   const { redisUrl, redisKeyPrefix, presenceGraceMs } = config;
-  const bus = redisUrl ? createRedisBus(redisUrl, redisKeyPrefix, logger) : createMemoryBus();
+  const deadline = { commandTimeoutMs: config.redisCommandTimeoutMs };
+  const bus = redisUrl
+    ? createRedisBus(redisUrl, redisKeyPrefix, logger, deadline)
+    : createMemoryBus();
   const presenceStore = redisUrl
-    ? createRedisPresenceStore(redisUrl, redisKeyPrefix, presenceGraceMs, logger)
+    ? createRedisPresenceStore(redisUrl, redisKeyPrefix, presenceGraceMs, logger, deadline)
     : createMemoryPresenceStore(presenceGraceMs);
   return {
     bus,

@@ -3,6 +3,7 @@ import {
   RateLimiterMemory,
   RateLimiterRedis,
   RateLimiterRes,
+  RLWrapperTimeouts,
   type RateLimiterAbstract,
 } from 'rate-limiter-flexible';
 import {
@@ -13,24 +14,42 @@ import {
   type RateLimiter,
 } from '../domain/rate-limits.js';
 import type { Logger } from '../logger.js';
+import { guardRedis } from './redis-deadline.js';
 
 /**
- * rate-limiter-flexible over Redis (shared by all instances) or memory. If Redis fails, an
- * in-process limiter stands in, so limits degrade to per instance instead of vanishing.
- * `multiplier` scales every limit (0 turns limiting off, for benchmarks).
+ * rate-limiter-flexible over Redis (shared by all instances) or memory. If Redis fails, is not
+ * connected, or does not answer within `commandTimeoutMs` (hung), an in-process limiter stands
+ * in (the library's insuranceLimiter), so limits degrade to per instance instead of vanishing
+ * and no request waits for Redis. `multiplier` scales every limit (0 turns limiting off, for
+ * benchmarks).
  */
 export function createRateLimiter(opts: {
   redisUrl?: string | undefined;
   keyPrefix: string;
   multiplier: number;
+  commandTimeoutMs: number;
   logger: Logger;
 }): RateLimiter & { close(): Promise<void> } {
   const redis = opts.redisUrl
-    ? new Redis(opts.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false })
+    ? new Redis(opts.redisUrl, {
+        maxRetriesPerRequest: 1,
+        enableOfflineQueue: false,
+        // A count that missed its deadline was made in memory instead: not sent again later.
+        autoResendUnfulfilledCommands: false,
+      })
     : null;
   redis?.on('error', (err: Error) =>
     opts.logger.warn({ err: err.message }, 'redis rate limit error'),
   );
+  // Finds a hung connection and dials it again; meanwhile it is not 'ready' and every count
+  // goes to memory at once (rejectIfRedisNotReady) instead of waiting out the deadline.
+  const guard = redis
+    ? guardRedis(redis, {
+        name: 'rate limiter',
+        deadlineMs: opts.commandTimeoutMs,
+        logger: opts.logger,
+      })
+    : null;
 
   const limiters = new Map<RateBucket, RateLimiterAbstract>();
   for (const [bucket, rule] of Object.entries(rateRules) as [
@@ -47,7 +66,17 @@ export function createRateLimiter(opts: {
     limiters.set(
       bucket,
       redis
-        ? new RateLimiterRedis({ ...base, storeClient: redis, insuranceLimiter: memory })
+        ? new RLWrapperTimeouts({
+            limiter: new RateLimiterRedis({
+              ...base,
+              storeClient: redis,
+              rejectIfRedisNotReady: true,
+            }),
+            timeoutMs: opts.commandTimeoutMs,
+            // The wrapper hands its own blockDuration to the insurance limiter: give it the rule's.
+            blockDuration: base.blockDuration,
+            insuranceLimiter: memory,
+          })
         : memory,
     );
   }
@@ -79,6 +108,7 @@ export function createRateLimiter(opts: {
       await limiters.get(bucket)!.delete(key);
     },
     async close() {
+      guard?.stop();
       redis?.disconnect();
     },
   };

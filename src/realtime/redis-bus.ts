@@ -2,23 +2,34 @@ import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { EventBus } from './bus.js';
-
-const PUBLISH_TIMEOUT_MS = 2_000;
+import { guardRedis, hungAfterMs } from './redis-deadline.js';
 
 /**
  * Redis pub/sub through graphql-redis-subscriptions, which SUBSCRIBEs a channel once per process
- * and UNSUBSCRIBEs it with the last listener. The publisher fails fast while Redis is away (no
- * offline queue): the outbox keeps the event and publishes it later.
+ * and UNSUBSCRIBEs it with the last listener. The publisher fails fast while Redis is away or
+ * hung (no offline queue, a deadline per call): the outbox keeps the event and publishes it
+ * later. A hung subscriber connection is found by its heartbeat and dialled again; once it is
+ * ready, listeners catch up from the database.
  */
-export function createRedisBus(url: string, keyPrefix: string, logger: Logger): EventBus {
+export function createRedisBus(
+  url: string,
+  keyPrefix: string,
+  logger: Logger,
+  opts: { commandTimeoutMs: number },
+): EventBus {
   const retryStrategy = (times: number) => Math.min(times * 100, 2_000);
   const publisher = new Redis(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
+    // A publish that missed its deadline is in the outbox already: not sent again on reconnect.
+    autoResendUnfulfilledCommands: false,
     retryStrategy,
     lazyConnect: false,
   });
   const subscriber = new Redis(url, { retryStrategy, maxRetriesPerRequest: null });
+  const deadlineMs = opts.commandTimeoutMs;
+  const publishing = guardRedis(publisher, { name: 'publisher', deadlineMs, logger });
+  const subscribing = guardRedis(subscriber, { name: 'subscriber', deadlineMs, logger });
   for (const [name, client] of [
     ['publisher', publisher],
     ['subscriber', subscriber],
@@ -57,20 +68,13 @@ export function createRedisBus(url: string, keyPrefix: string, logger: Logger): 
   return {
     kind: 'redis',
     async publish(topic, event) {
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        await Promise.race([
-          pubsub.publish(keyPrefix + topic, event),
-          new Promise((_, reject) => {
-            timer = setTimeout(
-              () => reject(new Error('redis publish timed out')),
-              PUBLISH_TIMEOUT_MS,
-            );
-          }),
-        ]);
-      } finally {
-        clearTimeout(timer);
-      }
+      // No request waits for a publish (it follows the commit, and a failed one stays in the
+      // outbox), so it is given as long as a connection has before it counts as hung.
+      await publishing.run(
+        'publish',
+        () => pubsub.publish(keyPrefix + topic, event),
+        hungAfterMs(deadlineMs),
+      );
     },
     async subscribe(topic, onEvent) {
       const id = await pubsub.subscribe(keyPrefix + topic, (event: unknown) =>
@@ -84,12 +88,14 @@ export function createRedisBus(url: string, keyPrefix: string, logger: Logger): 
     },
     async ping() {
       try {
-        return (await publisher.ping()) === 'PONG';
+        return (await publishing.run('ping', () => publisher.ping())) === 'PONG';
       } catch {
         return false;
       }
     },
     async close() {
+      publishing.stop();
+      subscribing.stop();
       publisher.disconnect();
       subscriber.disconnect();
     },

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { PresenceChange, PresenceStore } from './presence-store.js';
+import { guardRedis, hungAfterMs } from './redis-deadline.js';
 
 // <prefix>presence:c:<user>  ZSET connection → expiresAt (ms)
 // <prefix>presence:due       ZSET user → when to decide whether the user went OFFLINE
@@ -41,11 +42,19 @@ for i = 1, #due, 2 do
 end
 return offline`;
 
+/**
+ * Every call has a deadline and fails at once while the connection is lost or hung: presence
+ * waits for no one. A lookup (`online`, on a request's path) gets `commandTimeoutMs`; the
+ * writes, which no request waits for, get as long as a connection has before it counts as hung.
+ * What a failed call leaves undone is redone by the next heartbeat (renew puts back
+ * connections) or sweep.
+ */
 export function createRedisPresenceStore(
   url: string,
   keyPrefix: string,
   graceMs: number,
   logger: Logger,
+  opts: { commandTimeoutMs: number },
 ): PresenceStore {
   const CONNECTIONS_PREFIX = `${keyPrefix}presence:c:`;
   const DUE = `${keyPrefix}presence:due`;
@@ -53,9 +62,18 @@ export function createRedisPresenceStore(
   const VERSIONS = `${keyPrefix}presence:v`;
   const redis = new Redis(url, {
     maxRetriesPerRequest: 2,
+    // A call that missed its deadline has failed for its caller; replaying it after a
+    // reconnect would apply a stale change.
+    autoResendUnfulfilledCommands: false,
     retryStrategy: (times) => Math.min(times * 100, 2_000),
   });
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis presence error'));
+  const guard = guardRedis(redis, {
+    name: 'presence',
+    deadlineMs: opts.commandTimeoutMs,
+    logger,
+  });
+  const background = hungAfterMs(opts.commandTimeoutMs);
   const connectArgs = (userId: string, connectionId: string, expiresAt: number) =>
     [
       CONNECTIONS_PREFIX + userId,
@@ -72,16 +90,25 @@ export function createRedisPresenceStore(
     kind: 'redis',
     async connect(userId, connectionId, expiresAt) {
       const version = Number(
-        await redis.eval(CONNECT, 4, ...connectArgs(userId, connectionId, expiresAt)),
+        await guard.run(
+          'presence connect',
+          () => redis.eval(CONNECT, 4, ...connectArgs(userId, connectionId, expiresAt)),
+          background,
+        ),
       );
       return version > 0 ? { userId, version } : null;
     },
     async disconnect(userId, connectionId, now) {
-      await redis
-        .multi()
-        .zrem(CONNECTIONS_PREFIX + userId, connectionId)
-        .zadd(DUE, now + graceMs, userId)
-        .exec();
+      await guard.run(
+        'presence disconnect',
+        () =>
+          redis
+            .multi()
+            .zrem(CONNECTIONS_PREFIX + userId, connectionId)
+            .zadd(DUE, now + graceMs, userId)
+            .exec(),
+        background,
+      );
     },
     async renew(list, expiresAt) {
       if (list.length === 0) return [];
@@ -89,7 +116,7 @@ export function createRedisPresenceStore(
       for (const { userId, connectionId } of list) {
         pipeline.eval(CONNECT, 4, ...connectArgs(userId, connectionId, expiresAt));
       }
-      const results = (await pipeline.exec()) ?? [];
+      const results = (await guard.run('presence renew', () => pipeline.exec(), background)) ?? [];
       const back: PresenceChange[] = [];
       results.forEach(([err, version], i) => {
         if (!err && Number(version) > 0) {
@@ -100,19 +127,14 @@ export function createRedisPresenceStore(
     },
     async online(userIds) {
       if (userIds.length === 0) return new Set();
-      const flags = await redis.smismember(ONLINE, ...userIds);
+      const flags = await guard.run('presence lookup', () => redis.smismember(ONLINE, ...userIds));
       return new Set(userIds.filter((_, i) => flags[i] === 1));
     },
     async sweep(now) {
-      const flat = (await redis.eval(
-        SWEEP,
-        3,
-        DUE,
-        ONLINE,
-        VERSIONS,
-        now,
-        graceMs,
-        CONNECTIONS_PREFIX,
+      const flat = (await guard.run(
+        'presence sweep',
+        () => redis.eval(SWEEP, 3, DUE, ONLINE, VERSIONS, now, graceMs, CONNECTIONS_PREFIX),
+        background,
       )) as (string | number)[];
       const offline: PresenceChange[] = [];
       for (let i = 0; i < flat.length; i += 3) {
@@ -125,6 +147,7 @@ export function createRedisPresenceStore(
       return offline;
     },
     async close() {
+      guard.stop();
       redis.disconnect();
     },
   };

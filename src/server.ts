@@ -109,7 +109,7 @@ export async function createServer(opts: {
     membership: createMembershipChecker(database.db),
     memberSets: createMemberSets((ids) => findMemberSets(database.db, ids)),
     deliveries: createDeliveryRecorder(database.db, (err) =>
-      logger.warn({ err: String(err) }, 'could not record deliveries'),
+      logger.warn({ err }, 'could not record deliveries'),
     ),
     contacts: createContactChecker(database.db),
     presence: createPresence(
@@ -150,6 +150,9 @@ export async function createServer(opts: {
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     formatError: createErrorFormatter(logger, { hideSchemaDetails }),
+    // Apollo's own complaints go through the same sanitizing logger as everything else (its
+    // default logger prints errors as they are, parameters and all).
+    logger: logger.child({ component: 'apollo' }),
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: hideSchemaDetails,
     // Query shape limits, before any resolver runs.

@@ -34,6 +34,11 @@ async function main(): Promise<void> {
       database: database.kind,
       dataDir: config.databaseUrl ? undefined : config.dataDir,
       corsOrigins: config.corsOrigins === '*' ? '*' : config.corsOrigins.join(',') || 'none',
+      metrics: config.metrics.port
+        ? `port ${config.metrics.port}${config.metrics.token ? ', token' : ''}`
+        : config.metrics.onPublicPort
+          ? `public port${config.metrics.token ? ', token' : ''}`
+          : 'off (set METRICS_PORT or METRICS_TOKEN)',
     },
     `Parley listening on http://localhost:${port}/graphql`,
   );

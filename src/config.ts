@@ -128,6 +128,18 @@ const EnvSchema = z.object({
   S3_ACCESS_KEY_ID: z.string().trim().optional(),
   S3_SECRET_ACCESS_KEY: z.string().trim().optional(),
   S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('false'),
+  METRICS_PORT: z.coerce
+    .number({ error: 'METRICS_PORT must be a number' })
+    .int('METRICS_PORT must be a whole number')
+    .min(1, 'METRICS_PORT must be between 1 and 65535')
+    .max(65535, 'METRICS_PORT must be between 1 and 65535')
+    .optional(),
+  METRICS_TOKEN: z
+    .string()
+    .trim()
+    .min(16, 'METRICS_TOKEN must be at least 16 characters')
+    .regex(/^[\x21-\x7e]+$/, 'METRICS_TOKEN must be printable ASCII without spaces')
+    .optional(),
   S3_KEY_PREFIX: z
     .string()
     .regex(/^[\w/.-]{0,200}$/, 'S3_KEY_PREFIX must be letters, digits, _ / . or -')
@@ -198,6 +210,20 @@ export interface Config {
   readonly corsOrigins: CorsOrigins;
   readonly mode: 'embedded' | 'production';
   readonly attachments: AttachmentConfig;
+  readonly metrics: MetricsConfig;
+}
+
+/** Who may read /metrics (the Prometheus scrape): it tells strangers about traffic and load. */
+export interface MetricsConfig {
+  /** Set: /metrics is served on its own listener on this port, and not on the public one. */
+  readonly port: number | undefined;
+  /** Set: every /metrics answers only `Authorization: Bearer <token>` (else 401). */
+  readonly token: string | undefined;
+  /**
+   * Whether the public port serves /metrics: not when it has its own port; otherwise when a
+   * token guards it, or outside production (left open on a laptop for convenience).
+   */
+  readonly onPublicPort: boolean;
 }
 
 export interface AttachmentConfig {
@@ -301,6 +327,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     });
   }
 
+  if (e.METRICS_PORT !== undefined && e.METRICS_PORT === e.PORT) {
+    throw new ConfigError('Invalid settings:\n  - METRICS_PORT: must differ from PORT');
+  }
+  const metricsToken = e.METRICS_TOKEN || undefined;
+
   return Object.freeze({
     port: e.PORT,
     databaseUrl,
@@ -337,6 +368,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       unattachedTtlSeconds: e.ATTACHMENT_UNATTACHED_TTL_SECONDS,
       sweepIntervalMs: e.ATTACHMENT_SWEEP_INTERVAL_MS,
       s3,
+    }),
+    metrics: Object.freeze({
+      port: e.METRICS_PORT,
+      token: metricsToken,
+      onPublicPort:
+        e.METRICS_PORT === undefined && (metricsToken !== undefined || e.NODE_ENV !== 'production'),
     }),
   });
 }

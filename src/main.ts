@@ -1,7 +1,7 @@
 // Composition root: config → stores → server → listen; graceful shutdown on SIGTERM/SIGINT.
 import { ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/client.js';
-import { createLogger } from './logger.js';
+import { createLogger, safeError } from './logger.js';
 import { createBackplane } from './realtime/backplane.js';
 import { createServer } from './server.js';
 
@@ -34,6 +34,11 @@ async function main(): Promise<void> {
       database: database.kind,
       dataDir: config.databaseUrl ? undefined : config.dataDir,
       corsOrigins: config.corsOrigins === '*' ? '*' : config.corsOrigins.join(',') || 'none',
+      metrics: config.metrics.port
+        ? `port ${config.metrics.port}${config.metrics.token ? ', token' : ''}`
+        : config.metrics.onPublicPort
+          ? `public port${config.metrics.token ? ', token' : ''}`
+          : 'off (set METRICS_PORT or METRICS_TOKEN)',
     },
     `Parley listening on http://localhost:${port}/graphql`,
   );
@@ -71,14 +76,15 @@ process.on('uncaughtException', (err) => {
     err instanceof TypeError &&
     /reading 'write'/.test(err.message) &&
     /postgres[\\/]src[\\/]connection\.js/.test(err.stack ?? '');
+  // Through the log sanitizer: an unhandled database error would otherwise print its parameters.
   console.error(
     known ? 'recovered from a postgres.js closed-socket write' : 'uncaught exception',
-    err,
+    JSON.stringify(safeError(err)),
   );
   if (!known) process.exit(1);
 });
 
 main().catch((err: unknown) => {
-  console.error('Parley failed to start:', err instanceof Error ? err.message : err);
+  console.error('Parley failed to start:', safeError(err).message);
   process.exit(1);
 });

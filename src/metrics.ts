@@ -1,5 +1,10 @@
-// Prometheus metrics (prom-client), served at /metrics.
+// Prometheus metrics (prom-client), served at /metrics: on the public port, on a port of its
+// own (METRICS_PORT), and/or behind a bearer token (METRICS_TOKEN); see MetricsConfig.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import client from 'prom-client';
+import type { Logger } from './logger.js';
 
 export function createMetrics(opts: { outboxDepth: () => Promise<number> }) {
   const registry = new client.Registry();
@@ -50,3 +55,68 @@ export function createMetrics(opts: { outboxDepth: () => Promise<number> }) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+const digest = (text: string) => createHash('sha256').update(text).digest();
+
+/** Answers a scrape; with a token set, only a request that carries it (compared in constant time). */
+export function createMetricsHandler(registry: client.Registry, token: string | undefined) {
+  const expected = token === undefined ? undefined : digest(`Bearer ${token}`);
+  return async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    if (expected) {
+      const given = req.headers.authorization;
+      if (given === undefined || !timingSafeEqual(digest(given), expected)) {
+        res.writeHead(401, {
+          'content-type': 'text/plain; charset=utf-8',
+          'www-authenticate': 'Bearer realm="metrics"',
+        });
+        res.end('Unauthorized: /metrics needs Authorization: Bearer <METRICS_TOKEN>\n');
+        return;
+      }
+    }
+    const body = await registry.metrics();
+    res.writeHead(200, { 'content-type': registry.contentType });
+    res.end(body);
+  };
+}
+
+export interface MetricsListener {
+  /** Starts listening on every interface; resolves with the bound port. */
+  listen(port: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** The listener of METRICS_PORT: /metrics and nothing else, for a port kept off the internet. */
+export function createMetricsListener(
+  handle: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>,
+  logger: Logger,
+): MetricsListener {
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not found\n');
+      return;
+    }
+    handle(req, res).catch((err: unknown) => {
+      logger.error({ err }, 'metrics scrape failed');
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+  return {
+    listen: (port) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, () => {
+          server.off('error', reject);
+          resolve((server.address() as AddressInfo).port);
+        });
+      }),
+    close: () =>
+      new Promise((resolve) => {
+        if (!server.listening) return resolve();
+        // A scraper keeps its connection open between scrapes: do not wait for it.
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -31,7 +31,7 @@ import { createErrorFormatter } from './graphql/errors.js';
 import { buildSchema } from './graphql/schema.js';
 import { attachWebSocketServer } from './graphql/websocket.js';
 import type { Logger } from './logger.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, createMetricsHandler, createMetricsListener } from './metrics.js';
 import { countOutbox } from './db/outbox.js';
 import { deleteStreamBasesOlderThan } from './db/stream-bases.js';
 import { STREAM_CURSOR_TTL_MS } from './domain/streams/stream-cursor.js';
@@ -113,7 +113,7 @@ export async function createServer(opts: {
     membership: createMembershipChecker(database.db),
     memberSets: createMemberSets((ids) => findMemberSets(database.db, ids)),
     deliveries: createDeliveryRecorder(database.db, (err) =>
-      logger.warn({ err: String(err) }, 'could not record deliveries'),
+      logger.warn({ err }, 'could not record deliveries'),
     ),
     contacts: createContactChecker(database.db),
     presence: createPresence(
@@ -154,6 +154,9 @@ export async function createServer(opts: {
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     formatError: createErrorFormatter(logger, { hideSchemaDetails }),
+    // Apollo's own complaints go through the same sanitizing logger as everything else (its
+    // default logger prints errors as they are, parameters and all).
+    logger: logger.child({ component: 'apollo' }),
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: hideSchemaDetails,
     // Query shape limits, before any resolver runs.
@@ -190,9 +193,13 @@ export async function createServer(opts: {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.get('/metrics', async (_req, res) => {
-    res.setHeader('content-type', metrics.registry.contentType);
-    res.send(await metrics.registry.metrics());
+  // Traffic and load are nobody else's business: see MetricsConfig for who gets /metrics where.
+  const scrapeMetrics = createMetricsHandler(metrics.registry, config.metrics.token);
+  const metricsListener =
+    config.metrics.port === undefined ? undefined : createMetricsListener(scrapeMetrics, logger);
+  app.get('/metrics', async (req, res) => {
+    if (config.metrics.onPublicPort) await scrapeMetrics(req, res);
+    else res.status(404).type('text/plain').send('Not found\n');
   });
   app.get('/readyz', async (_req, res) => {
     // Each check has a deadline: a hung store (a frozen Redis keeps its connections open and
@@ -255,16 +262,21 @@ export async function createServer(opts: {
 
   return {
     httpServer,
-    listen: (port, host) =>
-      new Promise((resolve, reject) => {
+    listen: async (port, host) => {
+      if (metricsListener && config.metrics.port !== undefined) {
+        await metricsListener.listen(config.metrics.port);
+      }
+      return new Promise((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(port, host, () => {
           httpServer.off('error', reject);
           resolve((httpServer.address() as AddressInfo).port);
         });
-      }),
+      });
+    },
     close: async () => {
       stopInvalidating();
+      await metricsListener?.close();
       await apollo.stop();
       await deps.presence.stop();
       await events.stop();

@@ -64,7 +64,7 @@ export function createAttachmentSweeper(
       return removing;
     }
     removing = removeDiscardedBlobs(db, blobs)
-      .catch((err: unknown) => log.warn({ err: String(err) }, 'could not remove discarded files'))
+      .catch((err: unknown) => log.warn({ err }, 'could not remove discarded files'))
       .finally(() => {
         removing = undefined;
         if (again) {
@@ -93,7 +93,7 @@ export function createAttachmentSweeper(
   const schedule = () => {
     timer = setTimeout(() => {
       running = sweepOnce()
-        .catch((err: unknown) => log.error({ err: String(err) }, 'attachment sweep failed'))
+        .catch((err: unknown) => log.error({ err }, 'attachment sweep failed'))
         .finally(() => {
           if (timer) schedule();
         });

@@ -201,7 +201,7 @@ export function createEvents(
       .then(() => deleteOutbox(db, batch))
       .catch((err: unknown) => {
         // The rows stay; the drainer will publish them again and subscribers drop duplicates.
-        log.warn({ err: String(err) }, 'could not delete published outbox rows');
+        log.warn({ err }, 'could not delete published outbox rows');
       });
     return flushing;
   };
@@ -212,7 +212,7 @@ export function createEvents(
       published.push({ conversationId: row.conversationId, id: row.id });
       return true;
     } catch (err) {
-      log.warn({ err: String(err), topic: row.topic }, 'publish failed; left in the outbox');
+      log.warn({ err, topic: row.topic }, 'publish failed; left in the outbox');
       return false;
     }
   };
@@ -236,7 +236,7 @@ export function createEvents(
     },
     publishEphemeral(topic, event) {
       bus.publish(topic, event).catch((err: unknown) => {
-        log.warn({ err: String(err), topic }, 'ephemeral publish failed');
+        log.warn({ err, topic }, 'ephemeral publish failed');
       });
     },
     async drainOnce() {
@@ -273,7 +273,7 @@ export function createEvents(
             }
             done.push({ conversationId: row.conversationId, id: row.id });
           } catch (err) {
-            log.warn({ err: String(err) }, 'outbox drain: publish failed; will retry');
+            log.warn({ err }, 'outbox drain: publish failed; will retry');
             break;
           }
         }
@@ -286,7 +286,7 @@ export function createEvents(
         try {
           await events.drainOnce();
         } catch (err) {
-          log.error({ err: String(err) }, 'outbox drain failed');
+          log.error({ err }, 'outbox drain failed');
         }
         timer = setTimeout(() => void tick(), opts.drainIntervalMs);
         timer.unref();

@@ -58,7 +58,7 @@ export function createPresence(
       version: change.version,
     };
     await bus.publish(topics.presence, event).catch((err: unknown) => {
-      log.warn({ err: String(err) }, 'presence publish failed');
+      log.warn({ err }, 'presence publish failed');
     });
   };
 
@@ -85,7 +85,7 @@ export function createPresence(
     } catch (err) {
       // The database is away (a restart): the changes wait and are judged once it is back. A
       // store outage pauses presence; it never ends a stream. The newest changes are kept.
-      log.warn({ err: String(err) }, 'presence: contacts unavailable; retrying');
+      log.warn({ err }, 'presence: contacts unavailable; retrying');
       arrived = [...events, ...arrived].slice(-MAX_WAITING_CHANGES);
       retry ??= setTimeout(() => {
         retry = undefined;
@@ -126,7 +126,7 @@ export function createPresence(
   };
 
   const guarded = (what: string, task: () => Promise<void>) => () =>
-    void task().catch((err: unknown) => log.warn({ err: String(err) }, `presence ${what} failed`));
+    void task().catch((err: unknown) => log.warn({ err }, `presence ${what} failed`));
 
   return {
     async connected(userId, connectionId) {

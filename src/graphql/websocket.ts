@@ -138,7 +138,7 @@ export function attachWebSocketServer(
       metrics.connections.inc();
       deps.presence
         .connected(result.userId, ctx.extra.connectionId)
-        .catch((err: unknown) => logger.warn({ err: String(err) }, 'presence connect failed'));
+        .catch((err: unknown) => logger.warn({ err }, 'presence connect failed'));
       return true;
     },
     onDisconnect: (ctx) => {
@@ -146,7 +146,7 @@ export function attachWebSocketServer(
       metrics.connections.dec();
       deps.presence
         .disconnected(ctx.extra.userId, ctx.extra.connectionId)
-        .catch((err: unknown) => logger.warn({ err: String(err) }, 'presence disconnect failed'));
+        .catch((err: unknown) => logger.warn({ err }, 'presence disconnect failed'));
     },
     onSubscribe: (_ctx, _id, payload) => {
       const checked = checkDocument(payload.query);

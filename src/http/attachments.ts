@@ -184,7 +184,7 @@ export function attachmentRoutes(
       try {
         body = await deps.attachments.blobs.get(found.key, range);
       } catch (err) {
-        logger.warn({ err: String(err), id }, 'attachment blob missing');
+        logger.warn({ err, id }, 'attachment blob missing');
         return notFound(req, res);
       }
       await pipeline(body, res).catch(() => {

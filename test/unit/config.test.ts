@@ -305,3 +305,41 @@ describe('CORS_ORIGINS', () => {
     }
   });
 });
+
+describe('METRICS_PORT and METRICS_TOKEN', () => {
+  const TOKEN = 'metrics-token-0123456789';
+
+  it('leave /metrics on the public port outside production, and off it in production', () => {
+    expect(loadConfig({ JWT_SECRET: SECRET }).metrics).toEqual({
+      port: undefined,
+      token: undefined,
+      onPublicPort: true,
+    });
+    expect(loadConfig({ JWT_SECRET: SECRET, NODE_ENV: 'production' }).metrics.onPublicPort).toBe(
+      false,
+    );
+  });
+
+  it('a token puts it back on the public port in production; a port of its own takes it off', () => {
+    const guarded = loadConfig({
+      JWT_SECRET: SECRET,
+      NODE_ENV: 'production',
+      METRICS_TOKEN: TOKEN,
+    });
+    expect(guarded.metrics).toEqual({ port: undefined, token: TOKEN, onPublicPort: true });
+    const apart = loadConfig({ JWT_SECRET: SECRET, METRICS_PORT: '9464', METRICS_TOKEN: TOKEN });
+    expect(apart.metrics).toEqual({ port: 9464, token: TOKEN, onPublicPort: false });
+  });
+
+  it('names a short token, a port out of range, and a port equal to PORT', () => {
+    expect(configError({ JWT_SECRET: SECRET, METRICS_TOKEN: 'short' }).message).toMatch(
+      /METRICS_TOKEN: METRICS_TOKEN must be at least 16 characters/,
+    );
+    expect(configError({ JWT_SECRET: SECRET, METRICS_PORT: '70000' }).message).toMatch(
+      /METRICS_PORT: METRICS_PORT must be between 1 and 65535/,
+    );
+    expect(configError({ JWT_SECRET: SECRET, PORT: '9000', METRICS_PORT: '9000' }).message).toMatch(
+      /METRICS_PORT: must differ from PORT/,
+    );
+  });
+});

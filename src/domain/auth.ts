@@ -7,8 +7,17 @@ import { DomainError, unauthenticated } from './errors.js';
 
 export interface TokenService {
   issue(userId: string): Promise<string>;
-  /** The user id the token was issued to; UNAUTHENTICATED when invalid or expired. */
-  verify(token: string): Promise<string>;
+  /** Whom the token was issued to, and until when; UNAUTHENTICATED when invalid or expired. */
+  verify(token: string): Promise<VerifiedToken>;
+}
+
+export interface VerifiedToken {
+  readonly userId: string;
+  /**
+   * When the token stops being valid (ms since the epoch), or null for a token without `exp`
+   * (none are issued): a long-lived connection opened with it must end then.
+   */
+  readonly expiresAt: number | null;
 }
 
 const ISSUER = 'parley';
@@ -32,18 +41,19 @@ export function createTokenService(secret: string, expiresIn: string): TokenServ
         .sign(key),
     async verify(token) {
       const known = verified.get(token);
-      if (known && known.expiresAt > Date.now()) return known.userId;
+      if (known && known.expiresAt > Date.now()) return known;
       verified.delete(token);
       try {
         const { payload } = await jwtVerify(token, key, { issuer: ISSUER, algorithms: ['HS256'] });
         if (typeof payload.sub !== 'string') throw unauthenticated('Invalid token: log in again.');
-        if (typeof payload.exp === 'number') {
-          if (verified.size >= VERIFIED_CACHE_SIZE) {
-            verified.delete(verified.keys().next().value!);
-          }
-          verified.set(token, { userId: payload.sub, expiresAt: payload.exp * 1000 });
+        if (typeof payload.exp !== 'number') return { userId: payload.sub, expiresAt: null };
+        // jose refuses a token once the current second reaches `exp`: valid until exp * 1000.
+        const result = { userId: payload.sub, expiresAt: payload.exp * 1000 };
+        if (verified.size >= VERIFIED_CACHE_SIZE) {
+          verified.delete(verified.keys().next().value!);
         }
-        return payload.sub;
+        verified.set(token, result);
+        return result;
       } catch (err) {
         if (err instanceof joseErrors.JWTExpired) {
           throw unauthenticated('Your session has expired: log in again.');
@@ -55,18 +65,18 @@ export function createTokenService(secret: string, expiresIn: string): TokenServ
 }
 
 /**
- * The user id of an `Authorization: Bearer <token>` value (HTTP header or WebSocket
- * connection_init), or the reason it is not accepted.
+ * The user (and the token's expiry) of an `Authorization: Bearer <token>` value (HTTP header or
+ * WebSocket connection_init), or the reason it is not accepted.
  */
 export async function authenticate(
   deps: Pick<Deps, 'tokens'>,
   authorization: unknown,
-): Promise<{ userId: string } | { error: DomainError }> {
+): Promise<VerifiedToken | { error: DomainError }> {
   const match =
     typeof authorization === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
   if (!match) return { error: unauthenticated('Send "Authorization: Bearer <token>".') };
   try {
-    return { userId: await deps.tokens.verify(match[1]!) };
+    return await deps.tokens.verify(match[1]!);
   } catch (err) {
     if (err instanceof DomainError) return { error: err };
     throw err;

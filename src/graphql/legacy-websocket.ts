@@ -8,8 +8,9 @@
 //   client → core   connection_init → connection_init, start → subscribe, stop → complete;
 //                   connection_terminate closes the socket (1000)
 //   core → client   connection_ack → connection_ack, then `ka` every keep-alive period;
-//                   next → data, error → error, complete → complete; a refused connection_init
-//                   gets connection_error (with the reason) just before the 4403 close
+//                   next → data, error → error, complete → complete; a connection refused for
+//                   its token (at connection_init, or when the token expires) gets
+//                   connection_error with the reason just before the 4401 close (`refuse`)
 //
 // Legacy clients send `start` right after connection_init, without waiting for the ack (the
 // graphql-ws core would close such a socket with 4401): starts wait here for the ack.
@@ -24,8 +25,11 @@ export const LEGACY_PROTOCOL = 'graphql-ws';
 export interface LegacyExtra {
   readonly socket: WebSocket;
   readonly request: http.IncomingMessage;
-  /** Why connection_init was refused, told to the client in connection_error. */
-  authError?: string;
+  /**
+   * Ends the connection for its token (missing, invalid or expired): the legacy protocol tells
+   * the reason in connection_error, which its clients hand to their connectionCallback.
+   */
+  readonly refuse: (reason: string) => void;
 }
 
 // Legacy clients close a connection that sent no `ka` within their timeout (20 s in Playground,
@@ -45,8 +49,8 @@ export function useLegacyServer(
   opts: { keepAliveMs: number; logger: Logger },
 ): { dispose(): Promise<void> } {
   wss.on('connection', (socket: WebSocket, request: http.IncomingMessage) => {
-    const extra: LegacyExtra = { socket, request };
-    const legacy = translate(socket, extra, opts.logger);
+    const legacy = translate(socket, opts.logger);
+    const extra: LegacyExtra = { socket, request, refuse: legacy.refuse };
     socket.once('error', () =>
       socket.close(CloseCode.InternalServerError, 'Internal server error'),
     );
@@ -70,7 +74,7 @@ export function useLegacyServer(
 }
 
 /** The legacy socket as the graphql-ws core sees it (graphql-transport-ws messages). */
-function translate(socket: WebSocket, extra: LegacyExtra, logger: Logger) {
+function translate(socket: WebSocket, logger: Logger) {
   let toCore: ((data: string) => Promise<void>) | undefined;
   let acknowledged = false;
   const waitingForAck: Message[] = [];
@@ -147,14 +151,6 @@ function translate(socket: WebSocket, extra: LegacyExtra, logger: Logger) {
       }
     },
     close(code, reason) {
-      if (code === CloseCode.Forbidden && !acknowledged) {
-        void send(
-          JSON.stringify({
-            type: 'connection_error',
-            payload: { message: extra.authError ?? reason },
-          }),
-        );
-      }
       socket.close(code, reason);
     },
     onMessage(cb) {
@@ -165,6 +161,10 @@ function translate(socket: WebSocket, extra: LegacyExtra, logger: Logger) {
 
   return {
     socket: protocolSocket,
+    refuse(reason: string) {
+      void send(JSON.stringify({ type: 'connection_error', payload: { message: reason } }));
+      socket.close(CloseCode.Unauthorized, reason);
+    },
     /** The `ka` message, once the connection is acknowledged. */
     keepAlive: () => {
       if (acknowledged) void send(JSON.stringify({ type: 'ka' }));

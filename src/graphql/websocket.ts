@@ -4,8 +4,9 @@
 // Client 2), which legacy-websocket.ts translates for the same graphql-ws server core. The
 // token travels in connection_init, { "authorization": "Bearer <token>" } (the key in any case:
 // IDEs forward their headers pane as `Authorization`), or as an `Authorization: Bearer` header
-// of the upgrade request for clients that can set one; without a valid one the socket closes
-// with 4403, and without connection_init within a few seconds with 4408.
+// of the upgrade request for clients that can set one. Without a valid one the socket closes
+// with 4401, and at the token's expiry an open socket closes the same way (see `refuse`);
+// without connection_init within a few seconds it closes with 4408.
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -18,7 +19,12 @@ import {
   type GraphQLFormattedError,
   type GraphQLSchema,
 } from 'graphql';
-import { GRAPHQL_TRANSPORT_WS_PROTOCOL, makeServer, type ServerOptions } from 'graphql-ws';
+import {
+  CloseCode,
+  GRAPHQL_TRANSPORT_WS_PROTOCOL,
+  makeServer,
+  type ServerOptions,
+} from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Deps } from '../domain/context.js';
@@ -42,12 +48,55 @@ export interface WebSocketOptions {
   hideSchemaDetails: boolean;
 }
 
-/** What each connection keeps, once connection_init is accepted (or why it was not). */
+/** What each connection keeps, once connection_init is accepted. */
 interface ConnectionState {
   userId: string;
   connectionId: string;
   clientIp: string;
-  authError: string;
+  /** When the connection's token expires (ms since the epoch); null: never. */
+  expiresAt: number | null;
+  /** Cancels the end of the connection at expiresAt. */
+  cancelExpiry: () => void;
+  /** The legacy adapter's way to end a connection for its token (see refuse). */
+  refuse: (reason: string) => void;
+}
+
+type ConnectionExtra = Extra & Partial<ConnectionState>;
+
+const SESSION_EXPIRED = 'Your session has expired: log in again.';
+// setTimeout runs a longer delay at once; a later expiry is looked at again after this long.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Ends a connection whose token is missing, invalid or expired, with 4401 Unauthorized and the
+ * reason. Not graphql-ws's own 4403 Forbidden: its client retries 4403 (five times, about 40 s
+ * of backoff with the default settings) before telling the application, but gives up at once
+ * on 4401 (a fatal code in its client's shouldRetryConnectOrThrow), so a client learns within
+ * a round trip that it must log in again. A second close of a closing socket does nothing, so
+ * the core's own 4403 after a refused connection_init never reaches the client.
+ */
+function refuse(extra: ConnectionExtra, reason: string): void {
+  if (extra.refuse) extra.refuse(reason);
+  else extra.socket.close(CloseCode.Unauthorized, reason);
+}
+
+/** Whether the connection's token has expired (checked before each operation and event). */
+function expired(extra: ConnectionExtra): boolean {
+  return extra.expiresAt != null && Date.now() >= extra.expiresAt;
+}
+
+/** Calls `atExpiry` once the time reaches `expiresAt`, however far away; returns the cancel. */
+function scheduleExpiry(expiresAt: number, atExpiry: () => void): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const check = () => {
+    const left = expiresAt - Date.now();
+    // Again if early: timers may fire a millisecond early by the wall clock, and a delay is
+    // capped; the token is valid until expiresAt, and not a moment longer.
+    if (left > 0) timer = setTimeout(check, Math.min(left, MAX_TIMER_MS)).unref();
+    else atExpiry();
+  };
+  check();
+  return () => clearTimeout(timer);
 }
 
 /**
@@ -118,7 +167,7 @@ export function attachWebSocketServer(
   };
 
   // One set of hooks for both protocols: the legacy one is translated into this one.
-  const options: ServerOptions<Record<string, unknown>, Extra & Partial<ConnectionState>> = {
+  const options: ServerOptions<Record<string, unknown>, ConnectionExtra> = {
     schema,
     // Each message event is executed once for all subscribers asking the same thing.
     subscribe: createSharedSubscribe(),
@@ -129,17 +178,31 @@ export function attachWebSocketServer(
         authorizationOf(ctx.connectionParams, ctx.extra.request),
       );
       if ('error' in result) {
-        ctx.extra.authError = result.error.message;
-        return false; // graphql-ws closes with 4403 Forbidden
+        refuse(ctx.extra, result.error.message);
+        return false;
       }
+      // Closed while its token was checked: graphql-ws has run its close hooks already (and
+      // no onDisconnect, unacknowledged), so nothing started now would ever be undone.
+      if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
       ctx.extra.userId = result.userId;
       ctx.extra.connectionId = randomUUID();
       ctx.extra.clientIp = ctx.extra.request.socket.remoteAddress ?? 'unknown';
+      // A token is checked once, here: without this the socket would outlive it, streaming
+      // and taking operations for as long as the client keeps it open.
+      ctx.extra.expiresAt = result.expiresAt;
+      if (result.expiresAt !== null) {
+        ctx.extra.cancelExpiry = scheduleExpiry(result.expiresAt, () =>
+          refuse(ctx.extra, SESSION_EXPIRED),
+        );
+      }
       metrics.connections.inc();
       deps.presence
         .connected(result.userId, ctx.extra.connectionId)
         .catch((err: unknown) => logger.warn({ err }, 'presence connect failed'));
       return true;
+    },
+    onClose: (ctx) => {
+      ctx.extra.cancelExpiry?.();
     },
     onDisconnect: (ctx) => {
       if (!ctx.extra.userId || !ctx.extra.connectionId) return;
@@ -148,7 +211,13 @@ export function attachWebSocketServer(
         .disconnected(ctx.extra.userId, ctx.extra.connectionId)
         .catch((err: unknown) => logger.warn({ err }, 'presence disconnect failed'));
     },
-    onSubscribe: (_ctx, _id, payload) => {
+    onSubscribe: (ctx, _id, payload) => {
+      // The expiry timer may not have run yet (a busy event loop): nothing runs on a token
+      // past its expiry, not even an operation sent in the same millisecond.
+      if (expired(ctx.extra)) {
+        refuse(ctx.extra, SESSION_EXPIRED);
+        return [new GraphQLError(SESSION_EXPIRED, { extensions: { code: 'UNAUTHENTICATED' } })];
+      }
       const checked = checkDocument(payload.query);
       if (!('kind' in checked)) return checked;
       const document = checked;
@@ -174,8 +243,11 @@ export function attachWebSocketServer(
         (reason) => ctx.extra.socket.close(1013, reason),
       ),
     // The result itself (not graphql-ws's copy of it), so its JSON is made once for all.
-    onNext: (_ctx, _id, _payload, _args, result) =>
-      result.errors ? { ...result, errors: formatAll(result.errors) } : result,
+    onNext: (ctx, _id, _payload, _args, result) => {
+      // Likewise for an event: once the socket is closing, sending it does nothing.
+      if (expired(ctx.extra)) refuse(ctx.extra, SESSION_EXPIRED);
+      return result.errors ? { ...result, errors: formatAll(result.errors) } : result;
+    },
     jsonMessageReplacer: sharePayload,
     onError: (_ctx, _id, _payload, errors) => formatAll(errors),
   };

@@ -440,11 +440,11 @@ describe.skipIf(!services)('two instances on one PostgreSQL and one Redis', () =
     received.stop();
   });
 
-  it('WebSocket auth: no token or a bad one closes with 4403, no connection_init with 4408', async () => {
+  it('WebSocket auth: no token or a bad one closes with 4401, no connection_init with 4408', async () => {
     for (const token of [undefined, 'not-a-token']) {
       const denied = subscribe(client(b, token), ADDED, {});
       await denied.ended();
-      expect(denied.errors.map((e) => e.extensions?.['closeCode'])).toEqual([4403]);
+      expect(denied.errors.map((e) => e.extensions?.['closeCode'])).toEqual([4401]);
       expect(denied.items).toEqual([]);
     }
 

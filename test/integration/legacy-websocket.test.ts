@@ -121,7 +121,7 @@ describe.each(deployments())(
     );
 
     it.skipIf(!available)(
-      'refuses a missing or bad token with connection_error and 4403, and takes a Bearer header on the upgrade',
+      'refuses a missing or bad token with connection_error and 4401, and takes a Bearer header on the upgrade',
       async () => {
         const user = await registerUser(app!, 'Header');
         for (const connectionParams of [{}, { authorization: 'Bearer not-a-token' }]) {
@@ -129,7 +129,7 @@ describe.each(deployments())(
           await expect(refused.acknowledged).rejects.toMatchObject({
             message: expect.stringMatching(/token/i) as unknown,
           });
-          expect(await refused.closed).toBe(4403);
+          expect(await refused.closed).toBe(4401);
         }
         const viaHeader = legacy({ headers: { Authorization: `Bearer ${user.token}` } });
         await viaHeader.acknowledged;

@@ -455,12 +455,12 @@ describe.each(deployments())('subscriptions on $name', ({ backend, redisUrl, ava
         connect(app.wsUrl, undefined, { headers: { Authorization: 'Bearer not-a-token' } }),
       );
       expect(badHeader.items).toEqual([]);
-      expect(badHeader.errors[0]?.extensions?.['closeCode']).toBe(4403);
+      expect(badHeader.errors[0]?.extensions?.['closeCode']).toBe(4401);
     },
   );
 
   it.skipIf(!available)(
-    'closes sockets without a valid token (4403) or without connection_init (4408)',
+    'closes sockets without a valid token (4401) or without connection_init (4408)',
     async () => {
       const user = await registerUser(app);
       for (const token of [undefined, 'not-a-token', user.token.slice(0, -3) + 'abc']) {
@@ -468,7 +468,7 @@ describe.each(deployments())('subscriptions on $name', ({ backend, redisUrl, ava
         clients.push(c);
         const sub = subscribe(c, ADDED, {});
         await sub.ended();
-        expect(sub.errors[0]?.extensions?.['closeCode']).toBe(4403);
+        expect(sub.errors[0]?.extensions?.['closeCode']).toBe(4401);
       }
       const code = await new Promise<number>((resolve) => {
         const socket = new WebSocket(app.wsUrl, 'graphql-transport-ws');

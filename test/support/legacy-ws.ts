@@ -10,6 +10,8 @@ export interface LegacyClient {
   readonly client: SubscriptionClient;
   /** The close code of each of its sockets, in order. */
   readonly closeCodes: number[];
+  /** The payload of each connection_error, in order (also after connection_ack). */
+  readonly connectionErrors: unknown[];
   /** Resolves once connection_init was acknowledged; rejects with connection_error's payload. */
   readonly acknowledged: Promise<void>;
   /** Resolves with the close code of its first socket once that socket closes. */
@@ -33,6 +35,7 @@ export function connectLegacy(
   } = {},
 ): LegacyClient {
   const closeCodes: number[] = [];
+  const connectionErrors: unknown[] = [];
   let onClose: (code: number) => void = () => undefined;
   const closed = new Promise<number>((resolve) => (onClose = resolve));
   class RecordingWebSocket extends WebSocket {
@@ -55,13 +58,18 @@ export function connectLegacy(
     {
       connectionParams: opts.connectionParams ?? {},
       reconnect: false,
-      connectionCallback: (error: unknown) => (error ? settle?.reject(error) : settle?.resolve()),
+      connectionCallback: (error: unknown) => {
+        if (!error) return settle?.resolve();
+        connectionErrors.push(error);
+        settle?.reject(error);
+      },
     },
     RecordingWebSocket,
   );
   return {
     client,
     closeCodes,
+    connectionErrors,
     acknowledged,
     closed,
     request<T>(

@@ -17,10 +17,14 @@ describe('session tokens', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     const tokens = createTokenService('s'.repeat(32), '1h');
     const token = await tokens.issue('user-1');
-    expect(await tokens.verify(token)).toBe('user-1');
-    expect(await tokens.verify(token)).toBe('user-1');
+    const issuedAt = Date.now();
+    expect((await tokens.verify(token)).userId).toBe('user-1');
+    // Told, so that a WebSocket opened with it can end on time (to the second, as `exp`).
+    const { expiresAt } = await tokens.verify(token);
+    expect(expiresAt! - issuedAt).toBeGreaterThan(59 * 60_000 + 59_000);
+    expect(expiresAt! - issuedAt).toBeLessThanOrEqual(60 * 60_000);
     vi.setSystemTime(Date.now() + 59 * 60_000);
-    expect(await tokens.verify(token)).toBe('user-1');
+    expect((await tokens.verify(token)).userId).toBe('user-1');
     vi.setSystemTime(Date.now() + 2 * 60_000);
     expect(await codeOf(tokens.verify(token))).toBe(
       'UNAUTHENTICATED: Your session has expired: log in again.',
@@ -31,7 +35,7 @@ describe('session tokens', () => {
     const ours = createTokenService('a'.repeat(32), '1h');
     const theirs = createTokenService('b'.repeat(32), '1h');
     const good = await ours.issue('user-1');
-    expect(await ours.verify(good)).toBe('user-1');
+    expect((await ours.verify(good)).userId).toBe('user-1');
     const [header, payload, signature] = good.split('.') as [string, string, string];
     const otherUser = Buffer.from(
       JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), sub: 'x' }),

@@ -134,7 +134,7 @@ export async function createGroupConversation(
   input: { title: string; memberPhones: readonly string[] },
 ): Promise<ConversationView> {
   const title = parseTitle(input.title);
-  const others = await usersForPhones(session.deps, input.memberPhones, 'memberPhones');
+  const others = await usersForPhones(session, input.memberPhones, 'memberPhones');
   const memberIds = [...new Set([session.userId, ...others.map((u) => u.id)])];
   const id = newId();
   const staged = await session.deps.db.transaction(async (tx) => {
@@ -146,22 +146,27 @@ export async function createGroupConversation(
   return requireConversation(session, id);
 }
 
+const directHasTwoMembers = () =>
+  badInput(
+    'A direct conversation has exactly two members: create a group instead.',
+    'conversationId',
+  );
+
 export async function addMembers(
   session: Session,
   conversationId: string,
   phones: readonly string[],
 ): Promise<ConversationView> {
-  if (!isUuid(conversationId)) throw conversationNotFound();
-  const users = await usersForPhones(session.deps, phones, 'phones');
+  // Membership first: resolving phones before it made any conversation id, even a made-up one,
+  // an oracle for which phones are registered (issue 14). Checked again under the lock below.
+  const view = await findConversation(session, conversationId);
+  if (!view) throw conversationNotFound();
+  if (view.kind === 'DIRECT') throw directHasTwoMembers();
+  const users = await usersForPhones(session, phones, 'phones');
   const staged = await session.deps.db.transaction(async (tx) => {
     const conversation = await lockConversationForMember(tx, conversationId, session.userId);
     if (!conversation) throw conversationNotFound();
-    if (conversation.kind === 'DIRECT') {
-      throw badInput(
-        'A direct conversation has exactly two members: create a group instead.',
-        'conversationId',
-      );
-    }
+    if (conversation.kind === 'DIRECT') throw directHasTwoMembers();
     const added = await insertMembers(
       tx,
       conversationId,

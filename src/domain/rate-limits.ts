@@ -14,7 +14,10 @@ export const rateRules = Object.freeze({
   /** Per user. */
   sendMessage: { points: 120, windowSeconds: 60 },
   startDirectConversation: { points: 30, windowSeconds: 60 },
-  /** Phone lookups are how numbers get enumerated. */
+  /**
+   * Phone lookups are how numbers get enumerated: every phone resolved counts, whether asked one
+   * at a time (userByPhone) or in a list (createGroupConversation, addMembers).
+   */
   userByPhone: { points: 30, windowSeconds: 60 },
   setTyping: { points: 60, windowSeconds: 60 },
   uploadAttachment: { points: 60, windowSeconds: 60 },
@@ -27,10 +30,19 @@ export const rateRules = Object.freeze({
   registerPerLocalIp: { points: 1_000, windowSeconds: 3_600 },
   loginPerIp: { points: 30, windowSeconds: 60 },
   /**
-   * Failed logins of one phone: after five within 15 minutes it is locked (any password) until
-   * the window ends; a sixth failure would lock it for 15 minutes from then.
+   * Sign-in attempts at one phone from one address: five within 15 minutes, then that address is
+   * locked out of that phone (any password) for 15 minutes. Every attempt counts before its
+   * password is checked, so concurrent guesses cannot slip past the count; a success forgives
+   * the address. Keyed by address as well so that a stranger's five wrong guesses lock only
+   * themselves out, not the owner (issue 14).
    */
-  loginFailuresPerPhone: { points: 5, windowSeconds: 900, blockSeconds: 900 },
+  loginAttemptsPerPhoneAndIp: { points: 5, windowSeconds: 900, blockSeconds: 900 },
+  /**
+   * Sign-in attempts at one phone from all addresses together: the ceiling for guessers who
+   * spread over many addresses. Loose enough that locking the owner out this way takes many
+   * addresses (an address adds at most five per 15 minutes); a success does not forgive it.
+   */
+  loginAttemptsPerPhone: { points: 100, windowSeconds: 3_600, blockSeconds: 3_600 },
 } satisfies Record<string, RateRule>);
 
 export type RateBucket = keyof typeof rateRules;
@@ -59,8 +71,35 @@ export const describeBucket: Record<RateBucket, string> = {
   registerPerIp: 'registrations from this address',
   registerPerLocalIp: 'registrations from this machine',
   loginPerIp: 'sign-in attempts from this address',
-  loginFailuresPerPhone: 'failed sign-ins for this phone; it is locked for now',
+  loginAttemptsPerPhoneAndIp:
+    'sign-in attempts for this phone from this address; it is locked here for now',
+  loginAttemptsPerPhone: 'sign-in attempts for this phone; it is locked for now',
 };
+
+/**
+ * Counts `points` requests of one key at once (a list of phones to resolve, one point each).
+ * Each point is counted atomically (in Redis or in process), and the points go in batches that
+ * stop at the first refusal: a call goes ahead only when every one of its points fell within
+ * the budget, so concurrent calls together never get more than the budget, and a refused call
+ * costs at most one batch of round trips past the budget, not one per point it asked for.
+ * (rate-limiter-flexible can take n points in one consume; the RateLimiter port counts one.)
+ */
+export async function consumeMany(
+  limiter: RateLimiter,
+  bucket: RateBucket,
+  key: string,
+  points: number,
+): Promise<void> {
+  const BATCH = 50;
+  for (let done = 0; done < points; done += BATCH) {
+    const batch = Math.min(BATCH, points - done);
+    const results = await Promise.allSettled(
+      Array.from({ length: batch }, () => limiter.consume(bucket, key)),
+    );
+    const refused = results.find((r) => r.status === 'rejected');
+    if (refused) throw refused.reason;
+  }
+}
 
 /** 127.0.0.0/8 or ::1, also IPv4-mapped: the server's own machine. */
 export function isLoopback(ip: string): boolean {

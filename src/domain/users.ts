@@ -6,7 +6,7 @@ import type { Deps, Session } from './context.js';
 import { badInput, checkText, DomainError, notFound, unauthenticated } from './errors.js';
 import { newId } from './ids.js';
 import { limits } from './limits.js';
-import { isLoopback } from './rate-limits.js';
+import { consumeMany, isLoopback } from './rate-limits.js';
 import { normalizePhone, parsePhone } from './phone.js';
 
 export interface AuthResult {
@@ -74,17 +74,20 @@ export async function login(
   // Any shape of wrong input gets the same answer as a wrong password, so nothing is revealed.
   const phone = normalizePhone(input.phone);
   const lockKey = phone ?? input.phone.slice(0, 64);
-  await deps.rateLimiter.check('loginFailuresPerPhone', lockKey);
+  const guesserKey = `${lockKey} ${clientIp}`;
+  // Every attempt is counted before its password is checked, atomically: counting only after a
+  // failure let 25 concurrent guesses all pass the check while the first ones were still being
+  // hashed (issue 14). The per-address count goes first, so an address that is already locked
+  // out spends nothing of the phone's shared ceiling.
+  await deps.rateLimiter.consume('loginAttemptsPerPhoneAndIp', guesserKey);
+  await deps.rateLimiter.consume('loginAttemptsPerPhone', lockKey);
   const user = phone ? await findUserByPhone(deps.db, phone) : undefined;
   const ok =
     input.password.length <= limits.maxPasswordLength &&
     (await verifyPassword(user?.passwordHash, input.password));
-  if (!user || !ok) {
-    // Repeated failures lock the phone for a while (RATE_LIMITED), whoever is trying.
-    await deps.rateLimiter.consume('loginFailuresPerPhone', lockKey);
-    throw badCredentials();
-  }
-  await deps.rateLimiter.reset('loginFailuresPerPhone', lockKey);
+  if (!user || !ok) throw badCredentials();
+  // The right password forgives this address's earlier attempts (it was the owner mistyping).
+  await deps.rateLimiter.reset('loginAttemptsPerPhoneAndIp', guesserKey);
   return { token: await deps.tokens.issue(user.id), user };
 }
 
@@ -111,9 +114,12 @@ export async function userByPhone(session: Session, phoneInput: string): Promise
   return (await findUserByPhone(session.deps.db, phone)) ?? null;
 }
 
-/** Users for a list of phones (normalised, deduplicated); NOT_FOUND naming the first unknown one. */
+/**
+ * Users for a list of phones (normalised, deduplicated), each phone counted against the caller's
+ * lookup budget before any is looked up, as if it had been asked with userByPhone.
+ */
 export async function usersForPhones(
-  deps: Deps,
+  session: Session,
   phonesInput: readonly string[],
   field: string,
 ): Promise<UserRow[]> {
@@ -121,9 +127,17 @@ export async function usersForPhones(
     throw badInput(`At most ${limits.maxPhonesPerCall} phones per call.`, field);
   }
   const phones = [...new Set(phonesInput.map((p) => parsePhone(p, field)))];
-  const found = await findUsersByPhones(deps.db, phones);
+  await consumeMany(session.deps.rateLimiter, 'userByPhone', session.userId, phones.length);
+  const found = await findUsersByPhones(session.deps.db, phones);
   const byPhone = new Map(found.map((u) => [u.phone, u]));
-  const missing = phones.find((p) => !byPhone.has(p));
-  if (missing) throw notFound(`No user is registered with ${missing}.`);
+  // Which phone is unknown is not said. A registered phone is always someone's, so naming only
+  // phones the caller already shares a conversation with would name none; and naming each
+  // unknown one made a list of 2,000 phones an enumeration oracle. The caller who needs to know
+  // asks userByPhone, one phone at a time, from the same budget.
+  if (byPhone.size < phones.length) {
+    throw notFound(
+      'Some of these phones are not registered with Parley. Which ones is not said, so that numbers cannot be probed in bulk: check a phone with userByPhone.',
+    );
+  }
   return phones.map((p) => byPhone.get(p)!);
 }

@@ -69,25 +69,34 @@ export async function login(
   deps: Deps,
   input: { phone: string; password: string },
   clientIp: string,
+  /** The user of a valid token sent with the request (a device already signed in), if any. */
+  signedInAs: string | null = null,
 ): Promise<AuthResult> {
   await deps.rateLimiter.consume('loginPerIp', clientIp);
   // Any shape of wrong input gets the same answer as a wrong password, so nothing is revealed.
   const phone = normalizePhone(input.phone);
   const lockKey = phone ?? input.phone.slice(0, 64);
   const guesserKey = `${lockKey} ${clientIp}`;
-  // Every attempt is counted before its password is checked, atomically: counting only after a
-  // failure let 25 concurrent guesses all pass the check while the first ones were still being
-  // hashed (issue 14). The per-address count goes first, so an address that is already locked
-  // out spends nothing of the phone's shared ceiling.
-  await deps.rateLimiter.consume('loginAttemptsPerPhoneAndIp', guesserKey);
-  await deps.rateLimiter.consume('loginAttemptsPerPhone', lockKey);
-  const user = phone ? await findUserByPhone(deps.db, phone) : undefined;
+  // The lock stops guessers, not the owner: a device that already holds a valid token of this
+  // account is let through, so strangers spread over many addresses cannot lock the owner out.
+  // (Only then is the phone looked up before the count: for anyone else the lookup is a guess.)
+  const claimed = signedInAs !== null && phone ? await findUserByPhone(deps.db, phone) : undefined;
+  const owner = claimed !== undefined && claimed.id === signedInAs;
+  if (!owner) {
+    // Every attempt is counted before its password is checked, atomically: counting only after
+    // a failure let 25 concurrent guesses all pass the check while the first ones were still
+    // being hashed (issue 14). The per-address count goes first, so an address that is already
+    // locked out spends nothing of the phone's shared ceiling.
+    await deps.rateLimiter.consume('loginAttemptsPerPhoneAndIp', guesserKey);
+    await deps.rateLimiter.consume('loginAttemptsPerPhone', lockKey);
+  }
+  const user = claimed ?? (phone ? await findUserByPhone(deps.db, phone) : undefined);
   const ok =
     input.password.length <= limits.maxPasswordLength &&
     (await verifyPassword(user?.passwordHash, input.password));
   if (!user || !ok) throw badCredentials();
   // The right password forgives this address's earlier attempts (it was the owner mistyping).
-  await deps.rateLimiter.reset('loginAttemptsPerPhoneAndIp', guesserKey);
+  if (!owner) await deps.rateLimiter.reset('loginAttemptsPerPhoneAndIp', guesserKey);
   return { token: await deps.tokens.issue(user.id), user };
 }
 

@@ -1590,6 +1590,9 @@ describe.each(backends())('fuzzing every operation on $name', ({ name, available
           const root = reply.data?.[c.field!];
           if (c.op === 'userByPhone') {
             const user = root as { presence: unknown } | null;
+            // Phone lists (createGroupConversation, addMembers) spend the same lookup budget:
+            // once the fuzzing has spent it, a lookup is refused, which says nothing either way.
+            if (!user && reply.errors?.[0]?.extensions?.['code'] === 'RATE_LIMITED') return;
             if (!user) violated('userByPhone did not find a registered user');
             if (user.presence !== null) violated("a stranger's presence is visible");
             return;

@@ -33,10 +33,15 @@ for (const d of deployments()) {
       address: string,
       phone: string,
       password: string,
+      token?: string,
     ): Promise<GraphQLResponse<{ login: { token: string } }>> => {
       const res = await fetch(target.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-forwarded-for': address },
+        headers: {
+          'content-type': 'application/json',
+          'x-forwarded-for': address,
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
         body: JSON.stringify({ query: LOGIN, variables: { i: { phone, password } } }),
       });
       return (await res.json()) as GraphQLResponse<{ login: { token: string } }>;
@@ -86,7 +91,7 @@ for (const d of deployments()) {
       expect(errorCode(await loginFrom(stranger, user.phone, PASSWORD))).toBe('RATE_LIMITED');
     });
 
-    it('locks the phone for everyone once guesses spread over many addresses reach its ceiling', async () => {
+    it('locks the phone for everyone once guesses spread over many addresses reach its ceiling, except a device the owner is signed in on', async () => {
       // A fifth of every limit (one guess per address, 20 per phone), to hash fewer passwords.
       const small = await startApp(d.backend, {
         ...(d.redisUrl ? { redisUrl: d.redisUrl } : {}),
@@ -106,6 +111,15 @@ for (const d of deployments()) {
         expect(errorCode(fresh)).toBe('RATE_LIMITED');
         expect(fresh.errors?.[0]?.message).not.toMatch(/from this address/);
         expect(fresh.errors?.[0]?.message).toMatch(/locked/);
+        // The owner, on a device still signed in, gets through the lock; a wrong password
+        // there is still refused, and someone else's token opens nothing.
+        const signedIn = await loginAt(small, '198.18.1.2', user.phone, PASSWORD, user.token);
+        ok(await small.gql(`{ me { id } }`, {}, ok(signedIn).login.token));
+        const wrong = await loginAt(small, '198.18.1.2', user.phone, 'wrong', user.token);
+        expect(errorCode(wrong)).toBe('UNAUTHENTICATED');
+        const other = await registerUser(small);
+        const foreign = await loginAt(small, '198.18.1.3', user.phone, PASSWORD, other.token);
+        expect(errorCode(foreign)).toBe('RATE_LIMITED');
       } finally {
         await small.close();
       }

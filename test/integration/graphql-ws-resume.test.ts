@@ -329,6 +329,11 @@ describe.each(deployments())(
         for (const o of others) {
           ids.push((await sendAs(o, { toPhone: me.phone, body: 'hi' })).conversationId);
         }
+        // Two more conversations stay quiet throughout: a cursor made after the positions were
+        // saved again must still know where they stood (nothing of theirs is replayed).
+        for (const quiet of await Promise.all([registerUser(app, 'Q1'), registerUser(app, 'Q2')])) {
+          await sendAs(quiet, { toPhone: me.phone, body: 'quiet' });
+        }
         const items = await take(me, ADDED_ALL, {}, 48, async () => {
           for (let round = 1; round <= 2; round++) {
             for (const [i, o] of others.entries()) {
@@ -340,7 +345,7 @@ describe.each(deployments())(
         // Every conversation moved, yet the cursor carries only what moved since its base.
         expect(Math.max(...items.map((m) => m.streamCursor.length))).toBeLessThan(500);
         // Resume from one cursor early and one late: exactly the rest, each once.
-        for (const at of [10, 40]) {
+        for (const at of [10, 40, 47]) {
           const rest = await take(me, ADDED_ALL, { after: items[at]!.streamCursor }, 47 - at);
           expect(rest.map((m) => m.body).sort()).toEqual(
             items

@@ -213,7 +213,7 @@ async function openMessageStream(
   /** The newest position handed on, per followed conversation. */
   const last = new Map<string, number>();
   /** Where each conversation started, for the base of a new all-conversations stream. */
-  const started = new Map<string, number>();
+  let started: Map<string, number> | null = new Map();
   /** Live events that came ahead of an earlier one, per conversation, by position. */
   const early = new Map<string, Map<number, MessageWire>>();
   const gapTimers = new Map<string, NodeJS.Timeout>();
@@ -323,19 +323,23 @@ async function openMessageStream(
           }
           if (from < newest - limits.maxReplay) throw resyncRequired();
           last.set(id, from);
-          if (starting) started.set(id, from);
+          started?.set(id, from);
           positions?.set(id, from);
           // Anything newer than `newest` arrives as an event (the feed subscribed first).
           if (from < newest) await catchUp(id);
           releaseEarly(id);
-          if (!all) starting = false;
+          if (!all) {
+            starting = false;
+            started = null;
+          }
         },
         async onStarted() {
           // A new stream whose cursor is asked for saves where it starts, before any event.
+          const base = started ?? new Map<string, number>();
+          started = null; // it becomes the base, or is not needed
           if (!positions && opts.wantsCursor) {
-            positions = new StreamPositions(seq.kind, await saveBase(started), started, saveBase);
+            positions = new StreamPositions(seq.kind, await saveBase(base), base, saveBase);
           }
-          started.clear();
           starting = false;
         },
         onUnfollow: forget,

@@ -55,8 +55,6 @@ interface ConnectionState {
   clientIp: string;
   /** When the connection's token expires (ms since the epoch); null: never. */
   expiresAt: number | null;
-  /** Cancels the end of the connection at expiresAt. */
-  cancelExpiry: () => void;
   /** The legacy adapter's way to end a connection for its token (see refuse). */
   refuse: (reason: string) => void;
 }
@@ -64,8 +62,8 @@ interface ConnectionState {
 type ConnectionExtra = Extra & Partial<ConnectionState>;
 
 const SESSION_EXPIRED = 'Your session has expired: log in again.';
-// setTimeout runs a longer delay at once; a later expiry is looked at again after this long.
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/** How often open connections are looked at for an expired token. */
+const EXPIRY_CHECK_MS = 200;
 
 /**
  * Ends a connection whose token is missing, invalid or expired, with 4401 Unauthorized and the
@@ -85,18 +83,38 @@ function expired(extra: ConnectionExtra): boolean {
   return extra.expiresAt != null && Date.now() >= extra.expiresAt;
 }
 
-/** Calls `atExpiry` once the time reaches `expiresAt`, however far away; returns the cancel. */
-function scheduleExpiry(expiresAt: number, atExpiry: () => void): () => void {
+/**
+ * Ends connections whose token expired. One timer for all of them, looking every
+ * EXPIRY_CHECK_MS while any connection has a token that expires, instead of a timer and a
+ * closure kept by every connection (memory per idle connection is what a chat server holds
+ * most of). The check before each operation and event (`expired`) makes the cut exact; this
+ * only closes the sockets that stay idle past it.
+ */
+function createExpiryWatch(onExpired: (extra: ConnectionExtra) => void) {
+  const watched = new Set<ConnectionExtra>();
   let timer: NodeJS.Timeout | undefined;
   const check = () => {
-    const left = expiresAt - Date.now();
-    // Again if early: timers may fire a millisecond early by the wall clock, and a delay is
-    // capped; the token is valid until expiresAt, and not a moment longer.
-    if (left > 0) timer = setTimeout(check, Math.min(left, MAX_TIMER_MS)).unref();
-    else atExpiry();
+    const now = Date.now();
+    for (const extra of watched) {
+      if (extra.expiresAt != null && now >= extra.expiresAt) {
+        watched.delete(extra);
+        onExpired(extra);
+      }
+    }
+    if (watched.size === 0) {
+      clearInterval(timer);
+      timer = undefined;
+    }
   };
-  check();
-  return () => clearTimeout(timer);
+  return {
+    add(extra: ConnectionExtra) {
+      watched.add(extra);
+      timer ??= setInterval(check, EXPIRY_CHECK_MS).unref();
+    },
+    delete(extra: ConnectionExtra) {
+      watched.delete(extra);
+    },
+  };
 }
 
 /**
@@ -166,6 +184,8 @@ export function attachWebSocketServer(
     return checked;
   };
 
+  const expiries = createExpiryWatch((extra) => refuse(extra, SESSION_EXPIRED));
+
   // One set of hooks for both protocols: the legacy one is translated into this one.
   const options: ServerOptions<Record<string, unknown>, ConnectionExtra> = {
     schema,
@@ -190,11 +210,7 @@ export function attachWebSocketServer(
       // A token is checked once, here: without this the socket would outlive it, streaming
       // and taking operations for as long as the client keeps it open.
       ctx.extra.expiresAt = result.expiresAt;
-      if (result.expiresAt !== null) {
-        ctx.extra.cancelExpiry = scheduleExpiry(result.expiresAt, () =>
-          refuse(ctx.extra, SESSION_EXPIRED),
-        );
-      }
+      if (result.expiresAt !== null) expiries.add(ctx.extra);
       metrics.connections.inc();
       deps.presence
         .connected(result.userId, ctx.extra.connectionId)
@@ -202,7 +218,7 @@ export function attachWebSocketServer(
       return true;
     },
     onClose: (ctx) => {
-      ctx.extra.cancelExpiry?.();
+      expiries.delete(ctx.extra);
     },
     onDisconnect: (ctx) => {
       if (!ctx.extra.userId || !ctx.extra.connectionId) return;

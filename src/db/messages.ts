@@ -10,6 +10,13 @@ export interface MessageKey {
 /** A stored message with its sender's public fields (as they are now). */
 export type MessageWithSender = MessageRow & { readonly sender: PublicUser };
 
+/** A message's columns and, beside them, its sender's phone and name (see withSender). */
+const withSenderColumns = {
+  ...getTableColumns(messages),
+  senderPhone: users.phone,
+  senderDisplayName: users.displayName,
+};
+
 /** A row read with its sender's phone and name beside it, those put into `sender`. */
 const withSender = <T extends MessageRow>({
   senderPhone,
@@ -48,13 +55,14 @@ export function findMessagesByKeys(
 
 /**
  * Changes a message and gives the change the conversation's next change position (under its
- * lock, so positions follow commit order without a gap). Undefined when there is no such message.
+ * lock, so positions follow commit order without a gap). Returns it as its event carries it
+ * (with its sender and the member set version); undefined when there is no such message.
  */
 export async function updateMessage(
   db: Executor,
   key: MessageKey,
   change: { body: string | null; editedAt?: Date; deletedAt?: Date },
-): Promise<MessageRow | undefined> {
+): Promise<LiveMessage | undefined> {
   const [position] = await db
     .update(conversations)
     .set({ lastChangeSeq: sql`${conversations.lastChangeSeq} + 1` })
@@ -64,32 +72,37 @@ export async function updateMessage(
         sql`exists (select 1 from ${messages} where ${messages.conversationId} = ${key.conversationId} and ${messages.seq} = ${key.seq})`,
       ),
     )
-    .returning({ changeSeq: conversations.lastChangeSeq });
+    .returning({
+      changeSeq: conversations.lastChangeSeq,
+      memberVersion: conversations.memberVersion,
+    });
   if (!position) return undefined;
   const [row] = await db
     .update(messages)
     .set({ ...change, changeSeq: position.changeSeq })
-    .where(and(eq(messages.conversationId, key.conversationId), eq(messages.seq, key.seq)))
-    .returning();
-  return row;
+    .from(users)
+    .where(
+      and(
+        eq(messages.conversationId, key.conversationId),
+        eq(messages.seq, key.seq),
+        eq(users.id, messages.senderId),
+      ),
+    )
+    .returning(withSenderColumns);
+  return row && { ...withSender(row), memberVersion: position.memberVersion };
 }
 
 /** A stored message with what its event carries: the sender's public fields and the member set version. */
 export type LiveMessage = MessageWithSender & { readonly memberVersion: number };
 
-/** These messages as their events carry them (for the outbox drainer and edits). */
+/** These messages as their events carry them (for the outbox drainer). */
 export async function findLiveMessages(
   db: Executor,
   keys: readonly MessageKey[],
 ): Promise<LiveMessage[]> {
   if (keys.length === 0) return [];
   const rows = await db
-    .select({
-      ...getTableColumns(messages),
-      senderPhone: users.phone,
-      senderDisplayName: users.displayName,
-      memberVersion: conversations.memberVersion,
-    })
+    .select({ ...withSenderColumns, memberVersion: conversations.memberVersion })
     .from(messages)
     .innerJoin(users, eq(users.id, messages.senderId))
     .innerJoin(conversations, eq(conversations.id, messages.conversationId))
@@ -115,11 +128,7 @@ export async function listChangedMessages(
   limit: number,
 ): Promise<MessageWithSender[]> {
   const rows = await db
-    .select({
-      ...getTableColumns(messages),
-      senderPhone: users.phone,
-      senderDisplayName: users.displayName,
-    })
+    .select(withSenderColumns)
     .from(messages)
     .innerJoin(users, eq(users.id, messages.senderId))
     .where(and(eq(messages.conversationId, conversationId), gt(messages.changeSeq, afterChangeSeq)))
@@ -143,11 +152,7 @@ const MAX_SEQ = 2_147_483_647; // seq is an int
 const pageQuery = (forward: boolean) =>
   prepareOnce((db) =>
     db
-      .select({
-        ...getTableColumns(messages),
-        senderPhone: users.phone,
-        senderDisplayName: users.displayName,
-      })
+      .select(withSenderColumns)
       .from(messages)
       .innerJoin(users, eq(users.id, messages.senderId))
       .where(

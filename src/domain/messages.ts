@@ -7,7 +7,6 @@ import {
   listMessages as listMessageRows,
   sendInOneStatement,
   updateMessage,
-  findLiveMessages,
   type SendResult,
 } from '../db/messages.js';
 import type { AttachmentRow, LiveMessageRow, MemberRow, MessageRow } from '../db/schema.js';
@@ -151,9 +150,8 @@ async function updateAndAnnounce(
     const updated = await updateMessage(tx, key, change);
     if (!updated) return null;
     await alsoInTransaction?.(tx);
-    // With its sender and member set version, like a new message's event.
-    const [live] = await findLiveMessages(tx, [key]);
-    const event = messageEvent('messageUpdated', updated, live!);
+    // It comes with its sender and member set version, like a new message's event.
+    const event = messageEvent('messageUpdated', updated, updated);
     const staged = await deps.events.stage(tx, [{ conversationId: key.conversationId, event }]);
     return { updated, staged };
   });

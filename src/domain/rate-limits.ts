@@ -48,10 +48,12 @@ export const rateRules = Object.freeze({
 export type RateBucket = keyof typeof rateRules;
 
 export interface RateLimiter {
-  /** Counts one request; throws RATE_LIMITED when over the limit. */
-  consume(bucket: RateBucket, key: string): Promise<void>;
-  /** Throws RATE_LIMITED while the key is over the limit, without counting. */
-  check(bucket: RateBucket, key: string): Promise<void>;
+  /**
+   * Counts a request as `points` (default 1: a list of phones to resolve spends one each), in
+   * one atomic step; throws RATE_LIMITED when that goes over the limit (a request asking for
+   * more than is left is refused whole, so concurrent ones never get more than the budget).
+   */
+  consume(bucket: RateBucket, key: string, points?: number): Promise<void>;
   reset(bucket: RateBucket, key: string): Promise<void>;
 }
 
@@ -75,31 +77,6 @@ export const describeBucket: Record<RateBucket, string> = {
     'sign-in attempts for this phone from this address; it is locked here for now',
   loginAttemptsPerPhone: 'sign-in attempts for this phone; it is locked for now',
 };
-
-/**
- * Counts `points` requests of one key at once (a list of phones to resolve, one point each).
- * Each point is counted atomically (in Redis or in process), and the points go in batches that
- * stop at the first refusal: a call goes ahead only when every one of its points fell within
- * the budget, so concurrent calls together never get more than the budget, and a refused call
- * costs at most one batch of round trips past the budget, not one per point it asked for.
- * (rate-limiter-flexible can take n points in one consume; the RateLimiter port counts one.)
- */
-export async function consumeMany(
-  limiter: RateLimiter,
-  bucket: RateBucket,
-  key: string,
-  points: number,
-): Promise<void> {
-  const BATCH = 50;
-  for (let done = 0; done < points; done += BATCH) {
-    const batch = Math.min(BATCH, points - done);
-    const results = await Promise.allSettled(
-      Array.from({ length: batch }, () => limiter.consume(bucket, key)),
-    );
-    const refused = results.find((r) => r.status === 'rejected');
-    if (refused) throw refused.reason;
-  }
-}
 
 /** 127.0.0.0/8 or ::1, also IPv4-mapped: the server's own machine. */
 export function isLoopback(ip: string): boolean {

@@ -6,7 +6,7 @@ import type { Deps, Session } from './context.js';
 import { badInput, checkText, DomainError, notFound, unauthenticated } from './errors.js';
 import { newId } from './ids.js';
 import { limits } from './limits.js';
-import { consumeMany, isLoopback } from './rate-limits.js';
+import { isLoopback } from './rate-limits.js';
 import { normalizePhone, parsePhone } from './phone.js';
 
 export interface AuthResult {
@@ -136,7 +136,7 @@ export async function usersForPhones(
     throw badInput(`At most ${limits.maxPhonesPerCall} phones per call.`, field);
   }
   const phones = [...new Set(phonesInput.map((p) => parsePhone(p, field)))];
-  await consumeMany(session.deps.rateLimiter, 'userByPhone', session.userId, phones.length);
+  await session.deps.rateLimiter.consume('userByPhone', session.userId, phones.length);
   const found = await findUsersByPhones(session.deps.db, phones);
   const byPhone = new Map(found.map((u) => [u.phone, u]));
   // Which phone is unknown is not said. A registered phone is always someone's, so naming only

@@ -88,20 +88,12 @@ export function createRateLimiter(opts: {
   };
 
   return {
-    async consume(bucket, key) {
+    async consume(bucket, key, points = 1) {
       if (!enabled) return;
       await limiters
         .get(bucket)!
-        .consume(key)
+        .consume(key, points)
         .catch((err: unknown) => toDomain(bucket, err));
-    },
-    async check(bucket, key) {
-      if (!enabled) return;
-      const limiter = limiters.get(bucket)!;
-      const res = await limiter.get(key);
-      if (res && res.remainingPoints <= 0 && res.msBeforeNext > 0) {
-        throw rateLimited(res.msBeforeNext, describeBucket[bucket]);
-      }
     },
     async reset(bucket, key) {
       if (!enabled) return;

@@ -135,23 +135,24 @@ export async function openFeed(
 
   // Authorized per event from the instance's member sets: a lookup, no query, unless the set
   // changed (announced, or older than the event says), when it is reloaded once for everyone.
+  const deliver = (id: string, event: ConversationEvent, stillMember: boolean) => {
+    if (!stillMember) {
+      unfollow(id);
+      if (!('all' in scope)) handlers.onRemoved(id);
+      return;
+    }
+    return handlers.onEvent(event);
+  };
+
   const handleConversationEvent = (event: ConversationEvent) => {
     const id = conversationIdOf(event);
     if (event.type === 'members') memberSets.invalidate(id, event.version);
     const version = memberVersionOf(event);
-    const deliver = (stillMember: boolean) => {
-      if (!stillMember) {
-        unfollow(id);
-        if (!('all' in scope)) handlers.onRemoved(id);
-        return;
-      }
-      return handlers.onEvent(event);
-    };
     queue.run(() => {
       if (closed || !followed.has(id)) return;
       const known = memberSets.isMember(id, session.userId, version);
       // The set is known and current: decided now, without a promise (the steady state).
-      if (typeof known === 'boolean') return deliver(known);
+      if (typeof known === 'boolean') return deliver(id, event, known);
       return (async () => {
         // Reloading the member set needs the database: while it is away, the stream waits.
         const stillMember = await whileDatabaseAway(
@@ -159,7 +160,7 @@ export async function openFeed(
           { stopped: () => closed },
         );
         if (closed || stillMember === undefined) return;
-        await deliver(stillMember);
+        await deliver(id, event, stillMember);
       })();
     });
   };

@@ -212,13 +212,14 @@ async function openMessageStream(
 
   /** The newest position handed on, per followed conversation. */
   const last = new Map<string, number>();
-  /** Where each conversation started, for the base of a new all-conversations stream. */
+  /**
+   * Where each conversation started, until every one has (then null): the base of a new
+   * all-conversations stream. While it is set, a resume replays at most limits.maxReplay in all.
+   */
   let started: Map<string, number> | null = new Map();
   /** Live events that came ahead of an earlier one, per conversation, by position. */
   const early = new Map<string, Map<number, MessageWire>>();
   const gapTimers = new Map<string, NodeJS.Timeout>();
-  /** Until every conversation has its start: a resume replays at most limits.maxReplay in all. */
-  let starting = true;
   let replayedAtStart = 0;
 
   return openChannelFeed<StreamItem>(
@@ -277,7 +278,7 @@ async function openMessageStream(
           if (from === undefined || channel.closed) return;
           const rows = await seq.read(session, id, from);
           replayed += rows.length;
-          if (starting) replayedAtStart += rows.length;
+          if (started) replayedAtStart += rows.length;
           if (replayed > limits.maxReplay || replayedAtStart > limits.maxReplay) {
             throw resyncRequired();
           }
@@ -328,10 +329,7 @@ async function openMessageStream(
           // Anything newer than `newest` arrives as an event (the feed subscribed first).
           if (from < newest) await catchUp(id);
           releaseEarly(id);
-          if (!all) {
-            starting = false;
-            started = null;
-          }
+          if (!all) started = null;
         },
         async onStarted() {
           // A new stream whose cursor is asked for saves where it starts, before any event.
@@ -340,7 +338,6 @@ async function openMessageStream(
           if (!positions && opts.wantsCursor) {
             positions = new StreamPositions(seq.kind, await saveBase(base), base, saveBase);
           }
-          starting = false;
         },
         onUnfollow: forget,
         onEvent(event) {

@@ -247,10 +247,12 @@ async function openMessageStream(
       };
 
       const emitLive = (m: MessageWire) => {
+        // The row is converted once per event for every local subscriber: its time is parsed.
+        const row = fromWire(m);
         if (seq.kind === 'added') {
-          session.deps.observeDeliveryLag(Date.now() - Date.parse(m.createdAt));
+          session.deps.observeDeliveryLag(Date.now() - row.createdAt.getTime());
         }
-        emit(fromWire(m));
+        emit(row);
       };
 
       /** Hands on the early events that now follow, and forgets those already handed on. */

@@ -22,7 +22,7 @@ import {
   messageNotFound,
 } from './errors.js';
 import { isUuid, parseMessageId, type MessageKey } from './ids.js';
-import { messageEvent, type Staged } from './events.js';
+import { messageEvent, route, type Staged } from './events.js';
 import { topics } from '../realtime/events.js';
 import { blobKeysOf } from '../storage/blob-store.js';
 import { limits } from './limits.js';
@@ -128,8 +128,7 @@ export async function sendMessage(session: Session, input: SendMessageInput): Pr
         {
           conversationId: message.conversationId,
           id: result.outboxId,
-          topic: topics.messages(message.conversationId),
-          event: messageEvent('messageAdded', message, result),
+          ...route(message.conversationId, messageEvent('messageAdded', message, result)),
         },
       ],
     });

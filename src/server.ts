@@ -13,6 +13,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type ErrorRequestHandler } from 'express';
 import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/client.js';
+import { createSendBatcher } from './db/send-batches.js';
 import {
   createContactChecker,
   createDeliveryRecorder,
@@ -108,6 +109,7 @@ export async function createServer(opts: {
   });
   const deps: Deps = {
     db: database.db,
+    sends: createSendBatcher(database.db),
     tokens: createTokenService(config.jwtSecret, config.jwtExpiresIn),
     events,
     membership: createMembershipChecker(database.db),

@@ -156,9 +156,14 @@ export function pairIn<T>(
   return sql`(${a}, ${b}) in (select * from unnest(${pgArray(pairs.map(first[0]), first[1])}, ${pgArray(pairs.map(second[0]), second[1])}))`;
 }
 
-/** PostgreSQL's text form of an array, every element quoted (so "NULL" stays a string). */
-export function arrayLiteral(values: readonly (string | number)[]): string {
-  return `{${values.map((v) => `"${String(v).replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
+/**
+ * PostgreSQL's text form of an array, every element quoted (so "NULL" stays a string); a null
+ * element is NULL.
+ */
+export function arrayLiteral(values: readonly (string | number | null)[]): string {
+  const element = (v: string | number | null) =>
+    v === null ? 'NULL' : `"${String(v).replace(/[\\"]/g, '\\$&')}"`;
+  return `{${values.map(element).join(',')}}`;
 }
 
 /**

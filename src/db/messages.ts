@@ -1,5 +1,5 @@
-import { and, asc, desc, eq, getTableColumns, gt, lt, sql } from 'drizzle-orm';
-import { pairIn, pgArray, prepareOnce, queryRows, type Executor } from './client.js';
+import { and, asc, desc, eq, getTableColumns, gt, lt, sql, type SQL } from 'drizzle-orm';
+import { arrayLiteral, pairIn, pgArray, prepareOnce, queryRows, type Executor } from './client.js';
 import { conversations, messages, users, type MessageRow, type PublicUser } from './schema.js';
 
 export interface MessageKey {
@@ -204,42 +204,30 @@ export interface SendResult {
  * Undefined when the sender is not a member of the conversation; rejects with SQLSTATE
  * ATTACHMENT_NOT_AVAILABLE when an attachment is not an unattached upload of the sender.
  */
-export async function sendInOneStatement(
-  db: Executor,
-  input: {
-    conversationId: string;
-    senderId: string;
-    body: string;
-    clientMessageId: string | null;
-    /** Uploads of the sender to attach (validated uuids); empty: none. */
-    attachmentIds: readonly string[];
-  },
-): Promise<SendResult | undefined> {
-  const rows = await queryRows<{
-    conversation_id: string;
-    seq: number;
-    sender_id: string;
-    body: string | null;
-    client_message_id: string | null;
-    created_at: string | Date;
-    edited_at: string | Date | null;
-    deleted_at: string | Date | null;
-    attachment_count: number;
-    existed: boolean;
-    outbox_id: string | number | null;
-    sender_phone: string;
-    sender_display_name: string;
-    member_version: number;
-    change_seq: number | null;
-  }>(
-    db,
-    input.attachmentIds.length === 0
-      ? sql`select * from parley_send_message(${input.conversationId}::uuid, ${input.senderId}::uuid, ${input.body}, ${input.clientMessageId})`
-      : sql`select * from parley_send_message(${input.conversationId}::uuid, ${input.senderId}::uuid, ${input.body}, ${input.clientMessageId}, ${pgArray(input.attachmentIds, 'uuid')})`,
-  );
-  const row = rows[0];
-  if (!row) return undefined;
-  const date = (v: string | Date | null) => (v === null ? null : new Date(v));
+type Stamp = string | Date;
+
+/** A row of the send functions (drizzle/0007 parley_send_message, 0008 parley_send_messages). */
+interface SentRow {
+  conversation_id: string;
+  seq: number;
+  sender_id: string;
+  body: string | null;
+  client_message_id: string | null;
+  created_at: Stamp;
+  edited_at: Stamp | null;
+  deleted_at: Stamp | null;
+  attachment_count: number;
+  existed: boolean;
+  outbox_id: string | number | null;
+  sender_phone: string;
+  sender_display_name: string;
+  member_version: number;
+  change_seq: number | null;
+}
+
+const date = (v: Stamp | null) => (v === null ? null : new Date(v));
+
+function toSendResult(row: SentRow): SendResult {
   return {
     message: {
       conversationId: row.conversation_id,
@@ -258,4 +246,87 @@ export async function sendInOneStatement(
     sender: { id: row.sender_id, phone: row.sender_phone, displayName: row.sender_display_name },
     memberVersion: Number(row.member_version),
   };
+}
+
+/**
+ * The whole send in one statement (see drizzle/0007_stream_positions.sql), for a message with
+ * attachments; a message without goes through sendBatch. Undefined when the sender is not a
+ * member of the conversation; rejects with SQLSTATE ATTACHMENT_NOT_AVAILABLE when an attachment
+ * is not an unattached upload of the sender.
+ */
+export async function sendInOneStatement(
+  db: Executor,
+  input: {
+    conversationId: string;
+    senderId: string;
+    body: string;
+    clientMessageId: string | null;
+    /** Uploads of the sender to attach (validated uuids); empty: none. */
+    attachmentIds: readonly string[];
+  },
+): Promise<SendResult | undefined> {
+  const [row] = await queryRows<SentRow>(
+    db,
+    sql`select * from parley_send_message(${input.conversationId}::uuid, ${input.senderId}::uuid, ${input.body}, ${input.clientMessageId}, ${pgArray(input.attachmentIds, 'uuid')})`,
+  );
+  return row && toSendResult(row);
+}
+
+/** One message of a batch sent into one conversation (without attachments). */
+export interface SendItem {
+  senderId: string;
+  body: string;
+  clientMessageId: string | null;
+}
+
+const sentColumns = (names: readonly (keyof SentRow | 'ord')[]) =>
+  Object.fromEntries(names.map((n) => [n, sql.raw(n)])) as Record<keyof SentRow | 'ord', SQL>;
+
+const sendBatchQuery = prepareOnce((db) =>
+  db
+    .select(
+      sentColumns([
+        'ord',
+        'conversation_id',
+        'seq',
+        'sender_id',
+        'body',
+        'client_message_id',
+        'created_at',
+        'edited_at',
+        'deleted_at',
+        'attachment_count',
+        'existed',
+        'outbox_id',
+        'sender_phone',
+        'sender_display_name',
+        'member_version',
+        'change_seq',
+      ]),
+    )
+    .from(
+      sql`parley_send_messages(${sql.placeholder('conversationId')}::uuid, ${sql.placeholder('senderIds')}::uuid[], ${sql.placeholder('bodies')}::text[], ${sql.placeholder('clientMessageIds')}::text[])`,
+    )
+    .prepare('send_messages'),
+);
+
+/**
+ * Sends messages into one conversation in one statement and one commit (drizzle/0008): seqs in
+ * item order, after the conversation's last. Result i is item i's message; undefined where the
+ * sender is not a member.
+ */
+export async function sendBatch(
+  db: Executor,
+  conversationId: string,
+  items: readonly SendItem[],
+): Promise<(SendResult | undefined)[]> {
+  const rows = (await sendBatchQuery(db).execute({
+    conversationId,
+    senderIds: arrayLiteral(items.map((i) => i.senderId)),
+    bodies: arrayLiteral(items.map((i) => i.body)),
+    clientMessageIds: arrayLiteral(items.map((i) => i.clientMessageId)),
+  })) as unknown as (SentRow & { ord: number })[];
+  const results: (SendResult | undefined)[] = new Array<SendResult | undefined>(items.length);
+  for (const row of rows) results[Number(row.ord) - 1] = toSendResult(row);
+  return results;
 }

@@ -1,6 +1,7 @@
 import type DataLoader from 'dataloader';
 import type { Database } from '../db/client.js';
 import type { Loaders } from '../db/loaders.js';
+import type { SendBatcher } from '../db/send-batches.js';
 import type { ContactKey, DeliveryRecorder, MembershipKey } from '../db/realtime-support.js';
 import type { AttachmentDeps } from './attachments.js';
 import type { TokenService } from './auth.js';
@@ -12,6 +13,8 @@ import type { MemberSets } from './streams/member-sets.js';
 /** What the rules need from the outside world, built once at start. */
 export interface Deps {
   readonly db: Database;
+  /** Sends into one conversation, gathered into one commit while the previous one commits. */
+  readonly sends: SendBatcher;
   readonly tokens: TokenService;
   readonly events: Events;
   /** Current membership, batched across the subscribers handling one event. */

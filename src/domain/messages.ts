@@ -91,19 +91,20 @@ export async function sendMessage(session: Session, input: SendMessageInput): Pr
 
   const { deps } = session;
   const sendIn = async (db: Executor, conversationId: string) => {
-    const result = await sendInOneStatement(db, {
-      conversationId,
-      senderId,
-      body,
-      clientMessageId,
-      attachmentIds,
-    }).catch((err: unknown) => {
-      // Nothing was written: the one statement failed as a whole.
-      if (attachmentIds.length > 0 && pgErrorCode(err) === ATTACHMENT_NOT_AVAILABLE) {
-        throw attachmentNotFound();
-      }
-      throw err;
-    });
+    const result = await (attachmentIds.length === 0 && db === deps.db
+      ? // Gathered with the other sends into this conversation (one commit for them all).
+        deps.sends.send(conversationId, { senderId, body, clientMessageId })
+      : sendInOneStatement(db, {
+          conversationId,
+          senderId,
+          body,
+          clientMessageId,
+          attachmentIds,
+        }).catch((err: unknown) => {
+          // Nothing was written: the one statement failed as a whole.
+          if (pgErrorCode(err) === ATTACHMENT_NOT_AVAILABLE) throw attachmentNotFound();
+          throw err;
+        }));
     if (!result) throw conversationNotFound();
     return result;
   };

@@ -97,6 +97,67 @@ describe.each(backends())('messages on $name', ({ name, available }) => {
     },
   );
 
+  it.skipIf(!available)(
+    'sends into one conversation at once commit together, each answered with its own message',
+    async () => {
+      const [a, b, c, outsider] = await Promise.all(
+        ['A', 'B', 'C', 'Outsider'].map((n) => registerUser(app, n)),
+      );
+      const id = ok(
+        await app.gql<{ createGroupConversation: { id: string } }>(
+          `mutation($i: CreateGroupConversationInput!) { createGroupConversation(input: $i) { id } }`,
+          { i: { title: 'Busy', memberPhones: [b!.phone, c!.phone] } },
+          a!.token,
+        ),
+      ).createGroupConversation.id;
+      const retried = randomUUID();
+      const before = app.statements.length;
+      const sends = [
+        ...range(1, 60).map((i) => ({ user: [a, b, c][i % 3]!, body: `m${i}`, cmid: null })),
+        // A retry storm: one message. B using the same client message id is another message.
+        ...range(1, 8).map(() => ({ user: a!, body: 'retried', cmid: retried })),
+        { user: b!, body: 'same id, other sender', cmid: retried },
+      ];
+      const [results, refused] = await Promise.all([
+        Promise.all(
+          sends.map(({ user, body, cmid }) =>
+            send(user, { conversationId: id, body, clientMessageId: cmid }),
+          ),
+        ),
+        // A non-member's sends travel in the same batches and are refused alone.
+        Promise.all(
+          range(1, 5).map(async (i) =>
+            errorCode(
+              await app.gql(
+                SEND,
+                { input: { conversationId: id, body: `x${i}` } },
+                outsider!.token,
+              ),
+            ),
+          ),
+        ),
+      ]);
+      expect(refused).toEqual(range(1, 5).map(() => 'NOT_FOUND'));
+      // Everyone got their own message back.
+      results.forEach((r, i) => expect(r.body).toBe(sends[i]!.body));
+      const retries = results.filter((_, i) => sends[i]!.cmid === retried && sends[i]!.user === a);
+      expect(new Set(retries.map((r) => r.id)).size).toBe(1);
+      const distinct = [...new Map(results.map((r) => [r.id, r])).values()];
+      expect(distinct.map((r) => r.seq).sort((x, y) => x - y)).toEqual(range(1, 62));
+      const history = await page(c!, { id, first: 100 });
+      expect(seqs(history)).toEqual(range(1, 62));
+      expect(history.edges.filter((e) => e.node.body === 'retried')).toHaveLength(1);
+      expect(history.edges.some((e) => e.node.body?.startsWith('x'))).toBe(false);
+      // On PostgreSQL they were gathered: far fewer send statements than sends. (PGlite runs
+      // each statement on this thread, so the next send only arrives once the last is done.)
+      const statements = app.statements
+        .slice(before)
+        .filter((q) => q.includes('parley_send_messages')).length;
+      expect(statements).toBeGreaterThan(0);
+      if (name === 'postgres') expect(statements).toBeLessThan(sends.length / 2);
+    },
+  );
+
   it.skipIf(!available)('rejects bad sends with BAD_USER_INPUT and writes nothing', async () => {
     const { a, b, id } = await chat();
     const bad = [

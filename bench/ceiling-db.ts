@@ -9,19 +9,29 @@ interface Job {
   connections: number;
   seconds: number;
   work: { senderId: string; conversationId: string }[];
+  /** One conversation that all these senders send into (the hot room), and how many at once. */
+  hotRoom?: { conversationId: string; senderIds: string[]; connections: number };
 }
 
 const job = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as Job;
-const sql = postgres(job.databaseUrl, { max: job.connections, onnotice: () => {} });
+const sql = postgres(job.databaseUrl, {
+  max: Math.max(job.connections, job.hotRoom?.connections ?? 0),
+  onnotice: () => {},
+});
 
-async function run(name: string, op: (w: Job['work'][number]) => Promise<unknown>) {
+async function run(
+  name: string,
+  op: (w: Job['work'][number]) => Promise<unknown>,
+  work = job.work,
+  connections = job.connections,
+) {
   const latencies: number[] = [];
   const until = Date.now() + job.seconds * 1000;
   let i = 0;
   await Promise.all(
-    Array.from({ length: job.connections }, async () => {
+    Array.from({ length: connections }, async () => {
       while (Date.now() < until) {
-        const w = job.work[i++ % job.work.length]!;
+        const w = work[i++ % work.length]!;
         const t = performance.now();
         await op(w);
         latencies.push(performance.now() - t);
@@ -34,15 +44,25 @@ async function run(name: string, op: (w: Job['work'][number]) => Promise<unknown
   return { name, perSecond: latencies.length / job.seconds, p50: pct(0.5), p99: pct(0.99) };
 }
 
+// One statement: advance the conversation and insert the message.
+const sendStatement = (w: Job['work'][number]) =>
+  sql`with s as (update conversations set last_seq = last_seq + 1, updated_at = now() where id = ${w.conversationId} returning last_seq)
+    insert into messages (conversation_id, seq, sender_id, body, client_message_id)
+    select ${w.conversationId}, s.last_seq, ${w.senderId}, 'ceiling', ${randomUUID()} from s`;
+const hot = job.hotRoom;
 const results = [
-  // One statement: advance the conversation and insert the message.
-  await run(
-    'send-statement',
-    (w) =>
-      sql`with s as (update conversations set last_seq = last_seq + 1, updated_at = now() where id = ${w.conversationId} returning last_seq)
-        insert into messages (conversation_id, seq, sender_id, body, client_message_id)
-        select ${w.conversationId}, s.last_seq, ${w.senderId}, 'ceiling', ${randomUUID()} from s`,
-  ),
+  await run('send-statement', sendStatement),
+  // The same statement, all into one conversation: the sends queue at its row lock.
+  ...(hot
+    ? [
+        await run(
+          'hot-room-statement',
+          sendStatement,
+          hot.senderIds.map((senderId) => ({ senderId, conversationId: hot.conversationId })),
+          hot.connections,
+        ),
+      ]
+    : []),
   // The same as a transaction of separate statements.
   await run('send-transaction', (w) =>
     sql.begin(async (tx) => {

@@ -14,15 +14,22 @@ import {
   type Service,
 } from '../test/support/services.js';
 import { ask, benchDir, child, dataDir, log, runJob, stopChildren } from './harness.js';
+import { dbStats, perOperation } from './db-stats.js';
+import { HOT_ROOM_CONNECTIONS_PER_INSTANCE, hotRoom } from './hot-room.js';
 import { lagUnderLoad, printLag } from './lag.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONVERSATIONS = 1_000;
 const HISTORY_PER_CONVERSATION = 1_000; // 1 M messages
 const SUBSCRIBERS = 2_000;
-// BENCH_ONLY=send,history,lag,fanout runs a subset; BENCH_PROFILE=1 writes each instance's CPU
+const HOT_ROOM_MEMBERS = 1_000;
+/** The load that is not saturated: this share of the rate measured at saturation. */
+const UNSATURATED_SHARE = 0.4;
+// BENCH_ONLY=send,history,lag,hotroom,fanout,ceiling runs a subset; BENCH_PROFILE=1 writes each instance's CPU
 // profile (node --cpu-prof) to bench/results/profiles/ for `npm run bench:profile`.
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'send,history,lag,fanout,ceiling').split(','));
+const ONLY = new Set(
+  (process.env.BENCH_ONLY ?? 'send,history,lag,hotroom,fanout,ceiling').split(','),
+);
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const JWT_SECRET = randomBytes(32).toString('hex');
 
@@ -37,6 +44,8 @@ const rssOf = (pid: number) => {
 interface Seeded {
   pairs: { senderId: string; token: string; conversationId: string }[];
   group: { id: string; ownerToken: string; memberTokens: string[] };
+  /** One conversation of HOT_ROOM_MEMBERS members, all of whom send into it. */
+  hotRoom: { id: string; memberIds: string[]; memberTokens: string[] };
 }
 
 async function seed(databaseUrl: string): Promise<Seeded> {
@@ -79,6 +88,10 @@ async function seed(databaseUrl: string): Promise<Seeded> {
   await sql`insert into conversations ${sql({ id: groupId, kind: 'GROUP', title: 'Fan-out' })}`;
   const listeners = users.slice(0, SUBSCRIBERS);
   await sql`insert into conversation_members ${sql([owner, ...listeners].map((u) => ({ conversation_id: groupId, user_id: u.id })))}`;
+  const hotId = randomUUID();
+  const hotMembers = users.slice(0, HOT_ROOM_MEMBERS);
+  await sql`insert into conversations ${sql({ id: hotId, kind: 'GROUP', title: 'Hot room' })}`;
+  await sql`insert into conversation_members ${sql(hotMembers.map((u) => ({ conversation_id: hotId, user_id: u.id })))}`;
   await sql.end();
   return {
     pairs: await Promise.all(
@@ -91,6 +104,11 @@ async function seed(databaseUrl: string): Promise<Seeded> {
       id: groupId,
       ownerToken: await tokens.issue(owner.id),
       memberTokens: await Promise.all(listeners.map((u) => tokens.issue(u.id))),
+    },
+    hotRoom: {
+      id: hotId,
+      memberIds: hotMembers.map((u) => u.id),
+      memberTokens: await Promise.all(hotMembers.map((u) => tokens.issue(u.id))),
     },
   };
 }
@@ -259,10 +277,14 @@ async function bareBroadcast(count: number) {
 
 async function main() {
   log('starting PostgreSQL (synchronous_commit=on) and Redis');
-  const [pg, redis] = await Promise.all([startPostgres({ durable: true }), startRedis()]);
+  const [pg, redis] = await Promise.all([
+    startPostgres({ durable: true, settings: ['shared_preload_libraries=pg_stat_statements'] }),
+    startRedis(),
+  ]);
   if (!pg || !redis) throw new Error("the benchmark needs Debian's postgresql and redis-server");
   services.push(pg, redis);
   const databaseUrl = await createDatabase(pg.url, 'bench');
+  const stats = dbStats(databaseUrl);
   const env = {
     DATABASE_URL: databaseUrl,
     REDIS_URL: redis.url,
@@ -284,28 +306,43 @@ async function main() {
   let seeding: Promise<Seeded> | undefined;
   const seeded = () => (seeding ??= (log('seeding'), seed(databaseUrl)));
 
-  // Half the connections (and conversations) on each instance, from two load processes.
+  // Half the connections (and conversations) on each instance, from two load processes: as
+  // fast as they are answered, then at a share of that rate (latency when not saturated). What
+  // the database did for them is counted over the saturated run.
+  type Load = { requests: number; perSecond: number; p50: number; p99: number; errors: number };
   const overBoth = async (mode: 'send' | 'history') => {
     const work = (await seeded()).pairs.map((p) => ({
       token: p.token,
       conversationId: p.conversationId,
     }));
-    const halves = await Promise.all(
-      [a, b].map((server, i) =>
-        runJob<{ perSecond: number; p50: number; p99: number; errors: number }>('load-http.ts', {
-          url: server.url.replace('/graphql', ''),
-          mode,
-          connections: 32,
-          seconds: SECONDS,
-          work: work.filter((_, k) => k % 2 === i),
-        }),
-      ),
-    );
+    const load = async (seconds: number, overallRate?: number) => {
+      const halves = await Promise.all(
+        [a, b].map((server, i) =>
+          runJob<Load>('load-http.ts', {
+            url: server.url.replace('/graphql', ''),
+            mode,
+            connections: 32,
+            seconds,
+            work: work.filter((_, k) => k % 2 === i),
+            ...(overallRate ? { overallRate: overallRate / 2 } : {}),
+          }),
+        ),
+      );
+      return {
+        requests: halves[0]!.requests + halves[1]!.requests,
+        perSecond: halves[0]!.perSecond + halves[1]!.perSecond,
+        p50: Math.max(halves[0]!.p50, halves[1]!.p50),
+        p99: Math.max(halves[0]!.p99, halves[1]!.p99),
+        errors: halves[0]!.errors + halves[1]!.errors,
+      };
+    };
+    const { result: saturated, cost } = await stats.during(() => load(SECONDS));
+    const rate = Math.round(saturated.perSecond * UNSATURATED_SHARE);
+    const unsaturated = await load(Math.max(3, SECONDS / 2), rate);
     return {
-      perSecond: halves[0]!.perSecond + halves[1]!.perSecond,
-      p50: Math.max(halves[0]!.p50, halves[1]!.p50),
-      p99: Math.max(halves[0]!.p99, halves[1]!.p99),
-      errors: halves[0]!.errors + halves[1]!.errors,
+      ...saturated,
+      ...perOperation(cost, saturated.requests),
+      unsaturated: { rate, p50: unsaturated.p50, p99: unsaturated.p99, errors: unsaturated.errors },
     };
   };
   if (ONLY.has('send'))
@@ -323,6 +360,16 @@ async function main() {
       `lag: sendMessage into one conversation over HTTP, 32 connections (16 per instance), one subscriber per instance, ${SECONDS} s`,
     );
   const lag = ONLY.has('lag') ? await lagUnderLoad([a, b], SECONDS) : null;
+  if (ONLY.has('hotroom'))
+    log(
+      `hot room: ${HOT_ROOM_MEMBERS} members sending into one conversation, ${2 * HOT_ROOM_CONNECTIONS_PER_INSTANCE} connections (${HOT_ROOM_CONNECTIONS_PER_INSTANCE} per instance), ${SECONDS} s`,
+    );
+  let hot: Awaited<ReturnType<typeof stats.during<Awaited<ReturnType<typeof hotRoom>>>>> | null =
+    null;
+  if (ONLY.has('hotroom')) {
+    const room = (await seeded()).hotRoom;
+    hot = await stats.during(() => hotRoom([a, b], databaseUrl, room, SECONDS));
+  }
   if (ONLY.has('fanout')) log(`fan-out: ${SUBSCRIBERS} subscribers on two instances`);
   let fan: Awaited<ReturnType<typeof fanOut>> | null = null;
   if (ONLY.has('fanout')) {
@@ -346,6 +393,11 @@ async function main() {
             senderId: p.senderId,
             conversationId: p.conversationId,
           })),
+          hotRoom: {
+            conversationId: (await seeded()).hotRoom.id,
+            senderIds: (await seeded()).hotRoom.memberIds,
+            connections: 2 * HOT_ROOM_CONNECTIONS_PER_INSTANCE,
+          },
         },
       ))
     : [];
@@ -362,6 +414,19 @@ async function main() {
   const rows: [string, Measure | null, number | undefined, string][] = [
     ['send (messages/s)', send, ceiling['send-statement']?.perSecond, 'single-statement send'],
     ['history (pages/s)', history, ceiling['history-page']?.perSecond, 'raw keyset page'],
+    [
+      'hot room (messages/s)',
+      hot && {
+        ...hot.result,
+        errors:
+          hot.result.errors +
+          hot.result.lost +
+          hot.result.duplicated +
+          (hot.result.gapFree ? 0 : 1),
+      },
+      ceiling['hot-room-statement']?.perSecond,
+      'same statement, one conversation',
+    ],
     [
       'lag under load (sends/s)',
       lag && {
@@ -399,6 +464,22 @@ async function main() {
     console.log(
       `send-transaction ceiling (BEGIN/UPDATE/INSERT/COMMIT): ${ceiling['send-transaction'].perSecond.toFixed(0)}/s`,
     );
+  for (const [name, m] of [
+    ['send', send],
+    ['history page', history],
+  ] as const) {
+    if (!m) continue;
+    console.log(
+      `${name}: ${m.statements.toFixed(2)} statements and ${m.commits.toFixed(2)} writing commits per ${name === 'send' ? 'send' : 'page'}; at ${m.unsaturated.rate}/s (${Math.round(100 * UNSATURATED_SHARE)} % of saturation): p50 ${m.unsaturated.p50} ms, p99 ${m.unsaturated.p99} ms, errors ${m.unsaturated.errors}`,
+    );
+  }
+  if (hot) {
+    const h = hot.result;
+    const cost = perOperation(hot.cost, h.requests);
+    console.log(
+      `hot room: ${h.acknowledged} sends acknowledged, ${h.stored} stored (those in flight at the end too), seq ${h.gapFree ? 'gap-free' : 'NOT GAP-FREE'}, ${h.lost} lost, ${h.duplicated} duplicated, ${h.errors} errors; ${cost.statements.toFixed(2)} statements and ${cost.commits.toFixed(2)} writing commits per send (target ≥ 1,000/s: ${h.perSecond >= 1_000 ? 'met' : 'missed'})`,
+    );
+  }
   if (lag) printLag(lag);
   if (fan)
     console.log(
@@ -410,12 +491,26 @@ async function main() {
     send,
     history,
     lagUnderLoad: lag,
+    hotRoom: hot && {
+      perSecond: hot.result.perSecond,
+      p50: hot.result.p50,
+      p99: hot.result.p99,
+      errors: hot.result.errors,
+      ceiling: ceiling['hot-room-statement']?.perSecond ?? null,
+      acknowledged: hot.result.acknowledged,
+      stored: hot.result.stored,
+      lost: hot.result.lost,
+      gapFree: hot.result.gapFree,
+      duplicated: hot.result.duplicated,
+      ...perOperation(hot.cost, hot.result.requests),
+    },
     fanOut: fan,
     ceiling: { db, bareBroadcast: bare },
   };
   mkdirSync(path.join(benchDir, 'results'), { recursive: true });
   const file = path.join(benchDir, 'results', `${result.date.slice(0, 10)}.json`);
   writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+  await stats.end();
   log(`done; results in ${path.relative(process.cwd(), file)}`);
 }
 

@@ -276,7 +276,7 @@ async function readPostmasterPid(dir: string): Promise<number> {
  * (fsync, synchronous_commit=on), as the benchmark measures.
  */
 export async function startPostgres(
-  opts: { durable?: boolean } = {},
+  opts: { durable?: boolean; /** More server settings, as `name=value`. */ settings?: string[] } = {},
 ): Promise<PostgresService | null> {
   const binDir = await findPostgresBinDir();
   if (!binDir) return null;
@@ -326,6 +326,7 @@ export async function startPostgres(
           ? []
           : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
         '-c max_connections=300',
+        ...(opts.settings ?? []).map((setting) => `-c ${setting}`),
       ].join(' ');
       try {
         await runPg(

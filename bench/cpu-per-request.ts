@@ -1,0 +1,96 @@
+// CPU per request, by operation: one Parley instance (production mode, its own PostgreSQL and
+// Redis), requests from 16 concurrent clients in another process; reports the server's CPU time
+// (user + system, from /proc) per request, which, unlike requests per second, holds up on a
+// machine that is busy with other things. `node --import tsx bench/cpu-per-request.ts [n]`.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import {
+  createGroupAt,
+  registerAt,
+  startServerProcess,
+  type ServerProcess,
+} from '../test/support/process.js';
+import { createDatabase, startPostgres, startRedis } from '../test/support/services.js';
+
+const N = Number(process.argv[2] ?? 3_000);
+const CONCURRENCY = 16;
+const TICKS_PER_MS = 100 / 1000; // USER_HZ
+
+const cpuMs = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_MS;
+};
+
+const [pg, redis] = await Promise.all([startPostgres({ durable: true }), startRedis()]);
+if (!pg || !redis) throw new Error('needs postgresql and redis-server');
+let server: ServerProcess | undefined;
+try {
+  server = await startServerProcess({
+    DATABASE_URL: await createDatabase(pg.url, 'cpu'),
+    REDIS_URL: redis.url,
+    NODE_ENV: 'production',
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    RATE_LIMIT_MULTIPLIER: '0',
+    LOG_LEVEL: 'warn',
+  });
+  const s = server;
+  const [ann, bob] = [await registerAt(s, 'ann'), await registerAt(s, 'bob')];
+  const conversations = await Promise.all(
+    Array.from({ length: 64 }, () => createGroupAt(s, ann, [bob])),
+  );
+  const post = async (query: string, variables: object) => {
+    const res = await fetch(s.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ann.token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    const text = await res.text();
+    if (res.status !== 200 || text.includes('"errors"')) throw new Error(text.slice(0, 300));
+  };
+  const operations: [string, (i: number) => Promise<void>][] = [
+    ['{ __typename }', () => post('{ __typename }', {})],
+    ['me { id }', () => post('{ me { id } }', {})],
+    [
+      'sendMessage',
+      (i) =>
+        post('mutation($i: SendMessageInput!) { sendMessage(input: $i) { id seq } }', {
+          i: {
+            conversationId: conversations[i % conversations.length],
+            body: `cpu ${i}`,
+            clientMessageId: randomUUID(),
+          },
+        }),
+    ],
+    [
+      'messages(last: 50)',
+      (i) =>
+        post(
+          'query($id: ID!) { messages(conversationId: $id, last: 50) { edges { cursor node { id seq body createdAt sender { id } } } pageInfo { hasPreviousPage startCursor } } }',
+          { id: conversations[i % conversations.length] },
+        ),
+    ],
+  ];
+  const pid = s.child.pid!;
+  for (const [name, op] of operations) {
+    const runAll = async (count: number) => {
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (next < count) await op(next++);
+        }),
+      );
+    };
+    await runAll(Math.min(500, N)); // warm up
+    const cpu0 = cpuMs(pid);
+    const t0 = performance.now();
+    await runAll(N);
+    const cpu = cpuMs(pid) - cpu0;
+    const wall = performance.now() - t0;
+    console.log(
+      `${name.padEnd(22)} ${((1000 * cpu) / N).toFixed(0).padStart(6)} µs CPU per request   (${((N * 1000) / wall).toFixed(0)}/s)`,
+    );
+  }
+} finally {
+  await server?.stop('SIGKILL');
+  await Promise.allSettled([pg.stop(), redis.stop()]);
+}

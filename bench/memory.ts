@@ -1,8 +1,11 @@
-// npm run bench:memory: server memory per idle subscribed connection. One instance (production
-// mode, embedded database) takes a heap snapshot (which collects garbage first) before and after
-// N clients connect and subscribe to messageAdded; the difference over N is the heap each
-// connection keeps. (RSS growth per connection, which adds V8's free headroom and native socket
-// memory, is what `npm run bench` reports for its 2,000 subscribers.)
+// npm run bench:memory: the embedded server's idle RSS, then server memory per idle subscribed
+// connection. One instance (production mode, embedded database, a fresh data folder) is left
+// alone until /readyz answers and its RSS stops moving, and its VmRSS is read from /proc: what a
+// laptop pays for `npm start` doing nothing. Then it takes a heap snapshot (which collects
+// garbage first) before and after N clients connect and subscribe to messageAdded; the
+// difference over N is the heap each connection keeps. (RSS growth per connection, which adds
+// V8's free headroom and native socket memory, is what `npm run bench` reports for its 2,000
+// subscribers.)
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -22,6 +25,35 @@ const server = await startServerProcess(
     DATA_DIR: dir,
   },
   { nodeArgs: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`] },
+);
+
+/** The server process's resident set, from /proc/<pid>/status (Linux). */
+function rssMb(): number {
+  const status = readFileSync(`/proc/${server.child.pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)![1]) / 1024;
+}
+
+/** VmRSS once /readyz answers and RSS has moved less than 1 MB for 3 s (at most 60 s). */
+async function idleRssMb(): Promise<number> {
+  const readyz = server.url.replace(/\/graphql$/, '/readyz');
+  const ready = () =>
+    fetch(readyz).then(
+      (r) => r.ok,
+      () => false,
+    );
+  while (!(await ready())) await new Promise((r) => setTimeout(r, 100));
+  let last = rssMb();
+  for (let steady = 0, i = 0; steady < 6 && i < 120; i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    const now = rssMb();
+    steady = Math.abs(now - last) < 1 ? steady + 1 : 0;
+    last = now;
+  }
+  return last;
+}
+
+console.log(
+  `embedded server idle (fresh data folder, ready and settled): RSS ${(await idleRssMb()).toFixed(0)} MB`,
 );
 
 /** Total heap in a snapshot written on SIGUSR2 (V8 collects garbage before writing it). */

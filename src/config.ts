@@ -53,6 +53,12 @@ const EnvSchema = z.object({
     .optional(),
   DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
+  EMBEDDED_SHARED_BUFFERS_MB: z.coerce
+    .number({ error: 'EMBEDDED_SHARED_BUFFERS_MB must be a number of megabytes' })
+    .int('EMBEDDED_SHARED_BUFFERS_MB must be a whole number of megabytes')
+    .min(1, 'EMBEDDED_SHARED_BUFFERS_MB must be at least 1')
+    .max(1_024, 'EMBEDDED_SHARED_BUFFERS_MB must be at most 1024 (PGlite has 2 GB in all)')
+    .default(16),
   WS_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
   WS_KEEPALIVE_MS: z.coerce.number().int().min(0).max(300_000).default(12_000),
   OUTBOX_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(2_000),
@@ -181,6 +187,12 @@ export interface Config {
   readonly logLevel: LogLevel;
   readonly dbStatementTimeoutMs: number;
   readonly dbPoolSize: number;
+  /**
+   * The embedded database's page cache (PostgreSQL's shared_buffers), resident from the start
+   * for the life of the process: PGlite's WebAssembly memory never shrinks. Reads beyond it come
+   * from the operating system's file cache.
+   */
+  readonly embeddedSharedBuffersMb: number;
   /** A WebSocket must send connection_init within this. */
   readonly wsInitTimeoutMs: number;
   /** Ping interval that detects dead WebSocket peers (0: off). */
@@ -345,6 +357,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'warn' : 'info'),
     dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
     dbPoolSize: e.DB_POOL_SIZE,
+    embeddedSharedBuffersMb: e.EMBEDDED_SHARED_BUFFERS_MB,
     wsInitTimeoutMs: e.WS_INIT_TIMEOUT_MS,
     wsKeepAliveMs: e.WS_KEEPALIVE_MS,
     outboxGraceMs: e.OUTBOX_GRACE_MS,

@@ -22,6 +22,7 @@ async function main(): Promise<void> {
     dataDir: config.dataDir,
     statementTimeoutMs: config.dbStatementTimeoutMs,
     poolSize: config.dbPoolSize,
+    sharedBuffersMb: config.embeddedSharedBuffersMb,
   });
   const backplane = createBackplane(config, logger);
   const { bus, presenceStore } = backplane;

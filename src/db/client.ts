@@ -1,9 +1,12 @@
 // One database interface over two drivers: postgres.js for PostgreSQL (production) and PGlite
 // (embedded). Both speak the same SQL and run the same migrations and queries.
-import { mkdirSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
+import { promisify } from 'node:util';
+import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import type { Logger } from 'drizzle-orm/logger';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
@@ -35,6 +38,8 @@ export interface OpenDatabaseOptions {
   dataDir?: string | undefined;
   statementTimeoutMs: number;
   poolSize?: number;
+  /** PGlite's shared_buffers, in MB (see Config.embeddedSharedBuffersMb); unset → 16. */
+  sharedBuffersMb?: number | undefined;
   /** Called with every statement the application issues (for tests that count them). */
   onQuery?: (sql: string) => void;
 }
@@ -80,8 +85,13 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
     };
   }
 
-  if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
-  const client = opts.dataDir ? new PGlite(opts.dataDir) : new PGlite();
+  const options = pgliteOptions(opts.sharedBuffersMb ?? 16);
+  if (opts.dataDir) {
+    mkdirSync(opts.dataDir, { recursive: true });
+    if (!existsSync(path.join(opts.dataDir, 'PG_VERSION')))
+      await initDataDir(opts.dataDir, options);
+  }
+  const client = opts.dataDir ? new PGlite(opts.dataDir, options) : new PGlite(options);
   await client.waitReady;
   await client.exec(`set statement_timeout = ${Math.trunc(opts.statementTimeoutMs)}`);
   const migrationDb = drizzlePglite({ client, schema });
@@ -99,6 +109,48 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
     },
     close: () => client.close(),
   };
+}
+
+/**
+ * PGlite runs PostgreSQL in one WebAssembly memory that never shrinks, and its shared_buffers
+ * (128 MB as initdb writes them) are all touched at start, so they are resident for the life of
+ * the process. The embedded default is far smaller, with the operating system's file cache
+ * behind it. A command-line setting overrides postgresql.conf (PGlite's `postgresqlconf` option
+ * would replace the file initdb wrote). WebAssembly memory starts at PGlite's floor already
+ * (128 MB, `initialMemory` cannot go lower) and is only resident where touched.
+ */
+function pgliteOptions(sharedBuffersMb: number): PGliteOptions {
+  return {
+    startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffersMb}MB`],
+  };
+}
+
+const requireHere = createRequire(import.meta.url);
+const execFileAsync = promisify(execFile);
+
+/**
+ * Creates a PGlite data folder in a child process. A first start runs initdb in two more
+ * WebAssembly instances (a scratch PostgreSQL and initdb itself) whose memories, about 450 MB,
+ * are garbage afterwards but stay resident until a full collection that an idle server may never
+ * run. A worker thread would take them away on exit but leave its malloc arena (~60 MB) behind;
+ * a process gives everything back. Plain JavaScript, so it needs no TypeScript loader.
+ */
+async function initDataDir(dataDir: string, options: PGliteOptions): Promise<void> {
+  const script = `const [pglite, dataDir, options] = process.argv.slice(1);
+    const { PGlite } = require(pglite);
+    const db = new PGlite(dataDir, JSON.parse(options));
+    db.waitReady.then(() => db.close()).catch((err) => { console.error(err); process.exit(1); });`;
+  const pglite = requireHere.resolve('@electric-sql/pglite');
+  try {
+    const args = ['-e', script, pglite, dataDir, JSON.stringify(options)];
+    await execFileAsync(process.execPath, args, { maxBuffer: 64 * 1024 * 1024 });
+  } catch (err) {
+    const stderr = (err as { stderr?: string }).stderr?.trim();
+    const reason = stderr || String(err);
+    throw new Error(`could not create the embedded database in ${dataDir}: ${reason}`, {
+      cause: err,
+    });
+  }
 }
 
 /** Applies pending migrations under an advisory lock on a dedicated connection. */

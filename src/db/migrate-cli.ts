@@ -9,6 +9,7 @@ if (config.databaseUrl) {
   const handle = await openDatabase({
     dataDir: config.dataDir,
     statementTimeoutMs: config.dbStatementTimeoutMs,
+    sharedBuffersMb: config.embeddedSharedBuffersMb,
   });
   await handle.close();
 }

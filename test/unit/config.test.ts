@@ -147,6 +147,21 @@ describe('loadConfig settings', () => {
   });
 });
 
+describe('EMBEDDED_SHARED_BUFFERS_MB', () => {
+  it('gives the embedded database 16 MB of page cache unless set', () => {
+    expect(loadConfig({ JWT_SECRET: SECRET }).embeddedSharedBuffersMb).toBe(16);
+    const config = loadConfig({ JWT_SECRET: SECRET, EMBEDDED_SHARED_BUFFERS_MB: '128' });
+    expect(config.embeddedSharedBuffersMb).toBe(128);
+  });
+
+  it('names a value that is not a whole number of megabytes, or more than PGlite can hold', () => {
+    for (const value of ['lots', '0', '1.5', '4096']) {
+      const { message } = configError({ JWT_SECRET: SECRET, EMBEDDED_SHARED_BUFFERS_MB: value });
+      expect(message).toContain('EMBEDDED_SHARED_BUFFERS_MB');
+    }
+  });
+});
+
 describe('loadConfig JWT_SECRET', () => {
   it('is required under NODE_ENV=production and is never generated there', () => {
     const dataDir = tempDir();

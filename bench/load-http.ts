@@ -1,5 +1,5 @@
 // Load generator (its own process): autocannon against Parley's HTTP API.
-// argv[2] is a JSON job: { url, mode: 'send' | 'history' | 'lag', connections, seconds, work: [...] }.
+// argv[2] is a JSON job: { url, mode: 'send' | 'history' | 'lag', connections, seconds, work: [...], overallRate? }.
 // 'lag' sends like 'send', with the send time in the body (see sent-at.ts), and also reports the
 // seq of every acknowledged message and when the last acknowledgement arrived. With `waitForGo`
 // it says { ready: true } over IPC and starts on the next message, so that several load
@@ -17,6 +17,8 @@ interface Job {
   /** One entry per conversation: the token of a member and the conversation id. */
   work: { token: string; conversationId: string }[];
   waitForGo?: boolean;
+  /** Requests per second over all connections (a load below saturation, for its latency); unset: as fast as answered. */
+  overallRate?: number;
 }
 
 const job = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as Job;
@@ -40,6 +42,7 @@ const result = await autocannon({
   url: job.url,
   connections: job.connections,
   duration: job.seconds,
+  ...(job.overallRate ? { overallRate: job.overallRate } : {}),
   requests: [
     {
       method: 'POST',

@@ -186,6 +186,97 @@ export async function listMessages(
   return forward ? withSenders : withSenders.reverse();
 }
 
+/** Where a member stands in a conversation, as a page of its messages needs it. */
+export interface MemberPosition {
+  readonly lastSeq: number;
+  readonly viewerLastDeliveredSeq: number;
+}
+
+type PageRow = {
+  last_seq: number;
+  last_delivered_seq: number;
+  /** The message columns below are null when the member's page is empty. */
+  seq: number | null;
+  sender_id: string;
+  body: string | null;
+  client_message_id: string | null;
+  created_at: string | Date;
+  edited_at: string | Date | null;
+  deleted_at: string | Date | null;
+  attachment_count: number;
+  change_seq: number | null;
+  sender_phone: string;
+  sender_display_name: string;
+};
+
+// The member's position and the page in one statement: no rows when `userId` is not a member,
+// one row of nulls beside the position when the page is empty.
+const memberPageSql = (
+  conversationId: string,
+  userId: string,
+  q: MessagePageQuery,
+  forward: boolean,
+) => sql`
+  select v.last_seq, v.last_delivered_seq, p.seq, p.sender_id, p.body, p.client_message_id,
+         p.created_at, p.edited_at, p.deleted_at, p.attachment_count, p.change_seq,
+         p.sender_phone, p.sender_display_name
+    from (select c.last_seq, m.last_delivered_seq
+            from conversations c
+            join conversation_members m on m.conversation_id = c.id and m.user_id = ${userId}
+           where c.id = ${conversationId}) v
+    left join lateral (
+      select msg.seq, msg.sender_id, msg.body, msg.client_message_id, msg.created_at,
+             msg.edited_at, msg.deleted_at, msg.attachment_count, msg.change_seq,
+             u.phone as sender_phone, u.display_name as sender_display_name
+        from messages msg
+        join users u on u.id = msg.sender_id
+       where msg.conversation_id = ${conversationId}
+         and msg.seq > ${q.afterSeq ?? 0} and msg.seq < ${q.beforeSeq ?? MAX_SEQ}
+       order by msg.seq ${forward ? sql`asc` : sql`desc`}
+       limit ${q.limit}) p on true`;
+
+const toDate = (v: string | Date) => (typeof v === 'string' ? new Date(v) : v);
+
+/**
+ * A page of a conversation (as listMessages) with where the member stands in it, in one round
+ * trip; undefined when `userId` is not a member. Rows are built here rather than by the ORM's
+ * per-column mapping: a page is the API's most frequent read.
+ */
+export async function listMessagesOfMember(
+  db: Executor,
+  conversationId: string,
+  userId: string,
+  q: MessagePageQuery,
+): Promise<{ position: MemberPosition; messages: MessageWithSender[] } | undefined> {
+  const forward = q.direction === 'forward';
+  const rows = await queryRows<PageRow>(db, memberPageSql(conversationId, userId, q, forward));
+  const first = rows[0];
+  if (!first) return undefined;
+  const position = {
+    lastSeq: first.last_seq,
+    viewerLastDeliveredSeq: first.last_delivered_seq,
+  };
+  if (first.seq === null) return { position, messages: [] };
+  const messages = new Array<MessageWithSender>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[forward ? i : rows.length - 1 - i]!;
+    messages[i] = {
+      conversationId,
+      seq: r.seq!,
+      senderId: r.sender_id,
+      body: r.body,
+      clientMessageId: r.client_message_id,
+      createdAt: toDate(r.created_at),
+      editedAt: r.edited_at === null ? null : toDate(r.edited_at),
+      deletedAt: r.deleted_at === null ? null : toDate(r.deleted_at),
+      attachmentCount: r.attachment_count,
+      changeSeq: r.change_seq,
+      sender: { id: r.sender_id, phone: r.sender_phone, displayName: r.sender_display_name },
+    };
+  }
+  return { position, messages };
+}
+
 /** Raised by parley_send_message when an attachment id is not the sender's unattached upload. */
 export const ATTACHMENT_NOT_AVAILABLE = 'P0002';
 

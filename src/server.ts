@@ -9,7 +9,6 @@ import {
   ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
-import { expressMiddleware } from '@as-integrations/express5';
 import express, { type ErrorRequestHandler } from 'express';
 import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/client.js';
@@ -28,6 +27,7 @@ import { findMemberSets } from './db/conversations.js';
 import { createPresence } from './domain/presence.js';
 import { createContext, type GraphQLContext } from './graphql/context.js';
 import { createErrorFormatter } from './graphql/errors.js';
+import { graphqlOverHttp } from './graphql/http.js';
 import { buildSchema } from './graphql/schema.js';
 import { attachWebSocketServer } from './graphql/websocket.js';
 import type { Logger } from './logger.js';
@@ -225,14 +225,12 @@ export async function createServer(opts: {
     '/graphql',
     express.json({ limit: MAX_REQUEST_BYTES }),
     tokenlessGetNeedsSignIn,
-    expressMiddleware(apollo, {
-      context: async ({ req, res }) => {
-        const header = req.headers['x-request-id'];
-        const requestId =
-          typeof header === 'string' && /^[\w.-]{1,100}$/.test(header) ? header : randomUUID();
-        res.setHeader('x-request-id', requestId);
-        return createContext(deps, req.headers.authorization, requestId, req.ip ?? 'unknown');
-      },
+    graphqlOverHttp(apollo, async ({ req, res }) => {
+      const header = req.headers['x-request-id'];
+      const requestId =
+        typeof header === 'string' && /^[\w.-]{1,100}$/.test(header) ? header : randomUUID();
+      res.setHeader('x-request-id', requestId);
+      return createContext(deps, req.headers.authorization, requestId, req.ip ?? 'unknown');
     }),
   );
 

@@ -1,5 +1,12 @@
 import { and, asc, desc, eq, getTableColumns, gt, lt, sql } from 'drizzle-orm';
-import { pairIn, pgArray, prepareOnce, queryRows, type Executor } from './client.js';
+import {
+  pairIn,
+  pgArray,
+  preparedStatement,
+  prepareOnce,
+  queryRows,
+  type Executor,
+} from './client.js';
 import { conversations, messages, users, type MessageRow, type PublicUser } from './schema.js';
 
 export interface MessageKey {
@@ -192,50 +199,55 @@ export interface MemberPosition {
   readonly viewerLastDeliveredSeq: number;
 }
 
-type PageRow = {
-  last_seq: number;
-  last_delivered_seq: number;
-  /** The message columns below are null when the member's page is empty. */
-  seq: number | null;
-  sender_id: string;
-  body: string | null;
-  client_message_id: string | null;
-  created_at: string | Date;
-  edited_at: string | Date | null;
-  deleted_at: string | Date | null;
-  attachment_count: number;
-  change_seq: number | null;
-  sender_phone: string;
-  sender_display_name: string;
-};
+// The member's position and the page in one statement: no rows when the user is not a member,
+// one row of nulls beside the position when the page is empty. The columns, in order:
+type PageRow = [
+  lastSeq: number,
+  lastDeliveredSeq: number,
+  // The message, all null when the page is empty:
+  seq: number | null,
+  senderId: string,
+  body: string | null,
+  clientMessageId: string | null,
+  createdAt: string | Date,
+  editedAt: string | Date | null,
+  deletedAt: string | Date | null,
+  attachmentCount: number,
+  changeSeq: number | null,
+  senderPhone: string,
+  senderDisplayName: string,
+];
 
-// The member's position and the page in one statement: no rows when `userId` is not a member,
-// one row of nulls beside the position when the page is empty.
-const memberPageSql = (
-  conversationId: string,
-  userId: string,
-  q: MessagePageQuery,
-  forward: boolean,
-) => sql`
+const memberPageSql = (forward: boolean) => sql`
   select v.last_seq, v.last_delivered_seq, p.seq, p.sender_id, p.body, p.client_message_id,
          p.created_at, p.edited_at, p.deleted_at, p.attachment_count, p.change_seq,
          p.sender_phone, p.sender_display_name
     from (select c.last_seq, m.last_delivered_seq
             from conversations c
-            join conversation_members m on m.conversation_id = c.id and m.user_id = ${userId}
-           where c.id = ${conversationId}) v
+            join conversation_members m
+              on m.conversation_id = c.id and m.user_id = ${sql.placeholder('userId')}
+           where c.id = ${sql.placeholder('conversationId')}) v
     left join lateral (
       select msg.seq, msg.sender_id, msg.body, msg.client_message_id, msg.created_at,
              msg.edited_at, msg.deleted_at, msg.attachment_count, msg.change_seq,
              u.phone as sender_phone, u.display_name as sender_display_name
         from messages msg
         join users u on u.id = msg.sender_id
-       where msg.conversation_id = ${conversationId}
-         and msg.seq > ${q.afterSeq ?? 0} and msg.seq < ${q.beforeSeq ?? MAX_SEQ}
+       where msg.conversation_id = ${sql.placeholder('conversationId')}
+         and msg.seq > ${sql.placeholder('afterSeq')} and msg.seq < ${sql.placeholder('beforeSeq')}
        order by msg.seq ${forward ? sql`asc` : sql`desc`}
-       limit ${q.limit}) p on true`;
+       limit ${sql.placeholder('limit')}) p on true`;
 
 const toDate = (v: string | Date) => (typeof v === 'string' ? new Date(v) : v);
+
+const memberPage = (forward: boolean) =>
+  preparedStatement(
+    forward ? 'member_messages_forward' : 'member_messages_backward',
+    memberPageSql(forward),
+    (rows) => rows as PageRow[],
+  );
+const memberForwardPage = memberPage(true);
+const memberBackwardPage = memberPage(false);
 
 /**
  * A page of a conversation (as listMessages) with where the member stands in it, in one round
@@ -249,29 +261,32 @@ export async function listMessagesOfMember(
   q: MessagePageQuery,
 ): Promise<{ position: MemberPosition; messages: MessageWithSender[] } | undefined> {
   const forward = q.direction === 'forward';
-  const rows = await queryRows<PageRow>(db, memberPageSql(conversationId, userId, q, forward));
+  const rows = await (forward ? memberForwardPage : memberBackwardPage)(db).execute({
+    conversationId,
+    userId,
+    afterSeq: q.afterSeq ?? 0,
+    beforeSeq: q.beforeSeq ?? MAX_SEQ,
+    limit: q.limit,
+  });
   const first = rows[0];
   if (!first) return undefined;
-  const position = {
-    lastSeq: first.last_seq,
-    viewerLastDeliveredSeq: first.last_delivered_seq,
-  };
-  if (first.seq === null) return { position, messages: [] };
+  const position = { lastSeq: first[0], viewerLastDeliveredSeq: first[1] };
+  if (first[2] === null) return { position, messages: [] };
   const messages = new Array<MessageWithSender>(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const r = rows[forward ? i : rows.length - 1 - i]!;
     messages[i] = {
       conversationId,
-      seq: r.seq!,
-      senderId: r.sender_id,
-      body: r.body,
-      clientMessageId: r.client_message_id,
-      createdAt: toDate(r.created_at),
-      editedAt: r.edited_at === null ? null : toDate(r.edited_at),
-      deletedAt: r.deleted_at === null ? null : toDate(r.deleted_at),
-      attachmentCount: r.attachment_count,
-      changeSeq: r.change_seq,
-      sender: { id: r.sender_id, phone: r.sender_phone, displayName: r.sender_display_name },
+      seq: r[2]!,
+      senderId: r[3],
+      body: r[4],
+      clientMessageId: r[5],
+      createdAt: toDate(r[6]),
+      editedAt: r[7] === null ? null : toDate(r[7]),
+      deletedAt: r[8] === null ? null : toDate(r[8]),
+      attachmentCount: r[9],
+      changeSeq: r[10],
+      sender: { id: r[3], phone: r[11], displayName: r[12] },
     };
   }
   return { position, messages };

@@ -44,6 +44,7 @@ import type { PresenceStore } from './realtime/presence-store.js';
 import { attachmentRoutes } from './http/attachments.js';
 import { corsMiddleware } from './http/cors.js';
 import { CSRF_SAFE_HEADERS, tokenlessGetNeedsSignIn } from './http/csrf.js';
+import { jsonBody } from './http/json-body.js';
 import { createBlobStore, removeStaleSpoolFiles, spoolDir } from './storage/index.js';
 import { createWebPages } from './web-pages.js';
 
@@ -223,7 +224,7 @@ export async function createServer(opts: {
 
   app.use(
     '/graphql',
-    express.json({ limit: MAX_REQUEST_BYTES }),
+    jsonBody(MAX_REQUEST_BYTES),
     tokenlessGetNeedsSignIn,
     graphqlOverHttp(apollo, async ({ req, res }) => {
       const header = req.headers['x-request-id'];

@@ -7,7 +7,8 @@
 //
 // Several checkouts (e.g. a `git archive` of the base commit with node_modules linked) run in
 // turn, round after round, against one database, so they are compared back to back.
-// HISTORY_CPU_ROUNDS (3), HISTORY_CPU_SECONDS (8), HISTORY_CPU_RATE (pages/s, 300);
+// HISTORY_CPU_ROUNDS (3), HISTORY_CPU_SECONDS (8), HISTORY_CPU_RATE (pages/s, 300),
+// HISTORY_CPU_NODE_ARGS (extra node flags for the instances);
 // HISTORY_CPU_PROFILE=1 also writes a CPU profile of each loaded window (not of the start) to
 // bench/results/profiles/ for `npm run bench:profile`.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -30,6 +31,8 @@ const ROUNDS = Number(process.env.HISTORY_CPU_ROUNDS ?? 3);
 const SECONDS = Number(process.env.HISTORY_CPU_SECONDS ?? 8);
 const RATE = Number(process.env.HISTORY_CPU_RATE ?? 300);
 const PROFILE = process.env.HISTORY_CPU_PROFILE === '1';
+/** Extra node flags for the instances, e.g. HISTORY_CPU_NODE_ARGS=--max-semi-space-size=32. */
+const NODE_ARGS = (process.env.HISTORY_CPU_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const CONVERSATIONS = 200;
 const HISTORY_PER_CONVERSATION = 1_000;
 const JWT_SECRET = randomBytes(32).toString('hex');
@@ -94,7 +97,13 @@ async function startInstance(checkout: string, env: Record<string, string>, insp
   const port = await getFreePort();
   const child = spawn(
     process.execPath,
-    [...(PROFILE ? [`--inspect=127.0.0.1:${inspectPort}`] : []), '--import', 'tsx', 'src/main.ts'],
+    [
+      ...NODE_ARGS,
+      ...(PROFILE ? [`--inspect=127.0.0.1:${inspectPort}`] : []),
+      '--import',
+      'tsx',
+      'src/main.ts',
+    ],
     {
       cwd: checkout,
       env: {

@@ -20,6 +20,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONVERSATIONS = 1_000;
 const HISTORY_PER_CONVERSATION = 1_000; // 1 M messages
 const SUBSCRIBERS = 2_000;
+/** The history page's fixed rate for its latency below saturation (BENCH_HISTORY_RATE). */
+const HISTORY_RATE = Number(process.env.BENCH_HISTORY_RATE ?? 300);
 // BENCH_ONLY=send,history,lag,fanout runs a subset; BENCH_PROFILE=1 writes each instance's CPU
 // profile (node --cpu-prof) to bench/results/profiles/ for `npm run bench:profile`.
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'send,history,lag,fanout,ceiling').split(','));
@@ -285,7 +287,8 @@ async function main() {
   const seeded = () => (seeding ??= (log('seeding'), seed(databaseUrl)));
 
   // Half the connections (and conversations) on each instance, from two load processes.
-  const overBoth = async (mode: 'send' | 'history') => {
+  // perSecond: a fixed overall rate (half per instance), for latency below saturation.
+  const overBoth = async (mode: 'send' | 'history', perSecond?: number) => {
     const work = (await seeded()).pairs.map((p) => ({
       token: p.token,
       conversationId: p.conversationId,
@@ -298,6 +301,7 @@ async function main() {
           connections: 32,
           seconds: SECONDS,
           work: work.filter((_, k) => k % 2 === i),
+          ...(perSecond ? { overallRate: perSecond / 2 } : {}),
         }),
       ),
     );
@@ -318,6 +322,9 @@ async function main() {
       `history: messages(last: 50) on ${CONVERSATIONS * HISTORY_PER_CONVERSATION} messages, ${SECONDS} s`,
     );
   const history = ONLY.has('history') ? await overBoth('history') : null;
+  if (ONLY.has('history'))
+    log(`history at ${HISTORY_RATE} pages/s (below saturation), ${SECONDS} s`);
+  const historyAtRate = ONLY.has('history') ? await overBoth('history', HISTORY_RATE) : null;
   if (ONLY.has('lag'))
     log(
       `lag: sendMessage into one conversation over HTTP, 32 connections (16 per instance), one subscriber per instance, ${SECONDS} s`,
@@ -362,6 +369,7 @@ async function main() {
   const rows: [string, Measure | null, number | undefined, string][] = [
     ['send (messages/s)', send, ceiling['send-statement']?.perSecond, 'single-statement send'],
     ['history (pages/s)', history, ceiling['history-page']?.perSecond, 'raw keyset page'],
+    [`history @${HISTORY_RATE}/s (pages/s)`, historyAtRate, undefined, 'p50/p99 below saturation'],
     [
       'lag under load (sends/s)',
       lag && {
@@ -409,6 +417,7 @@ async function main() {
     seconds: SECONDS,
     send,
     history,
+    historyAtRate: historyAtRate && { ...historyAtRate, rate: HISTORY_RATE },
     lagUnderLoad: lag,
     fanOut: fan,
     ceiling: { db, bareBroadcast: bare },

@@ -9,7 +9,6 @@ import {
   ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
-import { expressMiddleware } from '@as-integrations/express5';
 import express, { type ErrorRequestHandler } from 'express';
 import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/client.js';
@@ -29,6 +28,7 @@ import { findMemberSets } from './db/conversations.js';
 import { createPresence } from './domain/presence.js';
 import { createContext, type GraphQLContext } from './graphql/context.js';
 import { createErrorFormatter } from './graphql/errors.js';
+import { graphqlOverHttp } from './graphql/http.js';
 import { buildSchema } from './graphql/schema.js';
 import { attachWebSocketServer } from './graphql/websocket.js';
 import type { Logger } from './logger.js';
@@ -45,6 +45,7 @@ import type { PresenceStore } from './realtime/presence-store.js';
 import { attachmentRoutes } from './http/attachments.js';
 import { corsMiddleware } from './http/cors.js';
 import { CSRF_SAFE_HEADERS, tokenlessGetNeedsSignIn } from './http/csrf.js';
+import { jsonBody } from './http/json-body.js';
 import { createBlobStore, removeStaleSpoolFiles, spoolDir } from './storage/index.js';
 import { createWebPages } from './web-pages.js';
 
@@ -225,16 +226,14 @@ export async function createServer(opts: {
 
   app.use(
     '/graphql',
-    express.json({ limit: MAX_REQUEST_BYTES }),
+    jsonBody(MAX_REQUEST_BYTES),
     tokenlessGetNeedsSignIn,
-    expressMiddleware(apollo, {
-      context: async ({ req, res }) => {
-        const header = req.headers['x-request-id'];
-        const requestId =
-          typeof header === 'string' && /^[\w.-]{1,100}$/.test(header) ? header : randomUUID();
-        res.setHeader('x-request-id', requestId);
-        return createContext(deps, req.headers.authorization, requestId, req.ip ?? 'unknown');
-      },
+    graphqlOverHttp(apollo, async ({ req, res }) => {
+      const header = req.headers['x-request-id'];
+      const requestId =
+        typeof header === 'string' && /^[\w.-]{1,100}$/.test(header) ? header : randomUUID();
+      res.setHeader('x-request-id', requestId);
+      return createContext(deps, req.headers.authorization, requestId, req.ip ?? 'unknown');
     }),
   );
 

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import type { Logger } from 'drizzle-orm/logger';
-import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { PgDialect, type PgDatabase, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
@@ -233,6 +233,32 @@ export function prepareOnce<T>(build: (db: Executor) => T): (db: Executor) => T 
     }
     return query;
   };
+}
+
+const dialect = new PgDialect();
+
+/**
+ * A statement written in SQL, prepared once per executor under `name`, its rows (arrays of
+ * values, in select order) turned into the result by `fromRows`; values come in through
+ * `sql.placeholder`. Unlike `db.execute`, whose unnamed statement postgres.js first sends to be
+ * described and only then to be run (two round trips, parsed and planned every time), a named one
+ * is parsed once per connection and then runs in one round trip.
+ */
+export function preparedStatement<R>(
+  name: string,
+  query: SQL,
+  fromRows: (rows: unknown[][]) => R,
+): (db: Executor) => { execute(values: Record<string, unknown>): Promise<R> } {
+  const built = dialect.sqlToQuery(query);
+  return prepareOnce((db) =>
+    db._.session.prepareQuery<{ execute: R; all: unknown; values: unknown }>(
+      built,
+      undefined,
+      name,
+      true,
+      fromRows,
+    ),
+  );
 }
 
 /** The SQLSTATE of a database error, looking through drizzle's wrapper. */

@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, getTableColumns, gt, lt, sql, type SQL } from 'drizzle-orm';
-import { arrayLiteral, pairIn, pgArray, prepareOnce, queryRows, type Executor } from './client.js';
+import { arrayLiteral, pairIn, preparedStatement, prepareOnce, type Executor } from './client.js';
 import { conversations, messages, users, type MessageRow, type PublicUser } from './schema.js';
 
 export interface MessageKey {
@@ -186,6 +186,105 @@ export async function listMessages(
   return forward ? withSenders : withSenders.reverse();
 }
 
+/** Where a member stands in a conversation, as a page of its messages needs it. */
+export interface MemberPosition {
+  readonly lastSeq: number;
+  readonly viewerLastDeliveredSeq: number;
+}
+
+// The member's position and the page in one statement: no rows when the user is not a member,
+// one row of nulls beside the position when the page is empty. The columns, in order:
+type PageRow = [
+  lastSeq: number,
+  lastDeliveredSeq: number,
+  // The message, all null when the page is empty:
+  seq: number | null,
+  senderId: string,
+  body: string | null,
+  clientMessageId: string | null,
+  createdAt: string | Date,
+  editedAt: string | Date | null,
+  deletedAt: string | Date | null,
+  attachmentCount: number,
+  changeSeq: number | null,
+  senderPhone: string,
+  senderDisplayName: string,
+];
+
+const memberPageSql = (forward: boolean) => sql`
+  select v.last_seq, v.last_delivered_seq, p.seq, p.sender_id, p.body, p.client_message_id,
+         p.created_at, p.edited_at, p.deleted_at, p.attachment_count, p.change_seq,
+         p.sender_phone, p.sender_display_name
+    from (select c.last_seq, m.last_delivered_seq
+            from conversations c
+            join conversation_members m
+              on m.conversation_id = c.id and m.user_id = ${sql.placeholder('userId')}
+           where c.id = ${sql.placeholder('conversationId')}) v
+    left join lateral (
+      select msg.seq, msg.sender_id, msg.body, msg.client_message_id, msg.created_at,
+             msg.edited_at, msg.deleted_at, msg.attachment_count, msg.change_seq,
+             u.phone as sender_phone, u.display_name as sender_display_name
+        from messages msg
+        join users u on u.id = msg.sender_id
+       where msg.conversation_id = ${sql.placeholder('conversationId')}
+         and msg.seq > ${sql.placeholder('afterSeq')} and msg.seq < ${sql.placeholder('beforeSeq')}
+       order by msg.seq ${forward ? sql`asc` : sql`desc`}
+       limit ${sql.placeholder('limit')}) p on true`;
+
+const toDate = (v: string | Date) => (typeof v === 'string' ? new Date(v) : v);
+
+const memberPage = (forward: boolean) =>
+  preparedStatement(
+    forward ? 'member_messages_forward' : 'member_messages_backward',
+    memberPageSql(forward),
+    (rows) => rows as PageRow[],
+  );
+const memberForwardPage = memberPage(true);
+const memberBackwardPage = memberPage(false);
+
+/**
+ * A page of a conversation (as listMessages) with where the member stands in it, in one round
+ * trip; undefined when `userId` is not a member. Rows are built here rather than by the ORM's
+ * per-column mapping: a page is the API's most frequent read.
+ */
+export async function listMessagesOfMember(
+  db: Executor,
+  conversationId: string,
+  userId: string,
+  q: MessagePageQuery,
+): Promise<{ position: MemberPosition; messages: MessageWithSender[] } | undefined> {
+  const forward = q.direction === 'forward';
+  const rows = await (forward ? memberForwardPage : memberBackwardPage)(db).execute({
+    conversationId,
+    userId,
+    afterSeq: q.afterSeq ?? 0,
+    beforeSeq: q.beforeSeq ?? MAX_SEQ,
+    limit: q.limit,
+  });
+  const first = rows[0];
+  if (!first) return undefined;
+  const position = { lastSeq: first[0], viewerLastDeliveredSeq: first[1] };
+  if (first[2] === null) return { position, messages: [] };
+  const messages = new Array<MessageWithSender>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[forward ? i : rows.length - 1 - i]!;
+    messages[i] = {
+      conversationId,
+      seq: r[2]!,
+      senderId: r[3],
+      body: r[4],
+      clientMessageId: r[5],
+      createdAt: toDate(r[6]),
+      editedAt: r[7] === null ? null : toDate(r[7]),
+      deletedAt: r[8] === null ? null : toDate(r[8]),
+      attachmentCount: r[9],
+      changeSeq: r[10],
+      sender: { id: r[3], phone: r[11], displayName: r[12] },
+    };
+  }
+  return { position, messages };
+}
+
 /** Raised by parley_send_message when an attachment id is not the sender's unattached upload. */
 export const ATTACHMENT_NOT_AVAILABLE = 'P0002';
 
@@ -265,10 +364,13 @@ export async function sendInOneStatement(
     attachmentIds: readonly string[];
   },
 ): Promise<SendResult | undefined> {
-  const [row] = await queryRows<SentRow>(
-    db,
-    sql`select * from parley_send_message(${input.conversationId}::uuid, ${input.senderId}::uuid, ${input.body}, ${input.clientMessageId}, ${pgArray(input.attachmentIds, 'uuid')})`,
-  );
+  const [row] = (await sendOneQuery(db).execute({
+    conversationId: input.conversationId,
+    senderId: input.senderId,
+    body: input.body,
+    clientMessageId: input.clientMessageId,
+    attachmentIds: arrayLiteral(input.attachmentIds),
+  })) as unknown as SentRow[];
   return row && toSendResult(row);
 }
 
@@ -279,31 +381,41 @@ export interface SendItem {
   clientMessageId: string | null;
 }
 
+const SENT_COLUMNS = [
+  'conversation_id',
+  'seq',
+  'sender_id',
+  'body',
+  'client_message_id',
+  'created_at',
+  'edited_at',
+  'deleted_at',
+  'attachment_count',
+  'existed',
+  'outbox_id',
+  'sender_phone',
+  'sender_display_name',
+  'member_version',
+  'change_seq',
+] as const;
+
+/** The send functions' columns, selected by name (`ord` too for a batch). */
 const sentColumns = (names: readonly (keyof SentRow | 'ord')[]) =>
   Object.fromEntries(names.map((n) => [n, sql.raw(n)])) as Record<keyof SentRow | 'ord', SQL>;
 
+// Both are prepared (named): parsed once per connection, then one round trip per call.
+const sendOneQuery = prepareOnce((db) =>
+  db
+    .select(sentColumns(SENT_COLUMNS))
+    .from(
+      sql`parley_send_message(${sql.placeholder('conversationId')}::uuid, ${sql.placeholder('senderId')}::uuid, ${sql.placeholder('body')}::text, ${sql.placeholder('clientMessageId')}::text, ${sql.placeholder('attachmentIds')}::uuid[])`,
+    )
+    .prepare('send_message'),
+);
+
 const sendBatchQuery = prepareOnce((db) =>
   db
-    .select(
-      sentColumns([
-        'ord',
-        'conversation_id',
-        'seq',
-        'sender_id',
-        'body',
-        'client_message_id',
-        'created_at',
-        'edited_at',
-        'deleted_at',
-        'attachment_count',
-        'existed',
-        'outbox_id',
-        'sender_phone',
-        'sender_display_name',
-        'member_version',
-        'change_seq',
-      ]),
-    )
+    .select(sentColumns(['ord', ...SENT_COLUMNS]))
     .from(
       sql`parley_send_messages(${sql.placeholder('conversationId')}::uuid, ${sql.placeholder('senderIds')}::uuid[], ${sql.placeholder('bodies')}::text[], ${sql.placeholder('clientMessageIds')}::text[])`,
     )

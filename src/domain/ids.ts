@@ -14,11 +14,34 @@ export interface MessageKey {
   readonly seq: number;
 }
 
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+// The id is base64url of 20 bytes: the conversation's 16, then the seq's 4 (big-endian). Its
+// first 15 bytes are its first 20 characters, the same for every message of a conversation, so
+// they are encoded once per conversation (a page has one); the last 5 bytes (40 bits) make the
+// last 7 characters (6 bits each, the last padded with 2 zero bits).
+let lastConversation = '';
+let lastPrefix = '';
+let lastByte = 0;
+
 export function encodeMessageId(key: MessageKey): string {
-  const bytes = Buffer.alloc(20);
-  Buffer.from(key.conversationId.replace(/-/g, ''), 'hex').copy(bytes, 0);
-  bytes.writeUInt32BE(key.seq, 16);
-  return bytes.toString('base64url');
+  if (key.conversationId !== lastConversation) {
+    const bytes = Buffer.from(key.conversationId.replace(/-/g, ''), 'hex');
+    lastPrefix = bytes.subarray(0, 15).toString('base64url');
+    lastByte = bytes[15]!;
+    lastConversation = key.conversationId;
+  }
+  const seq = key.seq >>> 0;
+  return (
+    lastPrefix +
+    BASE64URL[lastByte >> 2]! +
+    BASE64URL[((lastByte & 3) << 4) | (seq >>> 28)]! +
+    BASE64URL[(seq >>> 22) & 63]! +
+    BASE64URL[(seq >>> 16) & 63]! +
+    BASE64URL[(seq >>> 10) & 63]! +
+    BASE64URL[(seq >>> 4) & 63]! +
+    BASE64URL[(seq & 15) << 2]!
+  );
 }
 
 /** The key of a message id, or null when the string is not one. */

@@ -5,8 +5,11 @@ import {
   ATTACHMENT_NOT_AVAILABLE,
   findMessage,
   listMessages as listMessageRows,
+  listMessagesOfMember,
   sendInOneStatement,
   updateMessage,
+  type MemberPosition,
+  type MessagePageQuery,
   type SendResult,
 } from '../db/messages.js';
 import type { AttachmentRow, LiveMessageRow, MemberRow, MessageRow } from '../db/schema.js';
@@ -258,9 +261,15 @@ export const messageCursor = (m: MessageRow): string => encodeMessageCursor(m.se
 export async function listMessages(session: Session, conversationId: string, args: ConnectionArgs) {
   const window = parseConnectionArgs(args, decodeMessageCursor);
   if (!isUuid(conversationId)) throw conversationNotFound();
-  const view = await findConversationView(session.deps.db, conversationId, session.userId);
-  if (!view) throw conversationNotFound();
-  return pageOfMessages(session, view, window);
+  // Membership and the page in one round trip: a non-member gets no rows, so NOT_FOUND.
+  const found = await listMessagesOfMember(
+    session.deps.db,
+    conversationId,
+    session.userId,
+    pageQuery(window),
+  );
+  if (!found) throw conversationNotFound();
+  return connectionOf(session, conversationId, found.position, window, found.messages);
 }
 
 /** A page of a conversation the viewer is known to be in (`view` as just loaded). */
@@ -269,40 +278,45 @@ export async function listMessagesOf(
   view: ConversationView,
   args: ConnectionArgs,
 ) {
-  return pageOfMessages(session, view, parseConnectionArgs(args, decodeMessageCursor));
+  const window = parseConnectionArgs(args, decodeMessageCursor);
+  const rows = await listMessageRows(session.deps.db, view.id, pageQuery(window));
+  return connectionOf(session, view.id, view, window, rows);
 }
 
-async function pageOfMessages(
+/** One more row than the page holds: whether there is more beyond it. */
+const pageQuery = (window: PageWindow<number>): MessagePageQuery => ({
+  direction: window.direction,
+  limit: window.size + 1,
+  afterSeq: window.after,
+  beforeSeq: window.before,
+});
+
+async function connectionOf(
   session: Session,
-  view: ConversationView,
+  conversationId: string,
+  position: MemberPosition,
   window: PageWindow<number>,
+  rows: MessageRow[],
 ) {
-  const conversationId = view.id;
-  const rows = await listMessageRows(session.deps.db, conversationId, {
-    direction: window.direction,
-    limit: window.size + 1,
-    afterSeq: window.after,
-    beforeSeq: window.before,
-  });
   // Seqs run 1..lastSeq without holes (deleted messages stay as tombstones), so whether anything
   // lies before `after` or from `before` on is arithmetic, not another query.
-  const somethingUpTo = (seq: number | null) => seq !== null && seq >= 1 && view.lastSeq >= 1;
-  const somethingFrom = (seq: number | null) => seq !== null && seq <= view.lastSeq;
+  const somethingUpTo = (seq: number | null) => seq !== null && seq >= 1 && position.lastSeq >= 1;
+  const somethingFrom = (seq: number | null) => seq !== null && seq <= position.lastSeq;
   let page: MessageRow[];
   let hasPreviousPage: boolean;
   let hasNextPage: boolean;
   if (window.direction === 'forward') {
-    page = rows.slice(0, window.size);
+    page = rows.length > window.size ? rows.slice(0, window.size) : rows;
     hasNextPage = rows.length > window.size || somethingFrom(window.before);
     hasPreviousPage = somethingUpTo(window.after);
   } else {
-    page = rows.slice(Math.max(0, rows.length - window.size));
+    page = rows.length > window.size ? rows.slice(rows.length - window.size) : rows;
     hasPreviousPage = rows.length > window.size || somethingUpTo(window.after);
     hasNextPage = somethingFrom(window.before);
   }
   const newest = page.at(-1);
   // Reading marks what was read as delivered; a write only when it moves the mark.
-  if (newest && newest.seq > view.viewerLastDeliveredSeq) {
+  if (newest && newest.seq > position.viewerLastDeliveredSeq) {
     await session.loaders.delivered.load({ conversationId, seq: newest.seq });
   }
   return toConnection(page, messageCursor, hasPreviousPage, hasNextPage);

@@ -263,6 +263,37 @@ describe.each(backends())('messages on $name', ({ name, available }) => {
     },
   );
 
+  it.skipIf(!available)(
+    'a page is one statement, plus the delivered mark when it moves; a non-member gets NOT_FOUND',
+    async () => {
+      const { a, b, id } = await chat();
+      for (let i = 2; i <= 5; i++) await send(a, { conversationId: id, body: `m${i}` });
+      const HISTORY = `query($id: ID!) { messages(conversationId: $id, last: 50) {
+        edges { cursor node { id seq body createdAt sender { id displayName } } }
+        pageInfo { hasPreviousPage startCursor } } }`;
+      const read = async (user: TestUser) => {
+        const startAt = app.statements.length;
+        const res = await app.gql<{
+          messages: { edges: { node: { seq: number; sender: { displayName: string } } }[] };
+        }>(HISTORY, { id }, user.token);
+        // Background work (the outbox drainer) is not the request's.
+        const statements = app.statements.slice(startAt).filter((q) => !/\boutbox\b/.test(q));
+        return { res, statements };
+      };
+      // B has not had messages 2..5 yet: the page, then the write that marks them delivered.
+      const first = await read(b);
+      const edges = ok(first.res).messages.edges;
+      expect(edges.map((e) => e.node.seq)).toEqual(range(1, 5));
+      expect(new Set(edges.map((e) => e.node.sender.displayName))).toEqual(new Set(['A']));
+      expect(first.statements).toHaveLength(2);
+      expect((await read(b)).statements).toHaveLength(1);
+      const stranger = await registerUser(app, 'C');
+      const refused = await read(stranger);
+      expect(errorCode(refused.res)).toBe('NOT_FOUND');
+      expect(refused.statements).toHaveLength(1);
+    },
+  );
+
   it.skipIf(!available)('rejects bad paging arguments', async () => {
     const { a, id } = await chat();
     for (const vars of [

@@ -276,7 +276,10 @@ async function readPostmasterPid(dir: string): Promise<number> {
  * (fsync, synchronous_commit=on), as the benchmark measures.
  */
 export async function startPostgres(
-  opts: { durable?: boolean; /** More server settings, as `name=value`. */ settings?: string[] } = {},
+  opts: {
+    durable?: boolean;
+    /** More server settings, as `name=value`. */ settings?: string[];
+  } = {},
 ): Promise<PostgresService | null> {
   const binDir = await findPostgresBinDir();
   if (!binDir) return null;

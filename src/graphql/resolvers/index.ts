@@ -1,4 +1,3 @@
-import { DateTimeResolver } from 'graphql-scalars';
 import type { Resolvers } from '../__generated__/resolvers.js';
 import { addMembers } from './mutation/addMembers.js';
 import { createGroupConversation } from './mutation/createGroupConversation.js';
@@ -29,12 +28,13 @@ import { messageUpdated } from './subscription/messageUpdated.js';
 import { readReceiptUpdated } from './subscription/readReceiptUpdated.js';
 import { typingChanged } from './subscription/typingChanged.js';
 import { Attachment } from './types/Attachment.js';
+import { DateTime } from './types/DateTime.js';
 import { Message } from './types/Message.js';
 import { Node } from './types/Node.js';
 import { User } from './types/User.js';
 
 export const resolvers: Resolvers = {
-  DateTime: DateTimeResolver,
+  DateTime,
   Query: { me, userByPhone, conversation, conversations, messages, node, nodes },
   Mutation: {
     register,

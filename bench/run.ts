@@ -34,6 +34,14 @@ const rssOf = (pid: number) => {
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) * 1024;
 };
 
+/** CPU time (user + system) a process has used so far, in µs (/proc counts 100 ticks a second). */
+const cpuOf = (pid: number) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The fields after the command name (which may hold spaces), from field 3 on.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+};
+
 interface Seeded {
   pairs: { senderId: string; token: string; conversationId: string }[];
   group: { id: string; ownerToken: string; memberTokens: string[] };
@@ -164,6 +172,8 @@ async function fanOut(a: ServerProcess, b: ServerProcess, group: Seeded['group']
   // perSecond: a fixed rate; null: as fast as it holds (at most `window` messages not yet
   // delivered to everyone, so the measure is what the servers sustain, not a backlog).
   const phase = async (perSecond: number | null, seconds: number, window = 4) => {
+    const serversCpu = () => cpuOf(a.child.pid!) + cpuOf(b.child.pid!);
+    const cpu0 = serversCpu();
     const end = Date.now() + seconds * 1000;
     const t0 = Date.now();
     let n = 0;
@@ -202,6 +212,8 @@ async function fanOut(a: ServerProcess, b: ServerProcess, group: Seeded['group']
       messages: Object.keys(sent).length,
       ...last,
       deliveriesPerSecond: last.deliveries / elapsed,
+      // Both instances' CPU (the sends' HTTP requests included) over what they delivered.
+      serverCpuUsPerDelivery: (serversCpu() - cpu0) / last.deliveries,
     };
   };
   const steady = await phase(10, SECONDS);
@@ -244,6 +256,7 @@ async function bareBroadcast(count: number) {
     },
   });
   const t0 = Date.now();
+  const cpu0 = cpuOf(server.pid!);
   await ask(server, { count, payload }, (r) => 'sent' in r);
   const sent: Record<string, number> = {};
   for (let s = 1; s <= count; s++) sent[s] = t0;
@@ -252,9 +265,13 @@ async function bareBroadcast(count: number) {
     await new Promise((r) => setTimeout(r, 100));
     report = await ask(load, { cmd: 'report', sent }, (x) => 'lost' in x);
   } while (report.deliveries < count * SUBSCRIBERS && Date.now() - t0 < 30_000);
+  const cpuUsPerDelivery = (cpuOf(server.pid!) - cpu0) / report.deliveries;
   load.send({ cmd: 'exit' });
   server.kill();
-  return { deliveriesPerSecond: report.deliveries / ((report.lastAt - t0) / 1000) };
+  return {
+    deliveriesPerSecond: report.deliveries / ((report.lastAt - t0) / 1000),
+    cpuUsPerDelivery,
+  };
 }
 
 async function main() {
@@ -403,6 +420,10 @@ async function main() {
   if (fan)
     console.log(
       `fan-out: lost ${fan.steady.lost + fan.flat.lost}, duplicated ${fan.steady.duplicated + fan.flat.duplicated}; server RSS growth per subscribed connection (peak) ${(fan.rssPerSubscriberBytes / 1024).toFixed(1)} KB`,
+    );
+  if (fan)
+    console.log(
+      `fan-out server CPU per delivery (both instances): ${fan.steady.serverCpuUsPerDelivery.toFixed(1)} µs @10/s, ${fan.flat.serverCpuUsPerDelivery.toFixed(1)} µs max${bare ? `; bare ws broadcast ${bare.cpuUsPerDelivery.toFixed(1)} µs` : ''}`,
     );
   const result = {
     date: new Date().toISOString(),

@@ -21,10 +21,13 @@ export interface FrameSink {
 
 type Result = ExecutionResult | Promise<ExecutionResult>;
 
+/** Executes a subscription's event (shared-execution.ts: once for all who asked the same). */
+export type ExecuteEvent<Args> = (args: Args, operationKey: string, event: unknown) => Result;
+
 const isPromise = (value: Result): value is Promise<ExecutionResult> =>
   typeof (value as Promise<ExecutionResult>).then === 'function';
 
-export class DirectDelivery<T>
+export class DirectDelivery<T, Args>
   implements ChannelConsumer<T>, AsyncIterableIterator<ExecutionResult>
 {
   private started = false;
@@ -39,15 +42,17 @@ export class DirectDelivery<T>
   /** The stream ended while its last result was being executed: settle after sending it. */
   private endedWith: { failure: unknown } | null = null;
   private settled: { failure: unknown } | null = null;
-  private waiter: {
-    resolve: (r: IteratorResult<ExecutionResult>) => void;
-    reject: (e: unknown) => void;
-  } | null = null;
+  /** graphql-ws's one pending next(), while the subscription runs. */
+  private resolveNext: ((r: IteratorResult<ExecutionResult>) => void) | null = null;
+  private rejectNext: ((e: unknown) => void) | null = null;
 
+  // Kept by every subscription for as long as it runs: fields, no closures.
   constructor(
     private readonly channel: Channel<T>,
     private readonly frames: FrameSink,
-    private readonly execute: (value: T) => Result,
+    private readonly execute: ExecuteEvent<Args>,
+    private readonly args: Args,
+    private readonly operationKey: string,
   ) {}
 
   // The consumer side: what the channel calls.
@@ -66,7 +71,7 @@ export class DirectDelivery<T>
   private deliver(value: T): void {
     let result: Result;
     try {
-      result = this.execute(value);
+      result = this.execute(this.args, this.operationKey, value);
     } catch (err) {
       return this.fail(err);
     }
@@ -125,11 +130,11 @@ export class DirectDelivery<T>
   private settle(failure: unknown): void {
     if (this.settled) return;
     this.settled = { failure };
-    const waiter = this.waiter;
-    this.waiter = null;
-    if (!waiter) return;
-    if (failure) waiter.reject(failure);
-    else waiter.resolve({ value: undefined, done: true });
+    const resolve = this.resolveNext;
+    const reject = this.rejectNext;
+    this.resolveNext = this.rejectNext = null;
+    if (failure) reject?.(failure);
+    else resolve?.({ value: undefined, done: true });
   }
 
   // The iterator side: what graphql-ws calls. Its for-await asks once, and gets an answer when
@@ -142,7 +147,8 @@ export class DirectDelivery<T>
       return failure ? Promise.reject(failure) : Promise.resolve({ value: undefined, done: true });
     }
     const answer = new Promise<IteratorResult<ExecutionResult>>((resolve, reject) => {
-      this.waiter = { resolve, reject };
+      this.resolveNext = resolve;
+      this.rejectNext = reject;
     });
     // Started once graphql-ws has registered the subscription (its first next), so a client
     // that completed it before then gets nothing.

@@ -82,8 +82,12 @@ export function createSharedSubscribe(framesOf: (contextValue: unknown) => Frame
     );
     const frames = framesOf(args.contextValue);
     if (frames && source instanceof Channel) {
-      return new DirectDelivery(source as Channel<unknown>, frames, (payload) =>
-        executeShared(args, operationKey, payload),
+      return new DirectDelivery(
+        source as Channel<unknown>,
+        frames,
+        executeShared,
+        args,
+        operationKey,
       );
     }
     const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();

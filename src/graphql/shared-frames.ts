@@ -41,53 +41,75 @@ const corkForThisTick = (socket: Duplex) => {
   if (corked.push(socket) === 1) process.nextTick(uncorkAll);
 };
 
+/** What a connection's hooks see of it (graphql-ws's Extra): the socket, the upgrade request. */
+export interface SocketExtra {
+  readonly socket: WebSocket;
+  /** Its `socket` is the TCP connection under the WebSocket. */
+  readonly request: { readonly socket: Duplex };
+}
+
 /** The payload graphql-ws's onNext hook makes of a result (its checks run first). */
 export type NextPayload<Extra> = (extra: Extra, result: ExecutionResult) => object;
 
+// Subscriptions with the same short id (clients that number their operations: "1", "2", …)
+// share one prefix string, so comparing two is comparing pointers. Long ids (graphql-ws's
+// client makes UUIDs) are each their own.
+const prefixes = new Map<string, string>();
+const MAX_PREFIXES = 1_000;
+const SHARED_ID_LENGTH = 8;
+function prefixOf(id: string, legacy: boolean): string {
+  const quoted = JSON.stringify(id);
+  const prefix = legacy
+    ? `{"type":"data","id":${quoted},"payload":`
+    : `{"id":${quoted},"type":"next","payload":`;
+  if (id.length > SHARED_ID_LENGTH) return prefix;
+  const known = prefixes.get(prefix);
+  if (known !== undefined) return known;
+  if (prefixes.size >= MAX_PREFIXES) prefixes.delete(prefixes.keys().next().value!);
+  prefixes.set(prefix, prefix);
+  return prefix;
+}
+
 /** The `next` frames of one subscription, written to its socket. */
-export class NextFrames<Extra = unknown> {
-  private readonly prefix: string;
+export class NextFrames<Extra extends SocketExtra> {
+  /** Made with the first frame: most subscriptions are idle most of their life. */
+  private prefix: string | undefined;
 
   constructor(
-    private readonly socket: WebSocket,
-    /** The connection under `socket` (the upgraded request's). */
-    private readonly connection: Duplex,
     private readonly extra: Extra,
     private readonly payloadOf: NextPayload<Extra>,
-    id: string,
-    legacy: boolean,
-  ) {
-    const quoted = JSON.stringify(id);
-    this.prefix = legacy
-      ? `{"type":"data","id":${quoted},"payload":`
-      : `{"id":${quoted},"type":"next","payload":`;
-  }
+    private readonly id: string,
+    private readonly legacy: boolean,
+  ) {}
 
   /**
    * Writes the result's frame. False when the socket is backed up: `waiting.caughtUp()` is
    * called once it has written this frame out (until then, send nothing more).
    */
   send(result: ExecutionResult, waiting: { caughtUp(): void }): boolean {
-    const payload = this.payloadOf(this.extra, result);
+    const { extra } = this;
+    const payload = this.payloadOf(extra, result);
+    const { socket } = extra;
     // Like graphql-ws's own send: a socket that is closing takes nothing more.
-    if (this.socket.readyState !== this.socket.OPEN) return true;
+    if (socket.readyState !== socket.OPEN) return true;
     const frame = this.frameOf(payload);
-    corkForThisTick(this.connection);
-    if (this.socket.bufferedAmount < BACKED_UP_BYTES) {
-      this.socket.send(frame, TEXT);
+    corkForThisTick(extra.request.socket);
+    if (socket.bufferedAmount < BACKED_UP_BYTES) {
+      socket.send(frame, TEXT);
       return true;
     }
-    this.socket.send(frame, TEXT, () => waiting.caughtUp());
+    socket.send(frame, TEXT, () => waiting.caughtUp());
     return false;
   }
 
   private frameOf(payload: object): Buffer | string {
+    const prefix = (this.prefix ??= prefixOf(this.id, this.legacy));
     let known = serialized.get(payload);
     if (!known) {
-      known = { json: JSON.stringify(payload), prefix: this.prefix, frame: undefined };
+      known = { json: JSON.stringify(payload), prefix, frame: undefined };
       serialized.set(payload, known);
     }
-    if (known.prefix !== this.prefix) return `${this.prefix}${known.json}}`;
-    return (known.frame ??= Buffer.from(`${this.prefix}${known.json}}`));
+    if (known.prefix !== prefix) return `${prefix}${known.json}}`;
+    return (known.frame ??= Buffer.from(`${prefix}${known.json}}`));
   }
 }

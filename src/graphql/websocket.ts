@@ -277,10 +277,7 @@ export function attachWebSocketServer(
         (reason) => socket.close(1013, reason),
       );
       const legacy = socket.protocol === LEGACY_PROTOCOL;
-      framesByContext.set(
-        context,
-        new NextFrames(socket, ctx.extra.request.socket, ctx.extra, nextPayload, id, legacy),
-      );
+      framesByContext.set(context, new NextFrames(ctx.extra, nextPayload, id, legacy));
       return context;
     },
     // Results that graphql-ws sends itself (a query or mutation over the socket).

@@ -40,22 +40,19 @@ export function createTopicListeners(
         });
       }
       const held = entry;
-      const { listeners, subscribed } = held;
-      listeners.add(listener);
+      held.listeners.add(listener);
       try {
-        await subscribed;
+        await held.subscribed;
       } catch (err) {
-        listeners.delete(listener);
+        held.listeners.delete(listener);
         throw err;
       }
-      let done = false;
+      // Kept by every subscription for as long as it runs: it holds no more than it needs.
       return () => {
-        if (done) return;
-        done = true;
-        listeners.delete(listener);
-        if (listeners.size > 0 || entries.get(topic) !== held) return;
+        if (!held.listeners.delete(listener)) return;
+        if (held.listeners.size > 0 || entries.get(topic) !== held) return;
         entries.delete(topic);
-        void subscribed.then((unsubscribe) => unsubscribe()).catch(() => undefined);
+        void held.subscribed.then((unsubscribe) => unsubscribe()).catch(() => undefined);
       };
     },
   };

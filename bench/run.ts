@@ -2,7 +2,7 @@
 // production mode, seeds data, runs each scenario with load from separate processes, measures the
 // raw floor under each in the same run, prints a table and writes bench/results/<date>.json.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import postgres from 'postgres';
 import { createTokenService, hashPassword } from '../src/domain/auth.js';
@@ -39,6 +39,46 @@ const servers: ServerProcess[] = [];
 const rssOf = (pid: number) => {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) * 1024;
+};
+
+/** CPU time (user + system) a process has used so far, in µs (/proc counts 100 ticks a second). */
+const cpuOf = (pid: number) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The fields after the command name (which may hold spaces), from field 3 on.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+};
+/** cpuOf a process and its children (PostgreSQL's backends). */
+const treeCpuOf = (pid: number) => {
+  let total = cpuOf(pid);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) {
+        total += cpuOf(Number(entry));
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+};
+/** The system (kernel) part of cpuOf. */
+const systemCpuOf = (pid: number) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[12]) * 10_000;
+};
+
+/** How busy the whole machine's CPUs were since `before` (0..1), from /proc/stat. */
+const machineTimes = () => {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1).map(Number);
+  const idle = cpu[3]! + cpu[4]!;
+  return { idle, total: cpu.reduce((a, b) => a + b, 0) };
+};
+const busySince = (before: { idle: number; total: number }) => {
+  const now = machineTimes();
+  return 1 - (now.idle - before.idle) / (now.total - before.total);
 };
 
 interface Seeded {
@@ -182,6 +222,14 @@ async function fanOut(a: ServerProcess, b: ServerProcess, group: Seeded['group']
   // perSecond: a fixed rate; null: as fast as it holds (at most `window` messages not yet
   // delivered to everyone, so the measure is what the servers sustain, not a backlog).
   const phase = async (perSecond: number | null, seconds: number, window = 4) => {
+    const serversCpu = () => cpuOf(a.child.pid!) + cpuOf(b.child.pid!);
+    const cpu0 = serversCpu();
+    const loadCpu0 = cpuOf(load.pid!);
+    const serversSystem = () => systemCpuOf(a.child.pid!) + systemCpuOf(b.child.pid!);
+    const system0 = serversSystem();
+    const machine0 = machineTimes();
+    const storesCpu = () => services.reduce((sum, service) => sum + treeCpuOf(service.pid), 0);
+    const stores0 = storesCpu();
     const end = Date.now() + seconds * 1000;
     const t0 = Date.now();
     let n = 0;
@@ -220,6 +268,13 @@ async function fanOut(a: ServerProcess, b: ServerProcess, group: Seeded['group']
       messages: Object.keys(sent).length,
       ...last,
       deliveriesPerSecond: last.deliveries / elapsed,
+      // Both instances' CPU (the sends' HTTP requests included) over what they delivered.
+      serverCpuUsPerDelivery: (serversCpu() - cpu0) / last.deliveries,
+      serverSystemCpuUsPerDelivery: (serversSystem() - system0) / last.deliveries,
+      // The subscribers' process, and the machine (other work on it included), over the phase.
+      subscribersCpuUsPerDelivery: (cpuOf(load.pid!) - loadCpu0) / last.deliveries,
+      machineBusy: busySince(machine0),
+      storesCpuUsPerDelivery: (storesCpu() - stores0) / last.deliveries,
     };
   };
   const steady = await phase(10, SECONDS);
@@ -262,6 +317,8 @@ async function bareBroadcast(count: number) {
     },
   });
   const t0 = Date.now();
+  const cpu0 = cpuOf(server.pid!);
+  const system0 = systemCpuOf(server.pid!);
   await ask(server, { count, payload }, (r) => 'sent' in r);
   const sent: Record<string, number> = {};
   for (let s = 1; s <= count; s++) sent[s] = t0;
@@ -270,9 +327,15 @@ async function bareBroadcast(count: number) {
     await new Promise((r) => setTimeout(r, 100));
     report = await ask(load, { cmd: 'report', sent }, (x) => 'lost' in x);
   } while (report.deliveries < count * SUBSCRIBERS && Date.now() - t0 < 30_000);
+  const cpuUsPerDelivery = (cpuOf(server.pid!) - cpu0) / report.deliveries;
+  const systemCpuUsPerDelivery = (systemCpuOf(server.pid!) - system0) / report.deliveries;
   load.send({ cmd: 'exit' });
   server.kill();
-  return { deliveriesPerSecond: report.deliveries / ((report.lastAt - t0) / 1000) };
+  return {
+    deliveriesPerSecond: report.deliveries / ((report.lastAt - t0) / 1000),
+    cpuUsPerDelivery,
+    systemCpuUsPerDelivery,
+  };
 }
 
 async function main() {
@@ -484,6 +547,10 @@ async function main() {
   if (fan)
     console.log(
       `fan-out: lost ${fan.steady.lost + fan.flat.lost}, duplicated ${fan.steady.duplicated + fan.flat.duplicated}; server RSS growth per subscribed connection (peak) ${(fan.rssPerSubscriberBytes / 1024).toFixed(1)} KB`,
+    );
+  if (fan)
+    console.log(
+      `fan-out server CPU per delivery (both instances): ${fan.steady.serverCpuUsPerDelivery.toFixed(1)} µs @10/s, ${fan.flat.serverCpuUsPerDelivery.toFixed(1)} µs max (system ${fan.flat.serverSystemCpuUsPerDelivery.toFixed(1)})${bare ? `; bare ws broadcast ${bare.cpuUsPerDelivery.toFixed(1)} µs (system ${bare.systemCpuUsPerDelivery.toFixed(1)})` : ''}; subscribers' process ${fan.flat.subscribersCpuUsPerDelivery.toFixed(1)} µs max; PostgreSQL and Redis ${fan.flat.storesCpuUsPerDelivery.toFixed(1)} µs max; machine busy ${(100 * fan.flat.machineBusy).toFixed(0)} % during max`,
     );
   const result = {
     date: new Date().toISOString(),

@@ -34,11 +34,16 @@ export function createDeliveryRecorder(
   onError: (err: unknown) => void,
   intervalMs = 200,
 ): DeliveryRecorder {
-  let pending = new Map<string, { conversationId: string; userId: string; seq: number }>();
+  // Conversation → member → newest seq pushed: an event recorded for each of a thousand local
+  // subscribers of a room is a lookup and a number stored, with no key or row built per member.
+  let pending = new Map<string, Map<string, number>>();
   let running: Promise<void> = Promise.resolve();
   const flush = () => {
     if (pending.size === 0) return running;
-    const rows = [...pending.values()];
+    const rows: { conversationId: string; userId: string; seq: number }[] = [];
+    for (const [conversationId, members] of pending) {
+      for (const [userId, seq] of members) rows.push({ conversationId, userId, seq });
+    }
     pending = new Map();
     running = running.then(() => advanceDeliveredMany(db, rows)).catch(onError);
     return running;
@@ -47,9 +52,10 @@ export function createDeliveryRecorder(
   timer.unref();
   return {
     record(conversationId, userId, seq) {
-      const key = `${conversationId}:${userId}`;
-      const current = pending.get(key);
-      if (!current || current.seq < seq) pending.set(key, { conversationId, userId, seq });
+      let members = pending.get(conversationId);
+      if (!members) pending.set(conversationId, (members = new Map()));
+      const current = members.get(userId);
+      if (current === undefined || current < seq) members.set(userId, seq);
     },
     flush,
     async stop() {

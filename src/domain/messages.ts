@@ -349,10 +349,19 @@ export function liveStatus(session: Session, message: LiveMessageRow): MessageSt
   return others > 0 ? 'SENT' : 'READ';
 }
 
-export async function statusOf(session: Session, message: LiveMessageRow): Promise<MessageStatus> {
+/**
+ * A live event's status is known at once (no promise: the event's whole selection can then be
+ * executed synchronously for every local subscriber); anything else is read.
+ */
+export function statusOf(
+  session: Session,
+  message: LiveMessageRow,
+): MessageStatus | Promise<MessageStatus> {
   return (
     liveStatus(session, message) ??
-    messageStatus(message, await session.loaders.members.load(message.conversationId))
+    session.loaders.members
+      .load(message.conversationId)
+      .then((members) => messageStatus(message, members))
   );
 }
 

@@ -129,8 +129,8 @@ function translate(socket: WebSocket, logger: Logger) {
     // The core speaks graphql-transport-ws to this adapter.
     protocol: 'graphql-transport-ws',
     send(data) {
-      // Small even for results: a `next` payload is still the shared-frame marker here, and
-      // stays the frame's last field so that the socket's send swaps the result's JSON in.
+      // A subscription's events do not pass here: they are written to the socket as legacy
+      // `data` frames directly (direct-delivery.ts); a query's or mutation's one result does.
       const message = JSON.parse(data) as Message;
       switch (message.type) {
         case 'connection_ack': {

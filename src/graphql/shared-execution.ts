@@ -14,6 +14,8 @@ import {
   type ExecutionArgs,
   type ExecutionResult,
 } from 'graphql';
+import { Channel } from '../realtime/channel.js';
+import { DirectDelivery, type FrameSink } from './direct-delivery.js';
 
 type Result = ExecutionResult | Promise<ExecutionResult>;
 
@@ -33,7 +35,11 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
 
-export function createSharedSubscribe() {
+/**
+ * `framesOf`: where a subscription's results are written directly (direct-delivery.ts), by its
+ * context; none (or a stream that is not a channel): through graphql-ws, event by event.
+ */
+export function createSharedSubscribe(framesOf: (contextValue: unknown) => FrameSink | undefined) {
   // Keyed by the event's own object (domain/events.ts fromWire gives every subscriber the same
   // one), then by operation: results live exactly as long as the event is still being handed on.
   const results = new WeakMap<object, Map<string, Result>>();
@@ -74,6 +80,16 @@ export function createSharedSubscribe() {
     const operationKey = intern(
       `${printed(args.document)}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`,
     );
+    const frames = framesOf(args.contextValue);
+    if (frames && source instanceof Channel) {
+      return new DirectDelivery(
+        source as Channel<unknown>,
+        frames,
+        executeShared,
+        args,
+        operationKey,
+      );
+    }
     const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
     const mapped: AsyncIterableIterator<ExecutionResult> = {
       async next() {

@@ -16,6 +16,7 @@ import {
   specifiedRules,
   validate,
   type DocumentNode,
+  type ExecutionResult,
   type GraphQLFormattedError,
   type GraphQLSchema,
 } from 'graphql';
@@ -36,7 +37,7 @@ import { createErrorFormatter } from './errors.js';
 import { LEGACY_PROTOCOL, useLegacyServer } from './legacy-websocket.js';
 import { introspectionRules, limitRules, queryLimits } from './query-limits.js';
 import { createSharedSubscribe } from './shared-execution.js';
-import { SharedFrameWebSocket, sharePayload } from './shared-frames.js';
+import { NextFrames } from './shared-frames.js';
 
 const DOCUMENT_CACHE_SIZE = 1_000;
 
@@ -186,11 +187,27 @@ export function attachWebSocketServer(
 
   const expiries = createExpiryWatch((extra) => refuse(extra, SESSION_EXPIRED));
 
+  // What a result is sent as (graphql-ws's onNext), for graphql-ws and for direct delivery: the
+  // result itself (so its JSON is made once for all subscribers sharing it), errors formatted.
+  const nextPayload = (extra: ConnectionExtra, result: ExecutionResult) => {
+    // Like a new operation, no event goes out on a token past its expiry (the socket is
+    // closing then, so the send does nothing).
+    if (expired(extra)) refuse(extra, SESSION_EXPIRED);
+    return result.errors ? { ...result, errors: formatAll(result.errors) } : result;
+  };
+  // Each subscription's frames, by its context: its events are written straight to its socket.
+  const framesByContext = new WeakMap<object, NextFrames<ConnectionExtra>>();
+
   // One set of hooks for both protocols: the legacy one is translated into this one.
   const options: ServerOptions<Record<string, unknown>, ConnectionExtra> = {
     schema,
-    // Each message event is executed once for all subscribers asking the same thing.
-    subscribe: createSharedSubscribe(),
+    // Each message event is executed once for all subscribers asking the same thing, and
+    // written to their sockets without graphql-ws's per-event loop (direct-delivery.ts).
+    subscribe: createSharedSubscribe((contextValue) =>
+      typeof contextValue === 'object' && contextValue !== null
+        ? framesByContext.get(contextValue)
+        : undefined,
+    ),
     connectionInitWaitTimeout: opts.connectionInitWaitMs,
     onConnect: async (ctx) => {
       const result = await authenticate(
@@ -248,23 +265,23 @@ export function attachWebSocketServer(
     onComplete: () => {
       metrics.subscriptions.dec();
     },
-    context: (ctx) =>
-      createSubscriptionContext(
+    context: (ctx, id) => {
+      const { socket } = ctx.extra;
+      const context = createSubscriptionContext(
         deps,
         ctx.extra.userId!,
         ctx.extra.connectionId ?? randomUUID(),
         ctx.extra.clientIp ?? 'unknown',
         // 1013 "try again later": graphql-ws clients reconnect, and resume from their cursor.
-        () => ctx.extra.socket.close(1013, 'Too slow: reconnect and resume'),
-        (reason) => ctx.extra.socket.close(1013, reason),
-      ),
-    // The result itself (not graphql-ws's copy of it), so its JSON is made once for all.
-    onNext: (ctx, _id, _payload, _args, result) => {
-      // Likewise for an event: once the socket is closing, sending it does nothing.
-      if (expired(ctx.extra)) refuse(ctx.extra, SESSION_EXPIRED);
-      return result.errors ? { ...result, errors: formatAll(result.errors) } : result;
+        () => socket.close(1013, 'Too slow: reconnect and resume'),
+        (reason) => socket.close(1013, reason),
+      );
+      const legacy = socket.protocol === LEGACY_PROTOCOL;
+      framesByContext.set(context, new NextFrames(ctx.extra, nextPayload, id, legacy));
+      return context;
     },
-    jsonMessageReplacer: sharePayload,
+    // Results that graphql-ws sends itself (a query or mutation over the socket).
+    onNext: (ctx, _id, _payload, _args, result) => nextPayload(ctx.extra, result),
     onError: (_ctx, _id, _payload, errors) => formatAll(errors),
   };
 
@@ -274,7 +291,6 @@ export function attachWebSocketServer(
     noServer: true,
     path: '/graphql',
     maxPayload: opts.maxPayloadBytes,
-    WebSocket: SharedFrameWebSocket,
   };
   const modern = new WebSocketServer(socketOptions);
   const legacy = new WebSocketServer({

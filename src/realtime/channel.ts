@@ -1,6 +1,11 @@
 // The async iterator a subscription hands to graphql-ws: producers push, the socket pulls.
 // return() (client unsubscribed, socket closed) runs the cleanup at once, even while nothing is
 // pending, which an async generator parked on an await could not do.
+//
+// A consumer that can take values synchronously (graphql/direct-delivery.ts writes them to the
+// socket) attaches instead of pulling with next(): a value pushed while nothing is buffered is
+// offered to it at once, with no promise, and only what it cannot take now is buffered, under
+// the same bound and overflow policy, until it pulls it with poll().
 
 export interface ChannelOptions {
   /** Undelivered items kept for a client that reads slower than events come. */
@@ -19,8 +24,20 @@ export class SlowConsumerError extends Error {
   }
 }
 
+/** A synchronous consumer of a channel (see attach). */
+export interface ChannelConsumer<T> {
+  /** Takes a value now; false: not now (the channel keeps it, to be taken with poll()). */
+  offer(value: T): boolean;
+  /** The channel ended: called once, after every value was taken (or dropped by return()). */
+  ended(failure: unknown): void;
+}
+
+/** What poll() answers when nothing is buffered. */
+export const NOTHING: unique symbol = Symbol('nothing buffered');
+
 export class Channel<T> implements AsyncIterableIterator<T> {
   private readonly buffer: T[] = [];
+  private consumer: ChannelConsumer<T> | null = null;
   private waiter: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void } | null =
     null;
   private finished = false;
@@ -45,6 +62,7 @@ export class Channel<T> implements AsyncIterableIterator<T> {
   /** Queues a value; false when the channel is closed. */
   push(value: T): boolean {
     if (this.finished) return false;
+    if (this.consumer && this.buffer.length === 0 && this.consumer.offer(value)) return true;
     if (this.waiter) {
       const { resolve } = this.waiter;
       this.waiter = null;
@@ -79,12 +97,41 @@ export class Channel<T> implements AsyncIterableIterator<T> {
   private finish(): void {
     this.finished = true;
     this.runCleanup();
+    if (this.buffer.length === 0) this.notifyEnded();
     if (this.waiter && this.buffer.length === 0) {
       const { resolve, reject } = this.waiter;
       this.waiter = null;
       if (this.failure) reject(this.failure);
       else resolve({ value: undefined, done: true });
     }
+  }
+
+  private notifyEnded(): void {
+    const consumer = this.consumer;
+    if (!consumer) return;
+    this.consumer = null;
+    const failure = this.failure;
+    this.failure = null;
+    consumer.ended(failure);
+  }
+
+  /**
+   * Hands every value to `consumer` from now on instead of next(): what is already buffered
+   * waits for poll(). One consumer per channel, in place of next().
+   */
+  attach(consumer: ChannelConsumer<T>): void {
+    this.consumer = consumer;
+    if (this.finished && this.buffer.length === 0) this.notifyEnded();
+  }
+
+  /**
+   * The oldest buffered value, or NOTHING: the consumer pulls until then. An ended channel tells
+   * its consumer (ended) when it finds nothing more.
+   */
+  poll(): T | typeof NOTHING {
+    if (this.buffer.length > 0) return this.buffer.shift()!;
+    if (this.finished) this.notifyEnded();
+    return NOTHING;
   }
 
   private runCleanup(): void {
@@ -113,6 +160,7 @@ export class Channel<T> implements AsyncIterableIterator<T> {
     this.buffer.length = 0;
     this.failure = null;
     this.finish();
+    this.notifyEnded();
     return Promise.resolve({ value: undefined, done: true });
   }
 
@@ -139,10 +187,15 @@ export class SerialQueue {
   constructor(private readonly onError: (err: unknown) => void) {}
 
   run(task: () => void | Promise<void>): void {
+    this.runWith(task, undefined);
+  }
+
+  /** run(), for a task made once and given its argument: no closure per call while idle. */
+  runWith<A>(task: (arg: A) => void | Promise<void>, arg: A): void {
     if (this.tail === null) {
       let result: void | Promise<void>;
       try {
-        result = task();
+        result = task(arg);
       } catch (err) {
         this.onError(err);
         return;
@@ -150,7 +203,7 @@ export class SerialQueue {
       if (result) this.hold(result.catch(this.onError));
       return;
     }
-    this.hold(this.tail.then(task).catch(this.onError));
+    this.hold(this.tail.then(() => task(arg)).catch(this.onError));
   }
 
   /** Runs a task in turn and resolves (or rejects) with its outcome. */

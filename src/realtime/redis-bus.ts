@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { EventBus } from './bus.js';
 import { guardRedis, hungAfterMs } from './redis-deadline.js';
+import { createTopicListeners } from './topic-listeners.js';
 
 /**
  * Redis pub/sub through graphql-redis-subscriptions, which SUBSCRIBEs a channel once per process
@@ -46,6 +47,12 @@ export function createRedisBus(
     deserializer: (text: string | Buffer) => JSON.parse(text.toString()) as unknown,
   });
 
+  // One listener per topic at graphql-redis-subscriptions; this instance's own go in a set.
+  const listeners = createTopicListeners(async (topic, dispatch) => {
+    const id = await pubsub.subscribe(keyPrefix + topic, dispatch);
+    return () => pubsub.unsubscribe(id);
+  });
+
   const reconnectListeners = new Set<() => void>();
   let wasReady = false;
   subscriber.on('ready', () => {
@@ -76,12 +83,7 @@ export function createRedisBus(
         hungAfterMs(deadlineMs),
       );
     },
-    async subscribe(topic, onEvent) {
-      const id = await pubsub.subscribe(keyPrefix + topic, (event: unknown) =>
-        onEvent(event as Parameters<typeof onEvent>[0]),
-      );
-      return () => pubsub.unsubscribe(id);
-    },
+    subscribe: (topic, onEvent) => listeners.subscribe(topic, onEvent as (event: unknown) => void),
     onReconnect(listener) {
       reconnectListeners.add(listener);
       return () => reconnectListeners.delete(listener);

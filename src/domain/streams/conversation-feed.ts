@@ -144,25 +144,29 @@ export async function openFeed(
     return handlers.onEvent(event);
   };
 
-  const handleConversationEvent = (event: ConversationEvent) => {
+  // Made once per feed and handed each event (SerialQueue.runWith), not a closure per event:
+  // a room's event runs this for each of its local subscribers.
+  const handleInTurn = (event: ConversationEvent): void | Promise<void> => {
     const id = conversationIdOf(event);
-    if (event.type === 'members') memberSets.invalidate(id, event.version);
+    if (closed || !followed.has(id)) return;
     const version = memberVersionOf(event);
-    queue.run(() => {
-      if (closed || !followed.has(id)) return;
-      const known = memberSets.isMember(id, session.userId, version);
-      // The set is known and current: decided now, without a promise (the steady state).
-      if (typeof known === 'boolean') return deliver(id, event, known);
-      return (async () => {
-        // Reloading the member set needs the database: while it is away, the stream waits.
-        const stillMember = await whileDatabaseAway(
-          async () => memberSets.isMember(id, session.userId, version),
-          { stopped: () => closed },
-        );
-        if (closed || stillMember === undefined) return;
-        await deliver(id, event, stillMember);
-      })();
-    });
+    const known = memberSets.isMember(id, session.userId, version);
+    // The set is known and current: decided now, without a promise (the steady state).
+    if (typeof known === 'boolean') return deliver(id, event, known);
+    return (async () => {
+      // Reloading the member set needs the database: while it is away, the stream waits.
+      const stillMember = await whileDatabaseAway(
+        async () => memberSets.isMember(id, session.userId, version),
+        { stopped: () => closed },
+      );
+      if (closed || stillMember === undefined) return;
+      await deliver(id, event, stillMember);
+    })();
+  };
+
+  const handleConversationEvent = (event: ConversationEvent) => {
+    if (event.type === 'members') memberSets.invalidate(event.conversationId, event.version);
+    queue.runWith(handleInTurn, event);
   };
 
   const follow = async (conversationId: string): Promise<void> => {

@@ -72,6 +72,30 @@ export function createRedisBus(
     wasReady = true;
   });
 
+  // The publishes of one turn of the event loop (a batch of sends committed together, answers
+  // that arrived together) go to Redis as one pipeline: one write instead of one each.
+  let gathered: {
+    channel: string;
+    message: string;
+    resolve: () => void;
+    reject: (err: unknown) => void;
+  }[] = [];
+  const flushPublishes = () => {
+    const batch = gathered;
+    gathered = [];
+    const pipeline = publisher.pipeline();
+    for (const p of batch) pipeline.publish(p.channel, p.message);
+    pipeline.exec().then(
+      (results) =>
+        batch.forEach((p, i) => {
+          const err = results?.[i]?.[0] ?? (results ? null : new Error('publish not sent'));
+          if (err) p.reject(err);
+          else p.resolve();
+        }),
+      (err: unknown) => batch.forEach((p) => p.reject(err)),
+    );
+  };
+
   return {
     kind: 'redis',
     async publish(topic, event) {
@@ -79,7 +103,16 @@ export function createRedisBus(
       // outbox), so it is given as long as a connection has before it counts as hung.
       await publishing.run(
         'publish',
-        () => pubsub.publish(keyPrefix + topic, event),
+        () =>
+          new Promise<void>((resolve, reject) => {
+            if (gathered.length === 0) setImmediate(flushPublishes);
+            gathered.push({
+              channel: keyPrefix + topic,
+              message: JSON.stringify(event),
+              resolve,
+              reject,
+            });
+          }),
         hungAfterMs(deadlineMs),
       );
     },

@@ -3,7 +3,6 @@
 // (user + system, from /proc) per request, which, unlike requests per second, holds up on a
 // machine that is busy with other things. `node --import tsx bench/cpu-per-request.ts [n]`.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import {
   createGroupAt,
   registerAt,
@@ -11,15 +10,11 @@ import {
   type ServerProcess,
 } from '../test/support/process.js';
 import { createDatabase, startPostgres, startRedis } from '../test/support/services.js';
+import { cpuOf } from './proc.js';
 
 const N = Number(process.argv[2] ?? 3_000);
 const CONCURRENCY = 16;
-const TICKS_PER_MS = 100 / 1000; // USER_HZ
-
-const cpuMs = (pid: number) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_MS;
-};
+const cpuMs = (pid: number) => cpuOf(pid) / 1000;
 
 const [pg, redis] = await Promise.all([startPostgres({ durable: true }), startRedis()]);
 if (!pg || !redis) throw new Error('needs postgresql and redis-server');

@@ -13,7 +13,7 @@
 // bench/results/profiles/ for `npm run bench:profile`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import postgres from 'postgres';
 import WebSocket from 'ws';
@@ -26,6 +26,7 @@ import {
   type Service,
 } from '../test/support/services.js';
 import { benchDir, dataDir, log, runJob, stopChildren } from './harness.js';
+import { cpuOf } from './proc.js';
 
 const ROUNDS = Number(process.env.HISTORY_CPU_ROUNDS ?? 3);
 const SECONDS = Number(process.env.HISTORY_CPU_SECONDS ?? 8);
@@ -86,12 +87,8 @@ async function seed(databaseUrl: string) {
   );
 }
 
-/** This process's CPU time (user + system) in ms, from /proc. */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in ticks (100/s)
-}
+/** A process's CPU time (user + system) in ms. */
+const cpuMs = (pid: number) => cpuOf(pid) / 1000;
 
 async function startInstance(checkout: string, env: Record<string, string>, inspectPort: number) {
   const port = await getFreePort();

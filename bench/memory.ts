@@ -13,6 +13,7 @@ import path from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { registerAt, startServerProcess } from '../test/support/process.js';
+import { rssOf } from './proc.js';
 
 const N = Number(process.env.BENCH_CONNECTIONS ?? 510);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-memory-'));
@@ -27,11 +28,8 @@ const server = await startServerProcess(
   { nodeArgs: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`] },
 );
 
-/** The server process's resident set, from /proc/<pid>/status (Linux). */
-function rssMb(): number {
-  const status = readFileSync(`/proc/${server.child.pid}/status`, 'utf8');
-  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)![1]) / 1024;
-}
+/** The server process's resident set, in MB. */
+const rssMb = () => rssOf(server.child.pid!) / 1024 / 1024;
 
 /** VmRSS once /readyz answers and RSS has moved less than 1 MB for 3 s (at most 60 s). */
 async function idleRssMb(): Promise<number> {

@@ -2,7 +2,7 @@
 // production mode, seeds data, runs each scenario with load from separate processes, measures the
 // raw floor under each in the same run, prints a table and writes bench/results/<date>.json.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import postgres from 'postgres';
 import { createTokenService, hashPassword } from '../src/domain/auth.js';
@@ -17,6 +17,7 @@ import { ask, benchDir, child, dataDir, log, runJob, stopChildren } from './harn
 import { dbStats, perOperation } from './db-stats.js';
 import { HOT_ROOM_CONNECTIONS_PER_INSTANCE, hotRoom } from './hot-room.js';
 import { lagUnderLoad, printLag } from './lag.js';
+import { busySince, cpuOf, machineTimes, rssOf, systemCpuOf, treeCpuOf } from './proc.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONVERSATIONS = 1_000;
@@ -35,51 +36,6 @@ const JWT_SECRET = randomBytes(32).toString('hex');
 
 const services: Service[] = [];
 const servers: ServerProcess[] = [];
-
-const rssOf = (pid: number) => {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) * 1024;
-};
-
-/** CPU time (user + system) a process has used so far, in µs (/proc counts 100 ticks a second). */
-const cpuOf = (pid: number) => {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The fields after the command name (which may hold spaces), from field 3 on.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
-};
-/** cpuOf a process and its children (PostgreSQL's backends). */
-const treeCpuOf = (pid: number) => {
-  let total = cpuOf(pid);
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) {
-        total += cpuOf(Number(entry));
-      }
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return total;
-};
-/** The system (kernel) part of cpuOf. */
-const systemCpuOf = (pid: number) => {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[12]) * 10_000;
-};
-
-/** How busy the whole machine's CPUs were since `before` (0..1), from /proc/stat. */
-const machineTimes = () => {
-  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1).map(Number);
-  const idle = cpu[3]! + cpu[4]!;
-  return { idle, total: cpu.reduce((a, b) => a + b, 0) };
-};
-const busySince = (before: { idle: number; total: number }) => {
-  const now = machineTimes();
-  return 1 - (now.idle - before.idle) / (now.total - before.total);
-};
 
 interface Seeded {
   pairs: { senderId: string; token: string; conversationId: string }[];

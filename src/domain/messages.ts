@@ -93,23 +93,24 @@ export async function sendMessage(session: Session, input: SendMessageInput): Pr
   const senderId = session.userId;
 
   const { deps } = session;
-  const sendIn = async (db: Executor, conversationId: string) => {
-    const result = await (attachmentIds.length === 0 && db === deps.db
-      ? // Gathered with the other sends into this conversation (one commit for them all).
-        deps.sends.send(conversationId, { senderId, body, clientMessageId })
-      : sendInOneStatement(db, {
-          conversationId,
-          senderId,
-          body,
-          clientMessageId,
-          attachmentIds,
-        }).catch((err: unknown) => {
-          // Nothing was written: the one statement failed as a whole.
-          if (pgErrorCode(err) === ATTACHMENT_NOT_AVAILABLE) throw attachmentNotFound();
-          throw err;
-        }));
-    if (!result) throw conversationNotFound();
-    return result;
+  // The whole send in one statement: membership, dedup, seq, insert, read mark and outbox.
+  const inOneStatement = (db: Executor, conversationId: string) =>
+    sendInOneStatement(db, {
+      conversationId,
+      senderId,
+      body,
+      clientMessageId,
+      attachmentIds,
+    }).catch((err: unknown) => {
+      // Nothing was written: the one statement failed as a whole.
+      if (pgErrorCode(err) === ATTACHMENT_NOT_AVAILABLE) throw attachmentNotFound();
+      throw err;
+    });
+
+  // No row: the sender is not a member.
+  const found = (sent: SendResult | undefined) => {
+    if (!sent) throw conversationNotFound();
+    return sent;
   };
 
   let result: SendResult;
@@ -119,11 +120,15 @@ export async function sendMessage(session: Session, input: SendMessageInput): Pr
     result = await deps.db.transaction(async (tx) => {
       const direct = await getOrCreateDirect(deps, tx, senderId, recipient.id);
       if (direct.staged) staged.push(direct.staged);
-      return sendIn(tx, direct.id);
+      return found(await inOneStatement(tx, direct.id));
     });
   } else {
-    // One statement, one round trip: membership, dedup, seq, insert, read mark and outbox.
-    result = await sendIn(deps.db, input.conversationId!);
+    result = found(
+      attachmentIds.length === 0
+        ? // Gathered with the other sends into this conversation (one commit for them all).
+          await deps.sends.send(input.conversationId!, { senderId, body, clientMessageId })
+        : await inOneStatement(deps.db, input.conversationId!),
+    );
   }
   if (!result.existed && result.outboxId !== null) {
     const { message } = result;

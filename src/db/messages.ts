@@ -231,7 +231,9 @@ const memberPageSql = (forward: boolean) => sql`
        order by msg.seq ${forward ? sql`asc` : sql`desc`}
        limit ${sql.placeholder('limit')}) p on true`;
 
+/** A timestamp as the drivers give it (postgres.js: text, PGlite: a Date) → a Date. */
 const toDate = (v: string | Date) => (typeof v === 'string' ? new Date(v) : v);
+const toDateOrNull = (v: string | Date | null) => (v === null ? null : toDate(v));
 
 const memberPage = (forward: boolean) =>
   preparedStatement(
@@ -275,8 +277,8 @@ export async function listMessagesOfMember(
       body: r[4],
       clientMessageId: r[5],
       createdAt: toDate(r[6]),
-      editedAt: r[7] === null ? null : toDate(r[7]),
-      deletedAt: r[8] === null ? null : toDate(r[8]),
+      editedAt: toDateOrNull(r[7]),
+      deletedAt: toDateOrNull(r[8]),
       attachmentCount: r[9],
       changeSeq: r[10],
       sender: { id: r[3], phone: r[11], displayName: r[12] },
@@ -303,8 +305,6 @@ export interface SendResult {
  * Undefined when the sender is not a member of the conversation; rejects with SQLSTATE
  * ATTACHMENT_NOT_AVAILABLE when an attachment is not an unattached upload of the sender.
  */
-type Stamp = string | Date;
-
 /** A row of the send functions (drizzle/0007 parley_send_message, 0008 parley_send_messages). */
 interface SentRow {
   conversation_id: string;
@@ -312,9 +312,9 @@ interface SentRow {
   sender_id: string;
   body: string | null;
   client_message_id: string | null;
-  created_at: Stamp;
-  edited_at: Stamp | null;
-  deleted_at: Stamp | null;
+  created_at: string | Date;
+  edited_at: string | Date | null;
+  deleted_at: string | Date | null;
   attachment_count: number;
   existed: boolean;
   outbox_id: string | number | null;
@@ -324,8 +324,6 @@ interface SentRow {
   change_seq: number | null;
 }
 
-const date = (v: Stamp | null) => (v === null ? null : new Date(v));
-
 function toSendResult(row: SentRow): SendResult {
   return {
     message: {
@@ -334,9 +332,9 @@ function toSendResult(row: SentRow): SendResult {
       senderId: row.sender_id,
       body: row.body,
       clientMessageId: row.client_message_id,
-      createdAt: date(row.created_at)!,
-      editedAt: date(row.edited_at),
-      deletedAt: date(row.deleted_at),
+      createdAt: toDate(row.created_at),
+      editedAt: toDateOrNull(row.edited_at),
+      deletedAt: toDateOrNull(row.deleted_at),
       attachmentCount: Number(row.attachment_count),
       changeSeq: row.change_seq,
     },

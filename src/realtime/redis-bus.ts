@@ -42,8 +42,7 @@ export function createRedisBus(
   const pubsub = new RedisPubSub({
     publisher,
     subscriber,
-    // Events are published as JSON text and parsed once per instance.
-    serializer: (event: unknown) => JSON.stringify(event),
+    // Events are published as JSON text (see flushPublishes) and parsed once per instance.
     deserializer: (text: string | Buffer) => JSON.parse(text.toString()) as unknown,
   });
 

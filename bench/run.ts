@@ -1,10 +1,13 @@
 // npm run bench: starts real PostgreSQL (default durability) and Redis, two Parley instances in
 // production mode, seeds data, runs each scenario with load from separate processes, measures the
 // raw floor under each in the same run, prints a table and writes bench/results/<date>.json.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createECDH, randomBytes, randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import postgres from 'postgres';
+import webPush from 'web-push';
 import { createTokenService, hashPassword } from '../src/domain/auth.js';
 import { gqlAt, startServerProcess, type ServerProcess } from '../test/support/process.js';
 import {
@@ -26,10 +29,10 @@ const SUBSCRIBERS = 2_000;
 const HOT_ROOM_MEMBERS = 1_000;
 /** The load that is not saturated: this share of the rate measured at saturation. */
 const UNSATURATED_SHARE = 0.4;
-// BENCH_ONLY=send,history,lag,hotroom,fanout,ceiling runs a subset; BENCH_PROFILE=1 writes each instance's CPU
+// BENCH_ONLY=send,push,history,lag,hotroom,fanout,ceiling runs a subset; BENCH_PROFILE=1 writes each instance's CPU
 // profile (node --cpu-prof) to bench/results/profiles/ for `npm run bench:profile`.
 const ONLY = new Set(
-  (process.env.BENCH_ONLY ?? 'send,history,lag,hotroom,fanout,ceiling').split(','),
+  (process.env.BENCH_ONLY ?? 'send,push,history,lag,hotroom,fanout,ceiling').split(','),
 );
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const JWT_SECRET = randomBytes(32).toString('hex');
@@ -245,6 +248,82 @@ async function fanOut(a: ServerProcess, b: ServerProcess, group: Seeded['group']
   };
 }
 
+const PUSH_DELAY_MS = 1_000;
+
+/**
+ * The send scenario on two instances with Web Push on: every recipient of the bench's
+ * conversations has a push subscription at a local push service that takes everything (201), and
+ * none is connected, so every message is pushed PUSH_DELAY_MS after it was sent.
+ */
+async function withPush<T extends { requests: number; perSecond: number }>(
+  env: Record<string, string>,
+  nodeArgs: string[],
+  databaseUrl: string,
+  seeded: Seeded,
+  load: (servers: ServerProcess[]) => Promise<T>,
+) {
+  let pushed = 0;
+  let firstAt = 0;
+  let lastAt = 0;
+  const sink = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      pushed++;
+      lastAt = Date.now();
+      firstAt ||= lastAt;
+      res.writeHead(201).end();
+    });
+  });
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
+  const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
+  const ecdh = createECDH('prime256v1');
+  ecdh.generateKeys();
+  await sql`
+    insert into push_subscriptions (endpoint, user_id, p256dh, auth)
+    select ${sinkUrl} || '/push/' || m.user_id, m.user_id, ${ecdh.getPublicKey('base64url')},
+           ${randomBytes(16).toString('base64url')}
+      from conversation_members m
+     where m.conversation_id = any(${seeded.pairs.map((p) => p.conversationId)}::uuid[])
+       and m.user_id <> all(${seeded.pairs.map((p) => p.senderId)}::uuid[])
+    on conflict do nothing`;
+  const vapid = webPush.generateVAPIDKeys();
+  const pushEnv = {
+    ...env,
+    VAPID_PUBLIC_KEY: vapid.publicKey,
+    VAPID_PRIVATE_KEY: vapid.privateKey,
+    PUSH_DELAY_MS: String(PUSH_DELAY_MS),
+    ALLOW_PRIVATE_ENDPOINTS: 'true',
+  };
+  const pair = await Promise.all([0, 1].map(() => startServerProcess(pushEnv, { nodeArgs })));
+  servers.push(...pair);
+  const send = await load(pair);
+  const sentAt = Date.now();
+  // Until every push claimed is sent (bounded): the queue's backlog when the load stopped.
+  const deadline = Date.now() + 60_000;
+  let pending: number;
+  do {
+    await new Promise((r) => setTimeout(r, 250));
+    const [row] = await sql<{ n: number }[]>`
+      select (select count(*) from push_deliveries where sent_at is null and outcome is null)::int
+           + (select count(*) from push_cursors pc join conversations c on c.id = pc.conversation_id
+               where pc.last_seq < c.last_seq)::int as n`;
+    pending = row!.n;
+  } while (pending > 0 && Date.now() < deadline);
+  await Promise.all(pair.map((s) => s.stop()));
+  servers.splice(servers.indexOf(pair[0]!), 2);
+  await sql`delete from push_subscriptions`;
+  await sql.end();
+  sink.close();
+  return {
+    send,
+    pushed,
+    pushesPerSecond: pushed / Math.max(0.001, (lastAt - firstAt) / 1000),
+    pending,
+    drainMs: Math.max(0, lastAt - sentAt),
+  };
+}
+
 async function bareBroadcast(count: number) {
   const server = child('bare-ws-server.ts');
   const { port } = await ask<{ port: number }>(server, null, (r) => 'port' in r);
@@ -329,14 +408,14 @@ async function main() {
   // fast as they are answered, then at a share of that rate (latency when not saturated). What
   // the database did for them is counted over the saturated run.
   type Load = { requests: number; perSecond: number; p50: number; p99: number; errors: number };
-  const overBoth = async (mode: 'send' | 'history') => {
+  const overBoth = async (mode: 'send' | 'history', pair: readonly ServerProcess[] = [a, b]) => {
     const work = (await seeded()).pairs.map((p) => ({
       token: p.token,
       conversationId: p.conversationId,
     }));
     const load = async (seconds: number, overallRate?: number) => {
       const halves = await Promise.all(
-        [a, b].map((server, i) =>
+        pair.map((server, i) =>
           runJob<Load>('load-http.ts', {
             url: server.url.replace('/graphql', ''),
             mode,
@@ -369,6 +448,16 @@ async function main() {
       `send: sendMessage over HTTP, 64 connections (32 per instance), ${CONVERSATIONS} conversations, ${SECONDS} s`,
     );
   const send = ONLY.has('send') ? await overBoth('send') : null;
+  let push: Awaited<ReturnType<typeof withPush<Awaited<ReturnType<typeof overBoth>>>>> | null =
+    null;
+  if (ONLY.has('push')) {
+    log(
+      `push: the send scenario again, on two instances with Web Push on (every recipient has a subscription, PUSH_DELAY_MS=${PUSH_DELAY_MS}, none connected: every message is pushed)`,
+    );
+    push = await withPush(env, nodeArgs, databaseUrl, await seeded(), (servers) =>
+      overBoth('send', servers),
+    );
+  }
   if (ONLY.has('history'))
     log(
       `history: messages(last: 50) on ${CONVERSATIONS * HISTORY_PER_CONVERSATION} messages, ${SECONDS} s`,
@@ -492,6 +581,11 @@ async function main() {
       `${name}: ${m.statements.toFixed(2)} statements and ${m.commits.toFixed(2)} writing commits per ${name === 'send' ? 'send' : 'page'}; at ${m.unsaturated.rate}/s (${Math.round(100 * UNSATURATED_SHARE)} % of saturation): p50 ${m.unsaturated.p50} ms, p99 ${m.unsaturated.p99} ms, errors ${m.unsaturated.errors}`,
     );
   }
+  if (push) {
+    console.log(
+      `send with Web Push on: ${push.send.perSecond.toFixed(0)} messages/s (p50 ${push.send.p50.toFixed(1)} ms, p99 ${push.send.p99.toFixed(1)} ms, errors ${push.send.errors})${send ? ` against ${send.perSecond.toFixed(0)}/s with it off (${((100 * push.send.perSecond) / send.perSecond).toFixed(0)} %)` : ''}; ${push.pushed} pushes taken by the push service, ${push.pushesPerSecond.toFixed(0)}/s, all ${push.pending === 0 ? 'sent' : `but ${push.pending} sent`} ${(push.drainMs / 1000).toFixed(1)} s after the last send; ${push.send.statements.toFixed(2)} statements and ${push.send.commits.toFixed(2)} writing commits per send`,
+    );
+  }
   if (hot) {
     const h = hot.result;
     const cost = perOperation(hot.cost, h.requests);
@@ -512,6 +606,7 @@ async function main() {
     date: new Date().toISOString(),
     seconds: SECONDS,
     send,
+    sendWithPush: push,
     history,
     lagUnderLoad: lag,
     hotRoom: hot && {

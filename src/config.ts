@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import webPush from 'web-push';
 import { z } from 'zod';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -146,6 +147,53 @@ const EnvSchema = z.object({
     .min(16, 'METRICS_TOKEN must be at least 16 characters')
     .regex(/^[\x21-\x7e]+$/, 'METRICS_TOKEN must be printable ASCII without spaces')
     .optional(),
+  VAPID_PUBLIC_KEY: z.string().trim().optional(),
+  VAPID_PRIVATE_KEY: z.string().trim().optional(),
+  VAPID_SUBJECT: z
+    .string()
+    .trim()
+    .regex(/^(mailto:|https:\/\/)\S+$/, 'VAPID_SUBJECT must be a mailto: or https: URL')
+    .optional(),
+  PUSH_DELAY_MS: z.coerce
+    .number({ error: 'PUSH_DELAY_MS must be a number of milliseconds' })
+    .int()
+    .min(0, 'PUSH_DELAY_MS must be at least 0')
+    .max(3_600_000, 'PUSH_DELAY_MS must be at most 3600000 (an hour)')
+    .default(5_000),
+  PUSH_PREVIEW: z
+    .enum(['true', 'false'], { error: 'PUSH_PREVIEW must be true or false' })
+    .optional(),
+  PUSH_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(5_000),
+  WEBHOOK_URL: z
+    .string()
+    .trim()
+    .transform((v, ctx): readonly string[] => {
+      const urls = v
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean);
+      for (const url of urls) {
+        if (!/^https?:\/\/\S+$/.test(url) || !URL.canParse(url)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `"${url}" is not an http(s) URL (the list is comma-separated)`,
+          });
+          return z.NEVER;
+        }
+      }
+      return Object.freeze([...new Set(urls)]);
+    })
+    .optional(),
+  WEBHOOK_SECRET: z
+    .string()
+    .trim()
+    .regex(/^whsec_[A-Za-z0-9+/=]{32,}$/, 'WEBHOOK_SECRET must be whsec_ and base64 (24+ bytes)')
+    .optional(),
+  WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(5_000),
+  ALLOW_PRIVATE_ENDPOINTS: z
+    .enum(['true', 'false'], { error: 'ALLOW_PRIVATE_ENDPOINTS must be true or false' })
+    .default('false'),
+  JOB_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
   S3_KEY_PREFIX: z
     .string()
     .regex(/^[\w/.-]{0,200}$/, 'S3_KEY_PREFIX must be letters, digits, _ / . or -')
@@ -223,6 +271,34 @@ export interface Config {
   readonly mode: 'embedded' | 'production';
   readonly attachments: AttachmentConfig;
   readonly metrics: MetricsConfig;
+  readonly notifications: NotificationConfig;
+}
+
+/** Push notifications and webhooks (README "Notifications and webhooks"). */
+export interface NotificationConfig {
+  /** Web Push keys (VAPID); unset in production without VAPID_* settings: push is off. */
+  readonly vapid: VapidKeys | undefined;
+  /** How long a message waits for live delivery or a read before it is pushed. */
+  readonly pushDelayMs: number;
+  /** Whether pushes and undelivered webhooks carry the start of the message body. */
+  readonly pushPreview: boolean;
+  /** First retry of a push the push service did not take; doubles, up to an hour. */
+  readonly pushRetryBaseMs: number;
+  readonly webhookUrls: readonly string[];
+  /** Standard Webhooks secret (`whsec_…`); set whenever webhookUrls is not empty. */
+  readonly webhookSecret: string | undefined;
+  /** First retry of a webhook delivery that failed; doubles, up to an hour, for three days. */
+  readonly webhookRetryBaseMs: number;
+  /** Push and webhook targets on loopback and private networks (SSRF): refused unless true. */
+  readonly allowPrivateEndpoints: boolean;
+  /** Jobs (pushes, webhooks) one instance runs at once. */
+  readonly jobConcurrency: number;
+}
+
+export interface VapidKeys {
+  readonly publicKey: string;
+  readonly privateKey: string;
+  readonly subject: string;
 }
 
 /** Who may read /metrics (the Prometheus scrape): it tells strangers about traffic and load. */
@@ -269,6 +345,23 @@ export class ConfigError extends Error {
 }
 
 const MIN_SECRET_LENGTH = 32;
+
+/** The VAPID keys kept in DATA_DIR, like the JWT secret (embedded mode, when none are set). */
+function readOrCreateVapidKeys(dataDir: string): { publicKey: string; privateKey: string } {
+  const file = path.join(dataDir, 'vapid-keys.json');
+  try {
+    const existing = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    if (typeof existing.publicKey === 'string' && typeof existing.privateKey === 'string') {
+      return { publicKey: existing.publicKey, privateKey: existing.privateKey };
+    }
+  } catch {
+    // not there yet (or unreadable): create it below
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const keys = webPush.generateVAPIDKeys();
+  writeFileSync(file, JSON.stringify(keys) + '\n', { mode: 0o600 });
+  return keys;
+}
 
 /** The secret kept in DATA_DIR for modes that may generate one (anything but production). */
 function readOrCreateSecret(dataDir: string): string {
@@ -344,6 +437,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   }
   const metricsToken = e.METRICS_TOKEN || undefined;
 
+  if (Boolean(e.VAPID_PUBLIC_KEY) !== Boolean(e.VAPID_PRIVATE_KEY)) {
+    throw new ConfigError(
+      'Invalid settings:\n  - VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY: set both or neither',
+    );
+  }
+  const vapidPair =
+    e.VAPID_PUBLIC_KEY && e.VAPID_PRIVATE_KEY
+      ? { publicKey: e.VAPID_PUBLIC_KEY, privateKey: e.VAPID_PRIVATE_KEY }
+      : databaseUrl
+        ? undefined
+        : readOrCreateVapidKeys(dataDir);
+  const webhookUrls = e.WEBHOOK_URL ?? Object.freeze([]);
+  if (webhookUrls.length > 0 && !e.WEBHOOK_SECRET) {
+    throw new ConfigError(
+      'Invalid settings:\n  - WEBHOOK_SECRET: required when WEBHOOK_URL is set (whsec_ and base64 of 24+ random bytes)',
+    );
+  }
+
   return Object.freeze({
     port: e.PORT,
     databaseUrl,
@@ -387,6 +498,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       token: metricsToken,
       onPublicPort:
         e.METRICS_PORT === undefined && (metricsToken !== undefined || e.NODE_ENV !== 'production'),
+    }),
+    notifications: Object.freeze({
+      vapid: vapidPair
+        ? Object.freeze({ ...vapidPair, subject: e.VAPID_SUBJECT ?? 'mailto:admin@localhost' })
+        : undefined,
+      pushDelayMs: e.PUSH_DELAY_MS,
+      pushPreview: e.PUSH_PREVIEW !== 'false',
+      pushRetryBaseMs: e.PUSH_RETRY_BASE_MS,
+      webhookUrls,
+      webhookSecret: e.WEBHOOK_SECRET,
+      webhookRetryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+      allowPrivateEndpoints: e.ALLOW_PRIVATE_ENDPOINTS === 'true',
+      jobConcurrency: e.JOB_CONCURRENCY,
     }),
   });
 }

@@ -43,6 +43,12 @@ export function createMetrics(opts: { outboxDepth: () => Promise<number> }) {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  const notifications = new client.Counter({
+    name: 'parley_notifications_total',
+    help: 'Pushes and webhook deliveries by outcome (sent, failed, gone)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
   new client.Gauge({
     name: 'parley_outbox_depth',
     help: 'Events committed but not yet published',
@@ -51,7 +57,16 @@ export function createMetrics(opts: { outboxDepth: () => Promise<number> }) {
       this.set(await opts.outboxDepth().catch(() => -1));
     },
   });
-  return { registry, requests, duration, messagesSent, connections, subscriptions, deliveryLag };
+  return {
+    registry,
+    requests,
+    duration,
+    messagesSent,
+    connections,
+    subscriptions,
+    deliveryLag,
+    notifications,
+  };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

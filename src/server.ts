@@ -34,6 +34,8 @@ import { attachWebSocketServer } from './graphql/websocket.js';
 import type { Logger } from './logger.js';
 import { createMetrics, createMetricsHandler, createMetricsListener } from './metrics.js';
 import { countOutbox } from './db/outbox.js';
+import { hasPushSubscriptions, writeNotificationSettings } from './db/notifications.js';
+import { createNotificationQueue } from './notifications/queue.js';
 import { deleteStreamBasesOlderThan } from './db/stream-bases.js';
 import { STREAM_CURSOR_TTL_MS } from './domain/streams/stream-cursor.js';
 import { observabilityPlugin } from './graphql/observability.js';
@@ -108,6 +110,14 @@ export async function createServer(opts: {
         deleteStreamBasesOlderThan(database.db, STREAM_CURSOR_TTL_MS),
       ]),
   });
+  const { notifications: notify } = config;
+  const queue = createNotificationQueue({
+    db: database.db,
+    openPool: () => database.openJobPool(notify.jobConcurrency + 2),
+    config: notify,
+    logger,
+    count: (what) => metrics.notifications.inc({ outcome: what }),
+  });
   const deps: Deps = {
     db: database.db,
     sends: createSendBatcher(database.db),
@@ -135,6 +145,11 @@ export async function createServer(opts: {
     },
     localDevelopment: config.mode === 'embedded' && config.nodeEnv !== 'production',
     observeDeliveryLag: (ms) => metrics.deliveryLag.observe(Math.max(0, ms) / 1000),
+    push: {
+      vapidPublicKey: notify.vapid?.publicKey,
+      allowPrivateEndpoints: notify.allowPrivateEndpoints,
+      enable: () => queue.ensureStarted(),
+    },
   };
   const app = express();
   app.disable('x-powered-by');
@@ -192,6 +207,21 @@ export async function createServer(opts: {
   events.start();
   deps.presence.start();
   sweeper.start();
+  // The queue runs from the start where notifications are set up; in embedded mode (VAPID keys
+  // made up on first start) only once someone has a push subscription.
+  if (
+    notify.webhookUrls.length > 0 ||
+    (notify.vapid && (config.mode === 'production' || (await hasPushSubscriptions(database.db))))
+  ) {
+    await queue.ensureStarted();
+  } else {
+    await writeNotificationSettings(database.db, {
+      pushEnabled: false,
+      pushDelayMs: notify.pushDelayMs,
+      pushPreview: notify.pushPreview,
+      webhookEndpoints: [],
+    });
+  }
 
   const graphql = [
     jsonBody(MAX_REQUEST_BYTES),
@@ -286,6 +316,7 @@ export async function createServer(opts: {
       await deps.presence.stop();
       await events.stop();
       await sweeper.stop();
+      await queue.stop();
       await deps.deliveries.stop();
       await rateLimiter.close();
     },

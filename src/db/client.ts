@@ -14,7 +14,9 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import pg from 'pg';
 import postgres from 'postgres';
+import { pglitePool } from './pglite-pool.js';
 import * as schema from './schema.js';
 
 export type Schema = typeof schema;
@@ -23,13 +25,25 @@ export type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
 /** Either the database or an open transaction: queries take this so they compose into one. */
 export type Executor = Database | Tx;
 
-export interface DatabaseHandle {
+interface DatabaseHandleCommon {
   readonly db: Database;
-  readonly kind: 'postgres' | 'pglite';
   /** Cheap round trip, for readiness checks. */
   ping(): Promise<void>;
+  /** A pg.Pool for the job queue (graphile-worker): its own connections, or PGlite's session. */
+  openJobPool(size: number): pg.Pool;
   close(): Promise<void>;
 }
+
+export type DatabaseHandle =
+  | (DatabaseHandleCommon & { readonly kind: 'postgres' })
+  | (DatabaseHandleCommon & {
+      readonly kind: 'pglite';
+      /**
+       * The one embedded PostgreSQL session. What must share it rather than open a connection
+       * of its own (the job queue's pool, src/db/pglite-pool.ts) is built on it.
+       */
+      readonly pglite: PGlite;
+    });
 
 export interface OpenDatabaseOptions {
   /** postgres:// URL; unset → PGlite. */
@@ -81,6 +95,13 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
           client`select 1`.then(() => undefined),
           1_000,
         ),
+      openJobPool: (size) =>
+        new pg.Pool({
+          connectionString: opts.url,
+          max: size,
+          statement_timeout: opts.statementTimeoutMs,
+          connectionTimeoutMillis: 5_000,
+        }),
       close: () => client.end({ timeout: 5 }),
     };
   }
@@ -104,9 +125,11 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
   return {
     db,
     kind: 'pglite',
+    pglite: client,
     ping: async () => {
       await client.query('select 1');
     },
+    openJobPool: () => pglitePool(client),
     close: () => client.close(),
   };
 }

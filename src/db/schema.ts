@@ -3,6 +3,7 @@
 import { sql } from 'drizzle-orm';
 import {
   bigint,
+  boolean,
   check,
   smallint,
   index,
@@ -213,6 +214,118 @@ export const streamBases = pgTable(
   },
   (t) => [index('stream_bases_created_at_idx').on(t.createdAt)],
 );
+
+/** A browser's Web Push subscription (RFC 8030): where to push and the keys to encrypt for. */
+export const pushSubscriptions = pgTable(
+  'push_subscriptions',
+  {
+    endpoint: text('endpoint').primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    p256dh: text('p256dh').notNull(),
+    auth: text('auth').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('push_subscriptions_user_idx').on(t.userId)],
+);
+
+/**
+ * What the instances have said about notifications (one row): the outbox trigger reads it to
+ * decide, inside the transaction that writes an event, which notification work to enqueue.
+ */
+export const notificationSettings = pgTable(
+  'notification_settings',
+  {
+    id: smallint('id').primaryKey().default(1),
+    pushDelayMs: integer('push_delay_ms').notNull().default(3_000),
+    /** Set while some instance holds VAPID keys; pushes are scheduled only then. */
+    pushEnabled: boolean('push_enabled').notNull().default(false),
+    /** The webhook URLs events are recorded for; empty: none are. */
+    webhookEndpoints: text('webhook_endpoints')
+      .array()
+      .notNull()
+      .default(sql`'{}'`),
+    /** Whether pushes may carry a preview of the message body. */
+    pushPreview: boolean('push_preview').notNull().default(true),
+  },
+  (t) => [check('notification_settings_one_row', sql`${t.id} = 1`)],
+);
+
+/** How far the push check of a conversation has gone: messages after it are not yet due. */
+export const pushCursors = pgTable('push_cursors', {
+  conversationId: uuid('conversation_id')
+    .primaryKey()
+    .references(() => conversations.id, { onDelete: 'cascade' }),
+  lastSeq: integer('last_seq').notNull(),
+});
+
+/**
+ * One row per (message, device) that was due a push: the claim that makes it at most one push.
+ * `sending_at` is set before the push service is called, `sent_at` once it accepted.
+ */
+export const pushDeliveries = pgTable(
+  'push_deliveries',
+  {
+    conversationId: uuid('conversation_id')
+      .notNull()
+      .references(() => conversations.id, { onDelete: 'cascade' }),
+    seq: integer('seq').notNull(),
+    endpoint: text('endpoint').notNull(),
+    userId: uuid('user_id').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    sendingAt: ts('sending_at'),
+    sentAt: ts('sent_at'),
+    /** Why it was not sent: READ (read meanwhile), GONE (subscription ended), FAILED. */
+    outcome: text('outcome'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.conversationId, t.seq, t.endpoint] }),
+    index('push_deliveries_created_at_idx').on(t.createdAt),
+  ],
+);
+
+/**
+ * Events for webhooks, written in the transaction of the change (by the outbox trigger) or of
+ * the push check (message.undelivered); `id` is their order within a conversation, since every
+ * writer holds the conversation's row lock.
+ */
+export const webhookEvents = pgTable(
+  'webhook_events',
+  {
+    conversationId: uuid('conversation_id').notNull(),
+    id: bigint('id', { mode: 'number' }).generatedAlwaysAsIdentity(),
+    type: text('type').notNull(),
+    seq: integer('seq'),
+    /** The member joined or left, or the recipient a message did not reach. */
+    userId: uuid('user_id'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.conversationId, t.id] }),
+    index('webhook_events_created_at_idx').on(t.createdAt),
+  ],
+);
+
+/** How far each webhook endpoint has taken each conversation's events, and its failures. */
+export const webhookCursors = pgTable(
+  'webhook_cursors',
+  {
+    endpoint: text('endpoint').notNull(),
+    conversationId: uuid('conversation_id').notNull(),
+    lastId: bigint('last_id', { mode: 'number' }).notNull().default(0),
+    failures: integer('failures').notNull().default(0),
+    failingSince: ts('failing_since'),
+  },
+  (t) => [primaryKey({ columns: [t.endpoint, t.conversationId] })],
+);
+
+/** The job queue's workers (graphile-worker) and when their instance was last seen alive. */
+export const jobWorkers = pgTable('job_workers', {
+  workerId: text('worker_id').primaryKey(),
+  seenAt: ts('seen_at').notNull().defaultNow(),
+});
 
 export type UserRow = typeof users.$inferSelect;
 export type ConversationRow = typeof conversations.$inferSelect;

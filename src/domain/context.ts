@@ -11,6 +11,8 @@ import type { RateLimiter } from './rate-limits.js';
 import type { MemberSets } from './streams/member-sets.js';
 
 /** What the rules need from the outside world, built once at start. */
+import type { PushSettings } from './notifications.js';
+
 export interface Deps {
   readonly db: Database;
   /** Sends into one conversation, gathered into one commit while the previous one commits. */
@@ -34,6 +36,8 @@ export interface Deps {
   readonly localDevelopment: boolean;
   /** Observes how long a stored message took to reach a subscription (ms). */
   readonly observeDeliveryLag: (ms: number) => void;
+  /** Web Push: the application key clients subscribe with, and which endpoints are allowed. */
+  readonly push: PushSettings;
 }
 
 /** One request (or one subscription) on behalf of a signed-in user. */

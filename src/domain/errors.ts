@@ -8,7 +8,9 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'RATE_LIMITED'
-  | 'RESYNC_REQUIRED';
+  | 'RESYNC_REQUIRED'
+  /** A feature this server has not been set up for (push without VAPID keys). */
+  | 'NOT_CONFIGURED';
 
 export class DomainError extends Error {
   override name = 'DomainError';

@@ -7,7 +7,7 @@
 // offered to it at once, with no promise, and only what it cannot take now is buffered, under
 // the same bound and overflow policy, until it pulls it with poll().
 
-export interface ChannelOptions {
+export interface ChannelOptions<T = unknown> {
   /** Undelivered items kept for a client that reads slower than events come. */
   maxBuffer: number;
   /**
@@ -15,6 +15,11 @@ export interface ChannelOptions {
    * subscription, a function is called first (to close the socket so the client resumes).
    */
   overflow: 'drop-oldest' | 'fail' | (() => void);
+  /**
+   * Called with each value as it leaves the channel for the socket (taken by the consumer or a
+   * pending next()), never for one buffered and then dropped: what reached the client's socket.
+   */
+  onTaken?: (value: T) => void;
 }
 
 export class SlowConsumerError extends Error {
@@ -46,13 +51,15 @@ export class Channel<T> implements AsyncIterableIterator<T> {
 
   private readonly maxBuffer: number;
   private readonly overflow: ChannelOptions['overflow'];
+  private readonly onTaken: ((value: T) => void) | undefined;
 
   constructor(
     private readonly cleanup: () => void,
-    opts: Partial<ChannelOptions> = {},
+    opts: Partial<ChannelOptions<T>> = {},
   ) {
     this.maxBuffer = opts.maxBuffer ?? 10_000;
     this.overflow = opts.overflow ?? 'fail';
+    this.onTaken = opts.onTaken;
   }
 
   get closed(): boolean {
@@ -62,10 +69,14 @@ export class Channel<T> implements AsyncIterableIterator<T> {
   /** Queues a value; false when the channel is closed. */
   push(value: T): boolean {
     if (this.finished) return false;
-    if (this.consumer && this.buffer.length === 0 && this.consumer.offer(value)) return true;
+    if (this.consumer && this.buffer.length === 0 && this.consumer.offer(value)) {
+      this.onTaken?.(value);
+      return true;
+    }
     if (this.waiter) {
       const { resolve } = this.waiter;
       this.waiter = null;
+      this.onTaken?.(value);
       resolve({ value, done: false });
       return true;
     }
@@ -129,9 +140,14 @@ export class Channel<T> implements AsyncIterableIterator<T> {
    * its consumer (ended) when it finds nothing more.
    */
   poll(): T | typeof NOTHING {
-    if (this.buffer.length > 0) return this.buffer.shift()!;
+    if (this.buffer.length > 0) return this.taken(this.buffer.shift()!);
     if (this.finished) this.notifyEnded();
     return NOTHING;
+  }
+
+  private taken(value: T): T {
+    this.onTaken?.(value);
+    return value;
   }
 
   private runCleanup(): void {
@@ -142,7 +158,7 @@ export class Channel<T> implements AsyncIterableIterator<T> {
 
   next(): Promise<IteratorResult<T>> {
     if (this.buffer.length > 0)
-      return Promise.resolve({ value: this.buffer.shift()!, done: false });
+      return Promise.resolve({ value: this.taken(this.buffer.shift()!), done: false });
     if (this.finished) {
       if (this.failure) {
         const failure = this.failure;

@@ -12,6 +12,7 @@
 import { createECDH, createPublicKey, randomBytes, verify } from 'node:crypto';
 import type { ECDH } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
@@ -229,8 +230,13 @@ function describePushes(pushes: ReceivedPush[]): string {
     .join('\n')}`;
 }
 
+/**
+ * `tls: false` serves plain HTTP: Parley sends its pushes itself (web-push builds the request),
+ * so with ALLOW_PRIVATE_ENDPOINTS it can reach an http:// test endpoint; web-push's own
+ * sendNotification needs HTTPS.
+ */
 export async function startPushService(
-  opts: { vapidPublicKey?: string } = {},
+  opts: { vapidPublicKey?: string; tls?: boolean } = {},
 ): Promise<PushService> {
   const expectedKey =
     opts.vapidPublicKey === undefined ? undefined : Buffer.from(opts.vapidPublicKey, 'base64url');
@@ -327,11 +333,13 @@ export async function startPushService(
     }
   }
 
-  const server = https.createServer({ cert, key }, (req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) res.writeHead(500).end(String(err));
     });
-  });
+  };
+  const tls = opts.tls ?? true;
+  const server = tls ? https.createServer({ cert, key }, onRequest) : http.createServer(onRequest);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
@@ -339,7 +347,7 @@ export async function startPushService(
       resolve();
     });
   });
-  origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  origin = `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const agent = new https.Agent({ ca: cert });
 
   return {

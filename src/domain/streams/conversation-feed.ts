@@ -288,7 +288,7 @@ export async function openChannelFeed<T>(
   session: Session,
   scope: Parameters<typeof openFeed>[1],
   build: (channel: Channel<T>) => Pick<FeedHandlers, 'onEvent'> & Partial<FeedHandlers>,
-  opts: { onClose?: () => void; buffer?: Partial<ChannelOptions>; kind?: FeedKind } = {},
+  opts: { onClose?: () => void; buffer?: Partial<ChannelOptions<T>>; kind?: FeedKind } = {},
 ): Promise<Channel<T>> {
   let feed: Feed | undefined;
   const channel = new Channel<T>(() => {

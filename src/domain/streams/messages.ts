@@ -240,9 +240,6 @@ async function openMessageStream(
         if (seen === undefined || position === null || position <= seen) return;
         last.set(id, position);
         positions?.set(id, position);
-        if (seq.kind === 'added' && m.senderId !== session.userId) {
-          deliveries.record(id, session.userId, m.seq);
-        }
         push(m);
       };
 
@@ -369,7 +366,19 @@ async function openMessageStream(
       };
     },
     {
-      buffer: messageBuffer(session),
+      buffer: {
+        ...messageBuffer(session),
+        // Delivered once it leaves for the socket: one still waiting when a slow client is
+        // disconnected was not delivered (and may be pushed).
+        onTaken:
+          seq.kind === 'added'
+            ? (m: StreamItem) => {
+                if (m.senderId !== session.userId) {
+                  deliveries.record(m.conversationId, session.userId, m.seq);
+                }
+              }
+            : undefined,
+      },
       onClose: () => {
         for (const timer of gapTimers.values()) clearTimeout(timer);
         gapTimers.clear();

@@ -162,6 +162,13 @@ export type Mutation = {
   markRead: Conversation;
   register: AuthPayload;
   /**
+   * Receive Web Push notifications on this device for messages that did not reach any of your
+   * connections within a few seconds (and that you have not read meanwhile). Pass the browser's
+   * PushSubscription (`endpoint` and its `p256dh` and `auth` keys). Registering an endpoint again
+   * updates it; an endpoint belongs to one user at a time.
+   */
+  registerPushSubscription: Scalars['Boolean']['output'];
+  /**
    * Send a message to a conversation (`conversationId`) or to a person (`toPhone`, which opens the
    * 1:1 conversation if needed). Exactly one of the two. Repeating a `clientMessageId` returns the
    * original message instead of sending a second one.
@@ -174,6 +181,8 @@ export type Mutation = {
   setTyping: Scalars['Boolean']['output'];
   /** Get or create the 1:1 conversation with the user who has this phone number. */
   startDirectConversation: Conversation;
+  /** Stop pushes to this endpoint. False when it was not registered for you. */
+  unregisterPushSubscription: Scalars['Boolean']['output'];
   updateProfile: User;
 };
 
@@ -210,6 +219,10 @@ export type MutationRegisterArgs = {
   input: RegisterInput;
 };
 
+export type MutationRegisterPushSubscriptionArgs = {
+  input: PushSubscriptionInput;
+};
+
 export type MutationSendMessageArgs = {
   input: SendMessageInput;
 };
@@ -221,6 +234,10 @@ export type MutationSetTypingArgs = {
 
 export type MutationStartDirectConversationArgs = {
   phone: Scalars['String']['input'];
+};
+
+export type MutationUnregisterPushSubscriptionArgs = {
+  endpoint: Scalars['String']['input'];
 };
 
 export type MutationUpdateProfileArgs = {
@@ -255,6 +272,13 @@ export type Presence = {
 
 export type PresenceStatus = 'OFFLINE' | 'ONLINE';
 
+/** A browser's PushSubscription, as `subscription.toJSON()` gives it (keys base64url). */
+export type PushSubscriptionInput = {
+  auth: Scalars['String']['input'];
+  endpoint: Scalars['String']['input'];
+  p256dh: Scalars['String']['input'];
+};
+
 export type Query = {
   __typename?: 'Query';
   /** A conversation the caller is a member of; null when it does not exist or the caller is not in it. */
@@ -283,6 +307,11 @@ export type Query = {
   nodes: Array<Maybe<Node>>;
   /** A registered user found by phone number (any common formatting), or null. */
   userByPhone?: Maybe<User>;
+  /**
+   * The server's Web Push application key (VAPID, base64url): pass it as `applicationServerKey` to
+   * the browser's `pushManager.subscribe`. NOT_CONFIGURED when the server has no VAPID keys.
+   */
+  vapidPublicKey: Scalars['String']['output'];
 };
 
 export type QueryConversationArgs = {
@@ -548,6 +577,7 @@ export type ResolversTypes = {
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Presence: ResolverTypeWrapper<PresencePayload>;
   PresenceStatus: PresenceStatus;
+  PushSubscriptionInput: PushSubscriptionInput;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ReadReceipt: ResolverTypeWrapper<ReceiptPayload>;
   RegisterInput: RegisterInput;
@@ -584,6 +614,7 @@ export type ResolversParentTypes = {
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
   PageInfo: PageInfo;
   Presence: PresencePayload;
+  PushSubscriptionInput: PushSubscriptionInput;
   Query: Record<PropertyKey, never>;
   ReadReceipt: ReceiptPayload;
   RegisterInput: RegisterInput;
@@ -751,6 +782,12 @@ export type MutationResolvers<
     ContextType,
     RequireFields<MutationRegisterArgs, 'input'>
   >;
+  registerPushSubscription?: Resolver<
+    ResolversTypes['Boolean'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationRegisterPushSubscriptionArgs, 'input'>
+  >;
   sendMessage?: Resolver<
     ResolversTypes['Message'],
     ParentType,
@@ -768,6 +805,12 @@ export type MutationResolvers<
     ParentType,
     ContextType,
     RequireFields<MutationStartDirectConversationArgs, 'phone'>
+  >;
+  unregisterPushSubscription?: Resolver<
+    ResolversTypes['Boolean'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationUnregisterPushSubscriptionArgs, 'endpoint'>
   >;
   updateProfile?: Resolver<
     ResolversTypes['User'],
@@ -844,6 +887,7 @@ export type QueryResolvers<
     ContextType,
     RequireFields<QueryUserByPhoneArgs, 'phone'>
   >;
+  vapidPublicKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type ReadReceiptResolvers<

@@ -17,6 +17,9 @@ import { messages } from './query/messages.js';
 import { node } from './query/node.js';
 import { nodes } from './query/nodes.js';
 import { userByPhone } from './query/userByPhone.js';
+import { vapidPublicKey } from './query/vapidPublicKey.js';
+import { registerPushSubscription } from './mutation/registerPushSubscription.js';
+import { unregisterPushSubscription } from './mutation/unregisterPushSubscription.js';
 import { Conversation } from './types/Conversation.js';
 import { ReadReceipt } from './types/ReadReceipt.js';
 import { Presence } from './types/Presence.js';
@@ -35,7 +38,7 @@ import { User } from './types/User.js';
 
 export const resolvers: Resolvers = {
   DateTime,
-  Query: { me, userByPhone, conversation, conversations, messages, node, nodes },
+  Query: { me, userByPhone, conversation, conversations, messages, node, nodes, vapidPublicKey },
   Mutation: {
     register,
     login,
@@ -49,6 +52,8 @@ export const resolvers: Resolvers = {
     deleteMessage,
     markRead,
     setTyping,
+    registerPushSubscription,
+    unregisterPushSubscription,
   },
   Subscription: {
     messageAdded,

@@ -14,7 +14,8 @@ CREATE TABLE "notification_settings" (
 --> statement-breakpoint
 CREATE TABLE "push_cursors" (
 	"conversation_id" uuid PRIMARY KEY NOT NULL,
-	"last_seq" integer NOT NULL
+	"last_seq" integer NOT NULL,
+	"check_at" timestamp (3) with time zone
 );
 --> statement-breakpoint
 CREATE TABLE "push_deliveries" (
@@ -103,6 +104,7 @@ DECLARE
   v_seq integer;
   v_user uuid;
   v_type text;
+  v_schedule boolean;
 BEGIN
   SELECT * INTO s FROM notification_settings WHERE id = 1;
   IF NOT FOUND
@@ -115,16 +117,28 @@ BEGIN
     WHEN 'messageAdded' THEN
       v_seq := (v_record->>'seq')::integer;
       v_type := 'message.created';
-      -- The conversation's push check, due when this message is (or earlier, if one is pending).
-      INSERT INTO push_cursors (conversation_id, last_seq)
-      VALUES (NEW.conversation_id, v_seq - 1)
-      ON CONFLICT DO NOTHING;
-      PERFORM graphile_worker.add_job(
-        'parley_push_check',
-        json_build_object('c', NEW.conversation_id),
-        run_at := now() + s.push_delay_ms * interval '1 millisecond',
-        job_key := 'push-check:' || NEW.conversation_id,
-        job_key_mode := 'preserve_run_at');
+      -- The conversation's push check, due PUSH_DELAY_MS after this message unless one is
+      -- pending already (it is due sooner and schedules the next itself): one job per window
+      -- of messages, not per message. A pending check a minute overdue is taken as lost.
+      UPDATE push_cursors pc
+         SET check_at = now() + s.push_delay_ms * interval '1 millisecond'
+       WHERE pc.conversation_id = NEW.conversation_id
+         AND (pc.check_at IS NULL OR pc.check_at < now() - interval '1 minute');
+      v_schedule := FOUND;
+      IF NOT v_schedule THEN
+        INSERT INTO push_cursors (conversation_id, last_seq, check_at)
+        VALUES (NEW.conversation_id, v_seq - 1, now() + s.push_delay_ms * interval '1 millisecond')
+        ON CONFLICT DO NOTHING;
+        v_schedule := FOUND;
+      END IF;
+      IF v_schedule THEN
+        PERFORM graphile_worker.add_job(
+          'parley_push_check',
+          json_build_object('c', NEW.conversation_id),
+          run_at := now() + s.push_delay_ms * interval '1 millisecond',
+          job_key := 'push-check:' || NEW.conversation_id,
+          job_key_mode := 'preserve_run_at');
+      END IF;
     WHEN 'messageUpdated' THEN
       v_seq := (v_record->>'seq')::integer;
       v_type := CASE
@@ -155,7 +169,7 @@ CREATE TRIGGER outbox_notify AFTER INSERT ON outbox
 -- (PUSH_DELAY_MS after it was sent). For each due message, every other member who had joined
 -- before it, to none of whose connections it was delivered and who has not read it, is a
 -- recipient it missed: each of their push subscriptions gets a claim (the primary key makes it
--- at most one push per message and device) and a job that pushes; with webhooks, each missed
+-- at most one push per message and device), sent by one batch job; with webhooks, each missed
 -- recipient is a message.undelivered event (the bridge to FCM/APNs). The cursor moves past the
 -- due messages in the same transaction, and the next check is scheduled for the next message.
 CREATE FUNCTION parley_push_check(p_conversation_id uuid) RETURNS integer LANGUAGE plpgsql AS $$
@@ -165,8 +179,8 @@ DECLARE
   v_due integer;
   v_next timestamptz;
   v_claims integer := 0;
+  v_n integer;
   r record;
-  r2 record;
 BEGIN
   SELECT * INTO s FROM notification_settings WHERE id = 1;
   IF cardinality(s.webhook_endpoints) > 0 THEN
@@ -197,37 +211,41 @@ BEGIN
        ORDER BY m.seq, cm.user_id
     LOOP
       IF s.push_enabled THEN
-        FOR r2 IN
-          INSERT INTO push_deliveries (conversation_id, seq, endpoint, user_id)
-          SELECT p_conversation_id, r.seq, ps.endpoint, ps.user_id
-            FROM push_subscriptions ps WHERE ps.user_id = r.user_id
-          ON CONFLICT DO NOTHING
-          RETURNING endpoint
-        LOOP
-          PERFORM graphile_worker.add_job(
-            'parley_push',
-            json_build_object('c', p_conversation_id, 's', r.seq, 'e', r2.endpoint));
-          v_claims := v_claims + 1;
-        END LOOP;
+        INSERT INTO push_deliveries (conversation_id, seq, endpoint, user_id)
+        SELECT p_conversation_id, r.seq, ps.endpoint, ps.user_id
+          FROM push_subscriptions ps WHERE ps.user_id = r.user_id
+        ON CONFLICT DO NOTHING;
+        GET DIAGNOSTICS v_n = ROW_COUNT;
+        v_claims := v_claims + v_n;
       END IF;
       IF cardinality(s.webhook_endpoints) > 0 THEN
         PERFORM parley_webhook_event(p_conversation_id, 'message.undelivered', r.seq, r.user_id,
                                      s.webhook_endpoints);
       END IF;
     END LOOP;
+    IF v_claims > 0 THEN
+      -- One job sends the pushes claimed here (each retried on its own if it fails).
+      PERFORM graphile_worker.add_job(
+        'parley_push_batch',
+        json_build_object('c', p_conversation_id, 'from', v_cursor + 1, 'to', v_due));
+    END IF;
     UPDATE push_cursors SET last_seq = v_due WHERE conversation_id = p_conversation_id;
     v_cursor := v_due;
   END IF;
 
+  -- The next check: when the next message is due, or none until a message comes.
   SELECT m.created_at INTO v_next FROM messages m
    WHERE m.conversation_id = p_conversation_id AND m.seq = v_cursor + 1;
   IF v_next IS NOT NULL THEN
+    v_next := greatest(now(), v_next + s.push_delay_ms * interval '1 millisecond');
+    UPDATE push_cursors SET check_at = v_next WHERE conversation_id = p_conversation_id;
     PERFORM graphile_worker.add_job(
       'parley_push_check',
       json_build_object('c', p_conversation_id),
-      run_at := greatest(now(), v_next + s.push_delay_ms * interval '1 millisecond'),
-      job_key := 'push-check:' || p_conversation_id,
-      job_key_mode := 'preserve_run_at');
+      run_at := v_next,
+      job_key := 'push-check:' || p_conversation_id);
+  ELSE
+    UPDATE push_cursors SET check_at = NULL WHERE conversation_id = p_conversation_id;
   END IF;
   RETURN v_claims;
 END;

@@ -1,7 +1,7 @@
 // Push subscriptions, the notification settings the outbox trigger reads, and what the push and
 // webhook jobs read and record (drizzle/0009_notifications.sql has the SQL side).
 import { and, eq, sql } from 'drizzle-orm';
-import { queryRows, type Executor } from './client.js';
+import { pgArray, queryRows, type Executor } from './client.js';
 import { notificationSettings, pushSubscriptions } from './schema.js';
 
 export interface PushSubscriptionRow {
@@ -85,11 +85,12 @@ export async function runPushCheck(db: Executor, conversationId: string): Promis
 
 /** A claimed push with all it needs to be sent, or to be found no longer due. */
 export interface PushClaim {
+  conversationId: string;
+  seq: number;
+  endpoint: string;
   userId: string;
   attempts: number;
   sendingAt: Date | null;
-  sentAt: Date | null;
-  outcome: string | null;
   p256dh: string | null;
   auth: string | null;
   /** Null when the recipient is no longer a member. */
@@ -101,13 +102,17 @@ export interface PushClaim {
   createdAt: Date;
 }
 
-export async function findPushClaim(
+export type PushKey = Pick<PushClaim, 'conversationId' | 'seq' | 'endpoint'>;
+
+/** The open claims (not sent, no outcome) of a conversation's messages from..to, or of one endpoint. */
+export async function findPushClaims(
   db: Executor,
-  key: { conversationId: string; seq: number; endpoint: string },
-): Promise<PushClaim | undefined> {
-  const [row] = await queryRows<Record<string, unknown>>(
+  conversationId: string,
+  range: { from: number; to: number; endpoint?: string },
+): Promise<PushClaim[]> {
+  const rows = await queryRows<Record<string, unknown>>(
     db,
-    sql`select d.user_id, d.attempts, d.sending_at, d.sent_at, d.outcome, d.created_at,
+    sql`select d.seq, d.endpoint, d.user_id, d.attempts, d.sending_at, d.created_at,
                ps.p256dh, ps.auth, cm.last_read_seq, m.body, m.deleted_at is not null as deleted,
                m.attachment_count, u.display_name
           from push_deliveries d
@@ -116,17 +121,20 @@ export async function findPushClaim(
           left join push_subscriptions ps on ps.endpoint = d.endpoint and ps.user_id = d.user_id
           left join conversation_members cm
                  on cm.conversation_id = d.conversation_id and cm.user_id = d.user_id
-         where d.conversation_id = ${key.conversationId}::uuid and d.seq = ${key.seq}::int
-           and d.endpoint = ${key.endpoint}::text`,
+         where d.conversation_id = ${conversationId}::uuid
+           and d.seq between ${range.from}::int and ${range.to}::int
+           and (${range.endpoint ?? null}::text is null or d.endpoint = ${range.endpoint ?? null}::text)
+           and d.sent_at is null and d.outcome is null
+         order by d.seq, d.endpoint`,
   );
-  if (!row) return undefined;
   const date = (v: unknown) => (v == null ? null : new Date(v as string | Date));
-  return {
+  return rows.map((row) => ({
+    conversationId,
+    seq: Number(row.seq),
+    endpoint: row.endpoint as string,
     userId: row.user_id as string,
     attempts: Number(row.attempts),
     sendingAt: date(row.sending_at),
-    sentAt: date(row.sent_at),
-    outcome: (row.outcome as string | null) ?? null,
     p256dh: (row.p256dh as string | null) ?? null,
     auth: (row.auth as string | null) ?? null,
     lastReadSeq: row.last_read_seq == null ? null : Number(row.last_read_seq),
@@ -135,37 +143,70 @@ export async function findPushClaim(
     attachmentCount: Number(row.attachment_count),
     senderName: row.display_name as string,
     createdAt: date(row.created_at)!,
-  };
+  }));
 }
 
-type PushKey = { conversationId: string; seq: number; endpoint: string };
+/** (seq, endpoint) pairs of one conversation, as two array parameters. */
+const pairsOf = (keys: readonly PushKey[]) =>
+  sql`unnest(${pgArray(
+    keys.map((k) => k.seq),
+    'int',
+  )}, ${pgArray(
+    keys.map((k) => k.endpoint),
+    'text',
+  )}) as k(seq, endpoint)`;
+
+/**
+ * Marks claims as being sent, before the push service is called: at most once. Returns those
+ * this caller took (another run may have taken or ended some meanwhile).
+ */
+export async function markPushesSending(
+  db: Executor,
+  conversationId: string,
+  keys: readonly PushKey[],
+): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const rows = await queryRows<{ seq: number; endpoint: string }>(
+    db,
+    sql`update push_deliveries d set sending_at = now(), attempts = d.attempts + 1
+          from ${pairsOf(keys)}
+         where d.conversation_id = ${conversationId}::uuid and d.seq = k.seq and d.endpoint = k.endpoint
+           and d.sending_at is null and d.sent_at is null and d.outcome is null
+        returning d.seq, d.endpoint`,
+  );
+  return new Set(rows.map((r) => `${r.seq} ${r.endpoint}`));
+}
+
+export async function markPushesSent(
+  db: Executor,
+  conversationId: string,
+  keys: readonly PushKey[],
+): Promise<void> {
+  if (keys.length === 0) return;
+  await db.execute(sql`
+    update push_deliveries d set sent_at = now()
+      from ${pairsOf(keys)}
+     where d.conversation_id = ${conversationId}::uuid and d.seq = k.seq and d.endpoint = k.endpoint`);
+}
+
+/** Ends claims without a push: READ, LEFT, DELETED, GONE, FAILED or UNKNOWN. */
+export async function markPushesOutcome(
+  db: Executor,
+  conversationId: string,
+  keys: readonly PushKey[],
+  outcome: string,
+): Promise<void> {
+  if (keys.length === 0) return;
+  await db.execute(sql`
+    update push_deliveries d set outcome = ${outcome}::text
+      from ${pairsOf(keys)}
+     where d.conversation_id = ${conversationId}::uuid and d.seq = k.seq and d.endpoint = k.endpoint`);
+}
 
 const pushKey = (k: PushKey) =>
   sql`conversation_id = ${k.conversationId}::uuid and seq = ${k.seq}::int and endpoint = ${k.endpoint}::text`;
 
-/** Marks the claim as being sent (before the push service is called): at most once. */
-export async function markPushSending(db: Executor, key: PushKey): Promise<boolean> {
-  const rows = await queryRows(
-    db,
-    sql`update push_deliveries set sending_at = now(), attempts = attempts + 1
-         where ${pushKey(key)} and sending_at is null and sent_at is null and outcome is null
-        returning 1`,
-  );
-  return rows.length > 0;
-}
-
-export async function markPushSent(db: Executor, key: PushKey): Promise<void> {
-  await db.execute(sql`update push_deliveries set sent_at = now() where ${pushKey(key)}`);
-}
-
-/** Ends a claim without a push: READ, LEFT, DELETED, GONE, FAILED or UNKNOWN. */
-export async function markPushOutcome(db: Executor, key: PushKey, outcome: string): Promise<void> {
-  await db.execute(
-    sql`update push_deliveries set outcome = ${outcome}::text where ${pushKey(key)}`,
-  );
-}
-
-/** The push service did not take it: another try at `runAt`, by a new job. */
+/** The push service did not take it: another try after `delayMs`, by a job of its own. */
 export async function schedulePushRetry(
   db: Executor,
   key: PushKey,

@@ -258,6 +258,8 @@ export const pushCursors = pgTable('push_cursors', {
     .primaryKey()
     .references(() => conversations.id, { onDelete: 'cascade' }),
   lastSeq: integer('last_seq').notNull(),
+  /** When the pending check is due; null: none is pending (the next message schedules one). */
+  checkAt: ts('check_at'),
 });
 
 /**

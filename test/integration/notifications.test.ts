@@ -40,42 +40,64 @@ interface PushJson {
   preview?: string;
 }
 
-describe.each(backends())('push notifications and webhooks on $name', ({ name, available }) => {
-  let app: TestApp;
-  let push: PushService;
-  let hooks: WebhookReceiver;
-  const vapid = webPush.generateVAPIDKeys();
+// The tests run at once (each has its own conversation and devices); most of their time is the
+// push delay.
+describe.concurrent.each(backends())(
+  'push notifications and webhooks on $name',
+  ({ name, available }) => {
+    let app: TestApp;
+    let push: PushService;
+    let hooks: WebhookReceiver;
+    /** A second endpoint, taken down by one test. */
+    let flakyHooks: WebhookReceiver;
+    const vapid = webPush.generateVAPIDKeys();
 
-  beforeAll(async () => {
-    if (!available) return;
-    push = await startPushService({ vapidPublicKey: vapid.publicKey, tls: false });
-    hooks = await startWebhookReceiver({ secret: generateWebhookSecret() });
-    app = await startApp(name, {
-      env: {
-        VAPID_PUBLIC_KEY: vapid.publicKey,
-        VAPID_PRIVATE_KEY: vapid.privateKey,
-        VAPID_SUBJECT: 'mailto:ops@example.com',
-        PUSH_DELAY_MS: String(PUSH_DELAY_MS),
-        PUSH_RETRY_BASE_MS: '200',
-        WEBHOOK_URL: hooks.url,
-        WEBHOOK_SECRET: hooks.secret,
-        WEBHOOK_RETRY_BASE_MS: '200',
-        ALLOW_PRIVATE_ENDPOINTS: 'true',
-      },
+    beforeAll(async () => {
+      if (!available) return;
+      push = await startPushService({ vapidPublicKey: vapid.publicKey, tls: false });
+      const secret = generateWebhookSecret();
+      hooks = await startWebhookReceiver({ secret });
+      flakyHooks = await startWebhookReceiver({ secret });
+      app = await startApp(name, {
+        env: {
+          VAPID_PUBLIC_KEY: vapid.publicKey,
+          VAPID_PRIVATE_KEY: vapid.privateKey,
+          VAPID_SUBJECT: 'mailto:ops@example.com',
+          PUSH_DELAY_MS: String(PUSH_DELAY_MS),
+          PUSH_RETRY_BASE_MS: '200',
+          WEBHOOK_URL: `${hooks.url},${flakyHooks.url}`,
+          WEBHOOK_SECRET: hooks.secret,
+          WEBHOOK_RETRY_BASE_MS: '200',
+          ALLOW_PRIVATE_ENDPOINTS: 'true',
+        },
+      });
     });
-  });
-  afterAll(async () => {
-    await app?.close();
-    await push?.close();
-    await hooks?.close();
-  });
+    afterAll(async () => {
+      await app?.close();
+      await push?.close();
+      await hooks?.close();
+      await flakyHooks?.close();
+    });
 
-  /** A group of a sender and recipients, each recipient with a push subscription. */
-  async function room(recipients = 1) {
-    const sender = await registerUser(app, 'Alice Sender');
-    const others: (TestUser & { endpoint: string })[] = [];
-    for (let i = 0; i < recipients; i++) {
-      const user = await registerUser(app, `Recipient ${i}`);
+    /** A group of a sender and recipients, each of them with a push subscription. */
+    async function room(recipients = 1) {
+      const [sender, ...others] = await Promise.all(
+        ['Alice Sender', ...Array.from({ length: recipients }, (_, i) => `Recipient ${i}`)].map(
+          (name) => withSubscription(name),
+        ),
+      );
+      const id = ok(
+        await app.gql<{ createGroupConversation: { id: string } }>(
+          GROUP,
+          { input: { title: 'Push room', memberPhones: others.map((o) => o.phone) } },
+          sender!.token,
+        ),
+      ).createGroupConversation.id;
+      return { sender: sender!, others, id };
+    }
+
+    async function withSubscription(name: string): Promise<TestUser & { endpoint: string }> {
+      const user = await registerUser(app, name);
       const sub = push.createSubscription();
       ok(
         await app.gql(
@@ -84,319 +106,311 @@ describe.each(backends())('push notifications and webhooks on $name', ({ name, a
           user.token,
         ),
       );
-      others.push({ ...user, endpoint: sub.endpoint });
+      return { ...user, endpoint: sub.endpoint };
     }
-    const id = ok(
-      await app.gql<{ createGroupConversation: { id: string } }>(
-        GROUP,
-        { input: { title: 'Push room', memberPhones: others.map((o) => o.phone) } },
-        sender.token,
-      ),
-    ).createGroupConversation.id;
-    return { sender, others, id };
-  }
 
-  const send = async (user: TestUser, conversationId: string, body: string) =>
-    ok(
-      await app.gql<{ sendMessage: { id: string; seq: number } }>(
-        SEND,
-        { input: { conversationId, body } },
-        user.token,
-      ),
-    ).sendMessage;
-
-  const pushesTo = (endpoint: string) => push.received(endpoint).map((p) => p.json as PushJson);
-
-  it.skipIf(!available)(
-    'hands out the VAPID key and refuses a malformed subscription',
-    async () => {
-      const user = await registerUser(app);
-      const key = ok(
-        await app.gql<{ vapidPublicKey: string }>(`{ vapidPublicKey }`, {}, user.token),
-      );
-      expect(key.vapidPublicKey).toBe(vapid.publicKey);
-      const sub = push.createSubscription();
-      const bad = [
-        { ...sub, endpoint: 'not a url' },
-        { ...sub, endpoint: 'ftp://push.example.com/x' },
-        { ...sub, p256dh: 'AAAA' },
-        { ...sub, auth: 'short' },
-      ];
-      for (const input of bad) {
-        const res = await app.gql(
-          REGISTER,
-          { input: { endpoint: input.endpoint, p256dh: input.p256dh, auth: input.auth } },
+    const send = async (user: TestUser, conversationId: string, body: string) =>
+      ok(
+        await app.gql<{ sendMessage: { id: string; seq: number } }>(
+          SEND,
+          { input: { conversationId, body } },
           user.token,
-        );
-        expect(errorCode(res)).toBe('BAD_USER_INPUT');
-      }
-      const [row] = await rows<{ n: number }>(
-        sql`select count(*)::int as n from push_subscriptions where user_id = ${user.id}::uuid`,
-      );
-      expect(row!.n).toBe(0);
-      expect(
-        errorCode(
-          await app.gql(REGISTER, {
-            input: { endpoint: sub.endpoint, p256dh: sub.p256dh, auth: sub.auth },
-          }),
         ),
-      ).toBe('UNAUTHENTICATED');
-    },
-  );
+      ).sendMessage;
 
-  it.skipIf(!available)(
-    'an offline recipient gets exactly one push per message, VAPID-signed and decryptable',
-    async () => {
-      const { sender, others, id } = await room(2);
-      const m1 = await send(sender, id, 'Lunch at noon?');
-      const m2 = await send(sender, id, 'x'.repeat(500));
-      for (const other of others) {
-        await push.waitFor(() => push.received(other.endpoint).length >= 2, 10_000);
-      }
-      await sleep(PUSH_DELAY_MS + 500); // nothing more comes
-      for (const other of others) {
-        const got = pushesTo(other.endpoint);
-        expect(got.map((p) => p.seq)).toEqual([m1.seq, m2.seq]);
-        expect(got[0]).toMatchObject({
-          type: 'message',
-          conversationId: id,
-          messageId: m1.id,
-          senderName: 'Alice Sender',
-          preview: 'Lunch at noon?',
-        });
-        // A preview is a preview: never the whole of a long message, and never a token.
-        expect([...got[1]!.preview!].length).toBeLessThanOrEqual(120);
-        const raw = push
-          .received(other.endpoint)
-          .map((p) => p.payload)
-          .join('');
-        expect(raw).not.toContain(sender.token);
-        expect(push.received(other.endpoint)[0]!.vapidSub).toBe('mailto:ops@example.com');
-      }
-      // The sender is never pushed their own message.
-      expect(push.received().filter((p) => !others.some((o) => o.endpoint === p.endpoint))).toEqual(
-        [],
-      );
-    },
-  );
+    const pushesTo = (endpoint: string) => push.received(endpoint).map((p) => p.json as PushJson);
 
-  it.skipIf(!available)(
-    'a recipient whose connection received the message live gets no push',
-    async () => {
-      const { sender, others, id } = await room(1);
-      const recipient = others[0]!;
-      const client = connect(app.wsUrl, recipient.token);
-      const live = subscribe<{ seq: number }>(
-        client,
-        `subscription($id: ID) { messageAdded(conversationId: $id) { seq } }`,
-        { id },
-        (d) => d.messageAdded as { seq: number },
-      );
-      // Live once a probe message arrives (probes sent before the subscription ran may be pushed).
-      let probes = 0;
-      const probing = setInterval(() => void send(sender, id, `probe ${++probes}`), 150);
-      await live.until((items) => items.length > 0).finally(() => clearInterval(probing));
-      const firstLive = live.items[0]!.seq;
-      const real = await send(sender, id, 'seen live');
-      await live.until((items) => items.some((m) => m.seq === real.seq));
-      await sleep(PUSH_DELAY_MS * 2 + 500);
-      // Every message from the first one received live on is unpushed (a probe sent before the
-      // subscription ran was not delivered, and may have been).
-      const pushed = pushesTo(recipient.endpoint).map((p) => p.seq);
-      expect(pushed.filter((seq) => seq >= firstLive)).toEqual([]);
-      expect(live.items.map((m) => m.seq)).toContain(real.seq);
-      live.stop();
-      await client.dispose();
-    },
-  );
-
-  it.skipIf(!available)(
-    'a connected recipient whose socket stopped taking messages is pushed those it did not get',
-    async () => {
-      const { sender, others, id } = await room(1);
-      const recipient = others[0]!;
-      // A raw graphql-ws client whose frames are large (the body selected 20 times), so its
-      // socket backs up soon once it stops reading.
-      const socket = new WebSocket(app.wsUrl, 'graphql-transport-ws');
-      const frames: { type: string; payload?: { data?: { a0?: { seq: number } } } }[] = [];
-      socket.on('message', (data) => frames.push(JSON.parse(String(data)) as (typeof frames)[0]));
-      await new Promise((resolve) => socket.once('open', resolve));
-      socket.send(
-        JSON.stringify({
-          type: 'connection_init',
-          payload: { authorization: `Bearer ${recipient.token}` },
-        }),
-      );
-      await waitUntil(async () => frames.some((f) => f.type === 'connection_ack'));
-      const fields = Array.from({ length: 19 }, (_, i) => `b${i}: body`).join(' ');
-      socket.send(
-        JSON.stringify({
-          id: '1',
-          type: 'subscribe',
-          payload: {
-            query: `subscription($id: ID) { a0: messageAdded(conversationId: $id) { seq body ${fields} } }`,
-            variables: { id },
-          },
-        }),
-      );
-      const seqsOnSocket = () =>
-        frames.filter((f) => f.type === 'next').map((f) => f.payload!.data!.a0!.seq);
-      let probes = 0;
-      const probing = setInterval(() => void send(sender, id, `probe ${++probes}`), 150);
-      await waitUntil(async () => seqsOnSocket().length > 0).finally(() => clearInterval(probing));
-      await sleep(300); // a probe still on its way
-      socket.pause(); // stops reading: the server's writes back up
-      const body = 'y'.repeat(4_000);
-      const sent: number[] = [];
-      for (let i = 0; i < 250; i++) sent.push((await send(sender, id, body)).seq);
-      const last = sent.at(-1)!;
-      await push.waitFor(
-        (all) =>
-          all.some((p) => p.endpoint === recipient.endpoint && (p.json as PushJson).seq === last),
-        20_000,
-      );
-      await sleep(PUSH_DELAY_MS + 500);
-      const sentSet = new Set(sent);
-      const pushed = pushesTo(recipient.endpoint)
-        .map((p) => p.seq)
-        .filter((seq) => sentSet.has(seq))
-        .sort((x, y) => x - y);
-      // Once each; the first ones went out to the socket and were not pushed, the rest were.
-      expect(new Set(pushed).size).toBe(pushed.length);
-      expect(pushed.length).toBeGreaterThan(0);
-      expect(pushed.length).toBeLessThan(sent.length);
-      expect(pushed).toEqual(sent.slice(sent.length - pushed.length));
-      // Reading again, the client gets every message: the push did not replace delivery.
-      socket.resume();
-      await waitUntil(async () => seqsOnSocket().includes(last), 20_000);
-      expect(seqsOnSocket().filter((seq) => sentSet.has(seq))).toEqual(sent);
-      socket.close();
-    },
-  );
-
-  it.skipIf(!available)(
-    'a message read on another device before the delay is not pushed',
-    async () => {
-      const { sender, others, id } = await room(1);
-      const recipient = others[0]!;
-      const m = await send(sender, id, 'read me quickly');
-      ok(await app.gql(MARK_READ, { m: m.id }, recipient.token));
-      const later = await send(sender, id, 'and this one is not read');
-      await push.waitFor(() => push.received(recipient.endpoint).length >= 1, 10_000);
-      await sleep(PUSH_DELAY_MS + 500);
-      expect(pushesTo(recipient.endpoint).map((p) => p.seq)).toEqual([later.seq]);
-    },
-  );
-
-  it.skipIf(!available)(
-    'a push service answering 500 then 201 gets the push once; 410 removes the subscription',
-    async () => {
-      const { sender, others, id } = await room(2);
-      const [flaky, gone] = others as [
-        TestUser & { endpoint: string },
-        TestUser & { endpoint: string },
-      ];
-      push.respondWith(flaky.endpoint, [500, 503]);
-      push.expire(gone.endpoint);
-      const m = await send(sender, id, 'try again');
-      await push.waitFor(() => push.received(flaky.endpoint).length >= 1, 15_000);
-      await sleep(1_000);
-      expect(pushesTo(flaky.endpoint).map((p) => p.seq)).toEqual([m.seq]);
-      expect(
-        push.attempts.filter((a) => a.endpoint === flaky.endpoint).map((a) => a.status),
-      ).toEqual([500, 503, 201]);
-      // 410: the subscription is gone from the server, and later messages are not tried.
-      await waitUntil(
-        async () =>
-          (await rows(sql`select 1 from push_subscriptions where endpoint = ${gone.endpoint}`))
-            .length === 0,
-      );
-      const goneAttempts = push.attempts.filter((a) => a.endpoint === gone.endpoint).length;
-      await send(sender, id, 'after the expiry');
-      await push.waitFor(() => push.received(flaky.endpoint).length >= 2, 10_000);
-      expect(push.attempts.filter((a) => a.endpoint === gone.endpoint).length).toBe(goneAttempts);
-      expect(
-        ok(
-          await app.gql<{ unregisterPushSubscription: boolean }>(
-            UNREGISTER,
-            { e: gone.endpoint },
-            gone.token,
+    it.skipIf(!available)(
+      'hands out the VAPID key and refuses a malformed subscription',
+      async () => {
+        const user = await registerUser(app);
+        const key = ok(
+          await app.gql<{ vapidPublicKey: string }>(`{ vapidPublicKey }`, {}, user.token),
+        );
+        expect(key.vapidPublicKey).toBe(vapid.publicKey);
+        const sub = push.createSubscription();
+        const bad = [
+          { ...sub, endpoint: 'not a url' },
+          { ...sub, endpoint: 'ftp://push.example.com/x' },
+          { ...sub, p256dh: 'AAAA' },
+          { ...sub, auth: 'short' },
+        ];
+        for (const input of bad) {
+          const res = await app.gql(
+            REGISTER,
+            { input: { endpoint: input.endpoint, p256dh: input.p256dh, auth: input.auth } },
+            user.token,
+          );
+          expect(errorCode(res)).toBe('BAD_USER_INPUT');
+        }
+        const [row] = await rows<{ n: number }>(
+          sql`select count(*)::int as n from push_subscriptions where user_id = ${user.id}::uuid`,
+        );
+        expect(row!.n).toBe(0);
+        expect(
+          errorCode(
+            await app.gql(REGISTER, {
+              input: { endpoint: sub.endpoint, p256dh: sub.p256dh, auth: sub.auth },
+            }),
           ),
-        ).unregisterPushSubscription,
-      ).toBe(false);
-    },
-  );
+        ).toBe('UNAUTHENTICATED');
+      },
+    );
 
-  it.skipIf(!available)(
-    'webhooks: every event once, signed, in order per conversation, after the receiver was down',
-    async () => {
-      const { sender, others, id } = await room(1);
-      const recipient = others[0]!;
-      const before = hooks.received().length;
-      await hooks.down();
-      const sent: number[] = [];
-      for (let i = 0; i < 8; i++)
-        sent.push((await send(i % 2 ? recipient : sender, id, `m${i}`)).seq);
-      await sleep(1_500);
-      await hooks.up();
-      const ofRoom = () =>
-        hooks
-          .received()
-          .slice(before)
-          .filter((d) => dataOf(d).conversationId === id);
-      await hooks.waitFor(
-        () => ofRoom().filter((d) => d.type === 'message.created').length >= 8,
-        20_000,
-      );
-      await sleep(500);
-      const created = ofRoom().filter((d) => d.type === 'message.created');
-      expect(created.map((d) => dataOf(d).seq)).toEqual(sent);
-      // Once each: the idempotency ids are distinct, and the receiver saw no id twice.
-      const ids = ofRoom().map((d) => d.id);
-      expect(new Set(ids).size).toBe(ids.length);
-      // Membership events come in the same order as they happened, before the messages.
-      const types = ofRoom().map((d) => d.type);
-      expect(types.indexOf('member.joined')).toBeLessThan(types.indexOf('message.created'));
-      expect(hooks.rejected).toEqual([]);
-    },
-  );
+    it.skipIf(!available)(
+      'an offline recipient gets exactly one push per message, VAPID-signed and decryptable',
+      async () => {
+        const { sender, others, id } = await room(2);
+        const m1 = await send(sender, id, 'Lunch at noon?');
+        const m2 = await send(sender, id, 'x'.repeat(500));
+        for (const other of others) {
+          await push.waitFor(() => push.received(other.endpoint).length >= 2, 10_000);
+        }
+        await sleep(PUSH_DELAY_MS + 500); // nothing more comes
+        for (const other of others) {
+          const got = pushesTo(other.endpoint);
+          expect(got.map((p) => p.seq)).toEqual([m1.seq, m2.seq]);
+          expect(got[0]).toMatchObject({
+            type: 'message',
+            conversationId: id,
+            messageId: m1.id,
+            senderName: 'Alice Sender',
+            preview: 'Lunch at noon?',
+          });
+          // A preview is a preview: never the whole of a long message, and never a token.
+          expect([...got[1]!.preview!].length).toBeLessThanOrEqual(120);
+          const raw = push
+            .received(other.endpoint)
+            .map((p) => p.payload)
+            .join('');
+          expect(raw).not.toContain(sender.token);
+          expect(push.received(other.endpoint)[0]!.vapidSub).toBe('mailto:ops@example.com');
+        }
+        // The sender is never pushed their own message.
+        expect(push.received(sender.endpoint)).toEqual([]);
+      },
+    );
 
-  it.skipIf(!available)(
-    'webhooks: message.undelivered for a recipient the message did not reach',
-    async () => {
-      const { sender, others, id } = await room(1);
-      const recipient = others[0]!;
-      const m = await send(sender, id, 'where are you?');
-      const undelivered = await hooks.waitFor(
-        (all) =>
-          all.some((d) => d.type === 'message.undelivered' && dataOf(d).conversationId === id),
-        10_000,
-      );
-      const event = undelivered.find(
-        (d) => d.type === 'message.undelivered' && dataOf(d).conversationId === id,
-      )!;
-      expect(event.data).toMatchObject({
-        conversationId: id,
-        messageId: m.id,
-        seq: m.seq,
-        recipientId: recipient.id,
-        senderId: sender.id,
-        senderName: 'Alice Sender',
-        preview: 'where are you?',
-      });
-    },
-  );
+    it.skipIf(!available)(
+      'a recipient whose connection received the message live gets no push',
+      async () => {
+        const { sender, others, id } = await room(1);
+        const recipient = others[0]!;
+        const client = connect(app.wsUrl, recipient.token);
+        const live = subscribe<{ seq: number }>(
+          client,
+          `subscription($id: ID) { messageAdded(conversationId: $id) { seq } }`,
+          { id },
+          (d) => d.messageAdded as { seq: number },
+        );
+        // Live once a probe message arrives (probes sent before the subscription ran may be pushed).
+        let probes = 0;
+        const probing = setInterval(() => void send(sender, id, `probe ${++probes}`), 150);
+        await live.until((items) => items.length > 0).finally(() => clearInterval(probing));
+        const firstLive = live.items[0]!.seq;
+        const real = await send(sender, id, 'seen live');
+        await live.until((items) => items.some((m) => m.seq === real.seq));
+        await sleep(PUSH_DELAY_MS * 2 + 500);
+        // Every message from the first one received live on is unpushed (a probe sent before the
+        // subscription ran was not delivered, and may have been).
+        const pushed = pushesTo(recipient.endpoint).map((p) => p.seq);
+        expect(pushed.filter((seq) => seq >= firstLive)).toEqual([]);
+        expect(live.items.map((m) => m.seq)).toContain(real.seq);
+        live.stop();
+        await client.dispose();
+      },
+    );
 
-  async function rows<T = Record<string, unknown>>(query: ReturnType<typeof sql>): Promise<T[]> {
-    const result: unknown = await app.database.db.execute(query);
-    return Array.isArray(result) ? (result as T[]) : (result as { rows: T[] }).rows;
-  }
+    it.skipIf(!available)(
+      'a connected recipient whose socket stopped taking messages is pushed those it did not get',
+      async () => {
+        const { sender, others, id } = await room(1);
+        const recipient = others[0]!;
+        // A raw graphql-ws client whose frames are large (the body selected 20 times), so its
+        // socket backs up soon once it stops reading.
+        const socket = new WebSocket(app.wsUrl, 'graphql-transport-ws');
+        const frames: { type: string; payload?: { data?: { a0?: { seq: number } } } }[] = [];
+        socket.on('message', (data) => frames.push(JSON.parse(String(data)) as (typeof frames)[0]));
+        await new Promise((resolve) => socket.once('open', resolve));
+        socket.send(
+          JSON.stringify({
+            type: 'connection_init',
+            payload: { authorization: `Bearer ${recipient.token}` },
+          }),
+        );
+        await waitUntil(async () => frames.some((f) => f.type === 'connection_ack'));
+        const fields = Array.from({ length: 19 }, (_, i) => `b${i}: body`).join(' ');
+        socket.send(
+          JSON.stringify({
+            id: '1',
+            type: 'subscribe',
+            payload: {
+              query: `subscription($id: ID) { a0: messageAdded(conversationId: $id) { seq body ${fields} } }`,
+              variables: { id },
+            },
+          }),
+        );
+        const seqsOnSocket = () =>
+          frames.filter((f) => f.type === 'next').map((f) => f.payload!.data!.a0!.seq);
+        let probes = 0;
+        const probing = setInterval(() => void send(sender, id, `probe ${++probes}`), 150);
+        await waitUntil(async () => seqsOnSocket().length > 0).finally(() =>
+          clearInterval(probing),
+        );
+        await sleep(300); // a probe still on its way
+        socket.pause(); // stops reading: the server's writes back up
+        const body = 'y'.repeat(4_000);
+        const sent: number[] = [];
+        for (let i = 0; i < 250; i++) sent.push((await send(sender, id, body)).seq);
+        const last = sent.at(-1)!;
+        await push.waitFor(
+          (all) =>
+            all.some((p) => p.endpoint === recipient.endpoint && (p.json as PushJson).seq === last),
+          20_000,
+        );
+        await sleep(PUSH_DELAY_MS + 500);
+        const sentSet = new Set(sent);
+        const pushed = pushesTo(recipient.endpoint)
+          .map((p) => p.seq)
+          .filter((seq) => sentSet.has(seq))
+          .sort((x, y) => x - y);
+        // Once each; the first ones went out to the socket and were not pushed, the rest were.
+        expect(new Set(pushed).size).toBe(pushed.length);
+        expect(pushed.length).toBeGreaterThan(0);
+        expect(pushed.length).toBeLessThan(sent.length);
+        expect(pushed).toEqual(sent.slice(sent.length - pushed.length));
+        // Reading again, the client gets every message: the push did not replace delivery.
+        socket.resume();
+        await waitUntil(async () => seqsOnSocket().includes(last), 20_000);
+        expect(seqsOnSocket().filter((seq) => sentSet.has(seq))).toEqual(sent);
+        socket.close();
+      },
+    );
 
-  async function waitUntil(check: () => Promise<boolean>, timeoutMs = 10_000) {
-    const end = Date.now() + timeoutMs;
-    while (!(await check())) {
-      if (Date.now() > end) throw new Error('condition not met in time');
-      await sleep(50);
+    it.skipIf(!available)(
+      'a message read on another device before the delay is not pushed',
+      async () => {
+        const { sender, others, id } = await room(1);
+        const recipient = others[0]!;
+        const m = await send(sender, id, 'read me quickly');
+        ok(await app.gql(MARK_READ, { m: m.id }, recipient.token));
+        const later = await send(sender, id, 'and this one is not read');
+        await push.waitFor(() => push.received(recipient.endpoint).length >= 1, 10_000);
+        await sleep(PUSH_DELAY_MS + 500);
+        expect(pushesTo(recipient.endpoint).map((p) => p.seq)).toEqual([later.seq]);
+      },
+    );
+
+    it.skipIf(!available)(
+      'a push service answering 500 then 201 gets the push once; 410 removes the subscription',
+      async () => {
+        const { sender, others, id } = await room(2);
+        const [flaky, gone] = others as [
+          TestUser & { endpoint: string },
+          TestUser & { endpoint: string },
+        ];
+        push.respondWith(flaky.endpoint, [500, 503]);
+        push.expire(gone.endpoint);
+        const m = await send(sender, id, 'try again');
+        await push.waitFor(() => push.received(flaky.endpoint).length >= 1, 15_000);
+        await sleep(1_000);
+        expect(pushesTo(flaky.endpoint).map((p) => p.seq)).toEqual([m.seq]);
+        expect(
+          push.attempts.filter((a) => a.endpoint === flaky.endpoint).map((a) => a.status),
+        ).toEqual([500, 503, 201]);
+        // 410: the subscription is gone from the server, and later messages are not tried.
+        await waitUntil(
+          async () =>
+            (await rows(sql`select 1 from push_subscriptions where endpoint = ${gone.endpoint}`))
+              .length === 0,
+        );
+        const goneAttempts = push.attempts.filter((a) => a.endpoint === gone.endpoint).length;
+        await send(sender, id, 'after the expiry');
+        await push.waitFor(() => push.received(flaky.endpoint).length >= 2, 10_000);
+        expect(push.attempts.filter((a) => a.endpoint === gone.endpoint).length).toBe(goneAttempts);
+        expect(
+          ok(
+            await app.gql<{ unregisterPushSubscription: boolean }>(
+              UNREGISTER,
+              { e: gone.endpoint },
+              gone.token,
+            ),
+          ).unregisterPushSubscription,
+        ).toBe(false);
+      },
+    );
+
+    it.skipIf(!available)(
+      'webhooks: every event once, signed, in order per conversation, after the receiver was down',
+      async () => {
+        const { sender, others, id } = await room(1);
+        const recipient = others[0]!;
+        const before = flakyHooks.received().length;
+        await flakyHooks.down();
+        const sent: number[] = [];
+        for (let i = 0; i < 8; i++)
+          sent.push((await send(i % 2 ? recipient : sender, id, `m${i}`)).seq);
+        await sleep(1_500);
+        await flakyHooks.up();
+        const ofRoom = () =>
+          hooks
+            .received()
+            .slice(before)
+            .filter((d) => dataOf(d).conversationId === id);
+        await flakyHooks.waitFor(
+          () => ofRoom().filter((d) => d.type === 'message.created').length >= 8,
+          20_000,
+        );
+        await sleep(500);
+        const created = ofRoom().filter((d) => d.type === 'message.created');
+        expect(created.map((d) => dataOf(d).seq)).toEqual(sent);
+        // Once each: the idempotency ids are distinct, and the receiver saw no id twice.
+        const ids = ofRoom().map((d) => d.id);
+        expect(new Set(ids).size).toBe(ids.length);
+        // Membership events come in the same order as they happened, before the messages.
+        const types = ofRoom().map((d) => d.type);
+        expect(types.indexOf('member.joined')).toBeLessThan(types.indexOf('message.created'));
+        expect(flakyHooks.rejected).toEqual([]);
+      },
+    );
+
+    it.skipIf(!available)(
+      'webhooks: message.undelivered for a recipient the message did not reach',
+      async () => {
+        const { sender, others, id } = await room(1);
+        const recipient = others[0]!;
+        const m = await send(sender, id, 'where are you?');
+        const undelivered = await hooks.waitFor(
+          (all) =>
+            all.some((d) => d.type === 'message.undelivered' && dataOf(d).conversationId === id),
+          10_000,
+        );
+        const event = undelivered.find(
+          (d) => d.type === 'message.undelivered' && dataOf(d).conversationId === id,
+        )!;
+        expect(event.data).toMatchObject({
+          conversationId: id,
+          messageId: m.id,
+          seq: m.seq,
+          recipientId: recipient.id,
+          senderId: sender.id,
+          senderName: 'Alice Sender',
+          preview: 'where are you?',
+        });
+      },
+    );
+
+    async function rows<T = Record<string, unknown>>(query: ReturnType<typeof sql>): Promise<T[]> {
+      const result: unknown = await app.database.db.execute(query);
+      return Array.isArray(result) ? (result as T[]) : (result as { rows: T[] }).rows;
     }
-  }
-});
+
+    async function waitUntil(check: () => Promise<boolean>, timeoutMs = 10_000) {
+      const end = Date.now() + timeoutMs;
+      while (!(await check())) {
+        if (Date.now() > end) throw new Error('condition not met in time');
+        await sleep(50);
+      }
+    }
+  },
+);

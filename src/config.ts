@@ -276,8 +276,12 @@ export interface Config {
 
 /** Push notifications and webhooks (README "Notifications and webhooks"). */
 export interface NotificationConfig {
-  /** Web Push keys (VAPID); unset in production without VAPID_* settings: push is off. */
+  /**
+   * Web Push keys (VAPID) from the settings. Unset: in embedded mode they are made up and kept in
+   * DATA_DIR at start (see vapidKeys); in production push is off.
+   */
   readonly vapid: VapidKeys | undefined;
+  readonly vapidSubject: string;
   /** How long a message waits for live delivery or a read before it is pushed. */
   readonly pushDelayMs: number;
   /** Whether pushes and undelivered webhooks carry the start of the message body. */
@@ -346,7 +350,20 @@ export class ConfigError extends Error {
 
 const MIN_SECRET_LENGTH = 32;
 
-/** The VAPID keys kept in DATA_DIR, like the JWT secret (embedded mode, when none are set). */
+/**
+ * The VAPID keys to push with: the settings' pair, or in embedded mode the one kept in DATA_DIR
+ * (made on first use, like the JWT secret; not in loadConfig, which has no side effects unless a
+ * start needs them).
+ */
+export function vapidKeys(config: Config): VapidKeys | undefined {
+  if (config.notifications.vapid) return config.notifications.vapid;
+  if (config.mode !== 'embedded') return undefined;
+  return Object.freeze({
+    ...readOrCreateVapidKeys(config.dataDir),
+    subject: config.notifications.vapidSubject,
+  });
+}
+
 function readOrCreateVapidKeys(dataDir: string): { publicKey: string; privateKey: string } {
   const file = path.join(dataDir, 'vapid-keys.json');
   try {
@@ -445,9 +462,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   const vapidPair =
     e.VAPID_PUBLIC_KEY && e.VAPID_PRIVATE_KEY
       ? { publicKey: e.VAPID_PUBLIC_KEY, privateKey: e.VAPID_PRIVATE_KEY }
-      : databaseUrl
-        ? undefined
-        : readOrCreateVapidKeys(dataDir);
+      : undefined;
+  const vapidSubject = e.VAPID_SUBJECT ?? 'mailto:admin@localhost';
   const webhookUrls = e.WEBHOOK_URL ?? Object.freeze([]);
   if (webhookUrls.length > 0 && !e.WEBHOOK_SECRET) {
     throw new ConfigError(
@@ -500,9 +516,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
         e.METRICS_PORT === undefined && (metricsToken !== undefined || e.NODE_ENV !== 'production'),
     }),
     notifications: Object.freeze({
-      vapid: vapidPair
-        ? Object.freeze({ ...vapidPair, subject: e.VAPID_SUBJECT ?? 'mailto:admin@localhost' })
-        : undefined,
+      vapid: vapidPair ? Object.freeze({ ...vapidPair, subject: vapidSubject }) : undefined,
+      vapidSubject,
       pushDelayMs: e.PUSH_DELAY_MS,
       pushPreview: e.PUSH_PREVIEW !== 'false',
       pushRetryBaseMs: e.PUSH_RETRY_BASE_MS,

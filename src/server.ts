@@ -10,7 +10,7 @@ import {
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
 import express, { type ErrorRequestHandler } from 'express';
-import type { Config } from './config.js';
+import { vapidKeys, type Config } from './config.js';
 import type { DatabaseHandle } from './db/client.js';
 import { createSendBatcher } from './db/send-batches.js';
 import {
@@ -110,7 +110,8 @@ export async function createServer(opts: {
         deleteStreamBasesOlderThan(database.db, STREAM_CURSOR_TTL_MS),
       ]),
   });
-  const { notifications: notify } = config;
+  // With the VAPID keys resolved (embedded mode keeps made-up ones in DATA_DIR).
+  const notify = { ...config.notifications, vapid: vapidKeys(config) };
   const queue = createNotificationQueue({
     db: database.db,
     openPool: () => database.openJobPool(notify.jobConcurrency + 2),

@@ -221,71 +221,79 @@ describe.concurrent.each(backends())(
       },
     );
 
-    it.skipIf(!available)(
-      'a connected recipient whose socket stopped taking messages is pushed those it did not get',
-      async () => {
-        const { sender, others, id } = await room(1);
-        const recipient = others[0]!;
-        // A raw graphql-ws client whose frames are large (the body selected 20 times), so its
-        // socket backs up soon once it stops reading.
-        const socket = new WebSocket(app.wsUrl, 'graphql-transport-ws');
-        const frames: { type: string; payload?: { data?: { a0?: { seq: number } } } }[] = [];
-        socket.on('message', (data) => frames.push(JSON.parse(String(data)) as (typeof frames)[0]));
-        await new Promise((resolve) => socket.once('open', resolve));
-        socket.send(
-          JSON.stringify({
-            type: 'connection_init',
-            payload: { authorization: `Bearer ${recipient.token}` },
-          }),
-        );
-        await waitUntil(async () => frames.some((f) => f.type === 'connection_ack'));
-        const fields = Array.from({ length: 19 }, (_, i) => `b${i}: body`).join(' ');
-        socket.send(
-          JSON.stringify({
-            id: '1',
-            type: 'subscribe',
-            payload: {
-              query: `subscription($id: ID) { a0: messageAdded(conversationId: $id) { seq body ${fields} } }`,
-              variables: { id },
-            },
-          }),
-        );
-        const seqsOnSocket = () =>
-          frames.filter((f) => f.type === 'next').map((f) => f.payload!.data!.a0!.seq);
-        let probes = 0;
-        const probing = setInterval(() => void send(sender, id, `probe ${++probes}`), 150);
-        await waitUntil(async () => seqsOnSocket().length > 0).finally(() =>
-          clearInterval(probing),
-        );
-        await sleep(300); // a probe still on its way
-        socket.pause(); // stops reading: the server's writes back up
-        const body = 'y'.repeat(4_000);
-        const sent: number[] = [];
-        for (let i = 0; i < 250; i++) sent.push((await send(sender, id, body)).seq);
-        const last = sent.at(-1)!;
-        await push.waitFor(
-          (all) =>
-            all.some((p) => p.endpoint === recipient.endpoint && (p.json as PushJson).seq === last),
-          20_000,
-        );
-        await sleep(PUSH_DELAY_MS + 500);
-        const sentSet = new Set(sent);
-        const pushed = pushesTo(recipient.endpoint)
-          .map((p) => p.seq)
-          .filter((seq) => sentSet.has(seq))
-          .sort((x, y) => x - y);
-        // Once each; the first ones went out to the socket and were not pushed, the rest were.
-        expect(new Set(pushed).size).toBe(pushed.length);
-        expect(pushed.length).toBeGreaterThan(0);
-        expect(pushed.length).toBeLessThan(sent.length);
-        expect(pushed).toEqual(sent.slice(sent.length - pushed.length));
-        // Reading again, the client gets every message: the push did not replace delivery.
-        socket.resume();
-        await waitUntil(async () => seqsOnSocket().includes(last), 20_000);
-        expect(seqsOnSocket().filter((seq) => sentSet.has(seq))).toEqual(sent);
-        socket.close();
-      },
-    );
+    // On PostgreSQL only: what it checks (when a message counts as delivered) is the same code on
+    // both backends, and its 250 sends take PGlite most of a minute when the suite runs.
+    if (name === 'postgres')
+      it.skipIf(!available)(
+        'a connected recipient whose socket stopped taking messages is pushed those it did not get',
+        async () => {
+          const { sender, others, id } = await room(1);
+          const recipient = others[0]!;
+          // A raw graphql-ws client whose frames are large (the body selected 20 times), so its
+          // socket backs up soon once it stops reading.
+          const socket = new WebSocket(app.wsUrl, 'graphql-transport-ws');
+          const frames: { type: string; payload?: { data?: { a0?: { seq: number } } } }[] = [];
+          socket.on('message', (data) =>
+            frames.push(JSON.parse(String(data)) as (typeof frames)[0]),
+          );
+          await new Promise((resolve) => socket.once('open', resolve));
+          socket.send(
+            JSON.stringify({
+              type: 'connection_init',
+              payload: { authorization: `Bearer ${recipient.token}` },
+            }),
+          );
+          await waitUntil(async () => frames.some((f) => f.type === 'connection_ack'));
+          const fields = Array.from({ length: 19 }, (_, i) => `b${i}: body`).join(' ');
+          socket.send(
+            JSON.stringify({
+              id: '1',
+              type: 'subscribe',
+              payload: {
+                query: `subscription($id: ID) { a0: messageAdded(conversationId: $id) { seq body ${fields} } }`,
+                variables: { id },
+              },
+            }),
+          );
+          const seqsOnSocket = () =>
+            frames.filter((f) => f.type === 'next').map((f) => f.payload!.data!.a0!.seq);
+          let probes = 0;
+          const probing = setInterval(() => void send(sender, id, `probe ${++probes}`), 150);
+          await waitUntil(async () => seqsOnSocket().length > 0).finally(() =>
+            clearInterval(probing),
+          );
+          await sleep(300); // a probe still on its way
+          socket.pause(); // stops reading: the server's writes back up
+          const body = 'y'.repeat(4_000);
+          const sent: number[] = [];
+          for (let i = 0; i < 250; i++) sent.push((await send(sender, id, body)).seq);
+          const last = sent.at(-1)!;
+          await push.waitFor(
+            (all) =>
+              all.some(
+                (p) => p.endpoint === recipient.endpoint && (p.json as PushJson).seq === last,
+              ),
+            20_000,
+          );
+          await sleep(PUSH_DELAY_MS + 500);
+          const sentSet = new Set(sent);
+          const pushed = pushesTo(recipient.endpoint)
+            .map((p) => p.seq)
+            .filter((seq) => sentSet.has(seq))
+            .sort((x, y) => x - y);
+          // Once each; the first ones went out to the socket and were not pushed, the rest were.
+          expect(new Set(pushed).size).toBe(pushed.length);
+          expect(pushed.length).toBeGreaterThan(0);
+          expect(pushed.length).toBeLessThan(sent.length);
+          expect(pushed).toEqual(sent.slice(sent.length - pushed.length));
+          // Reading again, the client gets every message: the push did not replace delivery.
+          socket.resume();
+          await waitUntil(async () => seqsOnSocket().includes(last), 20_000);
+          expect(seqsOnSocket().filter((seq) => sentSet.has(seq))).toEqual(sent);
+          socket.close();
+        },
+        60_000,
+      );
 
     it.skipIf(!available)(
       'a message read on another device before the delay is not pushed',

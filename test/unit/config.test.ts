@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, existsSync } from 'node:fs
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, it, expect } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig, vapidKeys } from '../../src/config.js';
 
 const SECRET = 'unit-test-secret-0123456789abcdefghij';
 
@@ -356,5 +356,66 @@ describe('METRICS_PORT and METRICS_TOKEN', () => {
     expect(configError({ JWT_SECRET: SECRET, PORT: '9000', METRICS_PORT: '9000' }).message).toMatch(
       /METRICS_PORT: must differ from PORT/,
     );
+  });
+});
+
+describe('notification settings', () => {
+  const keys = {
+    VAPID_PUBLIC_KEY:
+      'BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM',
+    VAPID_PRIVATE_KEY: 'oUQkqPJQ3DSQFCpNt7Xy3JvJmIYY4Eqh7vMzxVpMfGQ',
+  };
+
+  it('keeps made-up VAPID keys in the data folder in embedded mode, only once a server needs them', () => {
+    const dir = tempDir();
+    const config = loadConfig({ JWT_SECRET: SECRET, DATA_DIR: dir });
+    expect(config.notifications.vapid).toBeUndefined();
+    expect(existsSync(path.join(dir, 'vapid-keys.json'))).toBe(false);
+    const first = vapidKeys(config)!;
+    expect(Buffer.from(first.publicKey, 'base64url')).toHaveLength(65);
+    expect(statSync(path.join(dir, 'vapid-keys.json')).mode & 0o777).toBe(0o600);
+    expect(vapidKeys(loadConfig({ JWT_SECRET: SECRET, DATA_DIR: dir }))).toEqual(first);
+  });
+
+  it('has no VAPID keys in production unless they are set, and takes the pair given', () => {
+    const production = { JWT_SECRET: SECRET, DATABASE_URL: 'postgres://db/parley' };
+    expect(vapidKeys(loadConfig(production))).toBeUndefined();
+    const config = loadConfig({ ...production, ...keys, VAPID_SUBJECT: 'mailto:ops@example.com' });
+    expect(vapidKeys(config)).toEqual({
+      publicKey: keys.VAPID_PUBLIC_KEY,
+      privateKey: keys.VAPID_PRIVATE_KEY,
+      subject: 'mailto:ops@example.com',
+    });
+  });
+
+  it('names each bad notification setting', () => {
+    expect(
+      configError({ JWT_SECRET: SECRET, VAPID_PUBLIC_KEY: keys.VAPID_PUBLIC_KEY }).message,
+    ).toMatch(/VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY: set both or neither/);
+    expect(configError({ JWT_SECRET: SECRET, VAPID_SUBJECT: 'ops@example.com' }).message).toMatch(
+      /VAPID_SUBJECT/,
+    );
+    expect(
+      configError({ JWT_SECRET: SECRET, WEBHOOK_URL: 'https://hooks.example.com/a' }).message,
+    ).toMatch(/WEBHOOK_SECRET: required when WEBHOOK_URL is set/);
+    expect(
+      configError({ JWT_SECRET: SECRET, WEBHOOK_URL: 'https://ok.example.com,ftp://x' }).message,
+    ).toMatch(/"ftp:\/\/x" is not an http\(s\) URL/);
+    expect(configError({ JWT_SECRET: SECRET, PUSH_DELAY_MS: '-1' }).message).toMatch(
+      /PUSH_DELAY_MS must be at least 0/,
+    );
+  });
+
+  it('reads a list of webhook endpoints, without repeats', () => {
+    const config = loadConfig({
+      JWT_SECRET: SECRET,
+      WEBHOOK_URL: 'https://a.example.com/h, https://b.example.com/h,https://a.example.com/h',
+      WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    });
+    expect(config.notifications.webhookUrls).toEqual([
+      'https://a.example.com/h',
+      'https://b.example.com/h',
+    ]);
+    expect(config.notifications.allowPrivateEndpoints).toBe(false);
   });
 });

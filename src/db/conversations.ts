@@ -12,13 +12,36 @@ import {
 export type ConversationView = ConversationRow & {
   readonly viewerLastReadSeq: number;
   readonly viewerLastDeliveredSeq: number;
+  /** As stored: a time, 'infinity' (until unmuted), or null. */
+  readonly viewerMutedUntil: string | null;
 };
 
 const viewColumns = {
   ...getTableColumns(conversations),
   viewerLastReadSeq: conversationMembers.lastReadSeq,
   viewerLastDeliveredSeq: conversationMembers.lastDeliveredSeq,
+  viewerMutedUntil: conversationMembers.mutedUntil,
 };
+
+/** Mutes (a time, or 'infinity') or unmutes (null) a conversation for a member; false: not one. */
+export async function setMutedUntil(
+  db: Executor,
+  conversationId: string,
+  userId: string,
+  until: string | null,
+): Promise<boolean> {
+  const rows = await db
+    .update(conversationMembers)
+    .set({ mutedUntil: until })
+    .where(
+      and(
+        eq(conversationMembers.conversationId, conversationId),
+        eq(conversationMembers.userId, userId),
+      ),
+    )
+    .returning({ userId: conversationMembers.userId });
+  return rows.length > 0;
+}
 
 const memberOf = (userId: string) =>
   and(
@@ -398,7 +421,9 @@ export async function findContactsAmong(
           join conversation_members viewer on viewer.conversation_id = changed.conversation_id
          where changed.user_id = any(${pgArray(userIds, 'uuid')})
            and viewer.user_id = any(${pgArray(viewerIds, 'uuid')})
-           and viewer.user_id <> changed.user_id`,
+           and viewer.user_id <> changed.user_id
+           and not exists (select 1 from user_blocks ub
+                            where ub.blocker_id = changed.user_id and ub.blocked_id = viewer.user_id)`,
   );
   return rows.map((r) => ({ userId: r.user_id, viewerId: r.viewer_id }));
 }
@@ -422,7 +447,9 @@ export async function findContactPairs(
     sql`select distinct v.viewer_id, v.user_id
           from unnest(${viewerIds}, ${userIds}) as v(viewer_id, user_id)
           join conversation_members a on a.user_id = v.viewer_id
-          join conversation_members b on b.conversation_id = a.conversation_id and b.user_id = v.user_id`,
+          join conversation_members b on b.conversation_id = a.conversation_id and b.user_id = v.user_id
+         where not exists (select 1 from user_blocks ub
+                            where ub.blocker_id = v.user_id and ub.blocked_id = v.viewer_id)`,
   );
   return new Set(rows.map((r) => `${r.viewer_id}:${r.user_id}`));
 }

@@ -12,6 +12,7 @@ import {
 import { findMessagesByKeys, type MessageKey } from './messages.js';
 import type { AttachmentRow, MemberRow, MessageRow, UserRow } from './schema.js';
 import { findUsersByIds } from './users.js';
+import { blockedAmong } from './blocks.js';
 
 export interface Loaders {
   user: DataLoader<string, UserRow | undefined>;
@@ -24,6 +25,8 @@ export interface Loaders {
   attachments: DataLoader<MessageKey, AttachmentRow[], string>;
   /** Records that messages up to seq were handed to the viewer (batched into one update). */
   delivered: DataLoader<MessageKey, true, string>;
+  /** Whether the viewer blocked this user. */
+  blocked: DataLoader<string, boolean>;
 }
 
 const keyOf = (k: MessageKey) => `${k.conversationId}:${k.seq}`;
@@ -48,6 +51,7 @@ class LazyLoaders implements Loaders {
   #message?: Loaders['message'];
   #attachments?: Loaders['attachments'];
   #delivered?: Loaders['delivered'];
+  #blocked?: Loaders['blocked'];
 
   constructor(
     private readonly db: Executor,
@@ -116,6 +120,18 @@ class LazyLoaders implements Loaders {
         return keys.map((k) => byKey.get(keyOf(k)) ?? []);
       },
       { cacheKeyFn: keyOf, cache },
+    ));
+  }
+
+  get blocked(): Loaders['blocked'] {
+    const { db, viewerId, cache } = this;
+    return (this.#blocked ??= new DataLoader(
+      async (ids) => {
+        if (!viewerId) return ids.map(() => false);
+        const blocked = await blockedAmong(db, viewerId, ids);
+        return ids.map((id) => blocked.has(id));
+      },
+      { cache },
     ));
   }
 

@@ -89,6 +89,8 @@ export const conversationMembers = pgTable(
     /** The conversation's last_seq and last_change_seq when the member joined: where their streams start. */
     joinedSeq: integer('joined_seq').notNull().default(0),
     joinedChangeSeq: integer('joined_change_seq').notNull().default(0),
+    /** Muted until then ('infinity': until unmuted); null or past: not muted. No pushes while muted. */
+    mutedUntil: timestamp('muted_until', { withTimezone: true, precision: 3, mode: 'string' }),
   },
   (t) => [
     primaryKey({ columns: [t.conversationId, t.userId] }),
@@ -213,6 +215,28 @@ export const streamBases = pgTable(
     createdAt: ts('created_at').notNull().defaultNow(),
   },
   (t) => [index('stream_bases_created_at_idx').on(t.createdAt)],
+);
+
+/**
+ * Who blocked whom. The blocker gets no push and no presence or typing from the blocked user, and
+ * sees their group messages flagged; the blocked user cannot open or write a direct conversation
+ * with the blocker.
+ */
+export const userBlocks = pgTable(
+  'user_blocks',
+  {
+    blockerId: uuid('blocker_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    blockedId: uuid('blocked_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.blockerId, t.blockedId] }),
+    index('user_blocks_blocked_idx').on(t.blockedId),
+  ],
 );
 
 /** A browser's Web Push subscription (RFC 8030): where to push and the keys to encrypt for. */

@@ -26,6 +26,7 @@ import { limits } from './limits.js';
 import { parseConnectionArgs, toConnection, type ConnectionArgs } from './pagination.js';
 import { parsePhone } from './phone.js';
 import { findUserByPhone } from '../db/users.js';
+import { hasBlocked } from '../db/blocks.js';
 import { usersForPhones } from './users.js';
 
 /**
@@ -97,9 +98,12 @@ export async function requireOtherUser(
 ) {
   const phone = parsePhone(phoneInput, field);
   const other = await findUserByPhone(deps.db, phone);
-  if (!other) throw notFound(`No user is registered with ${phone}.`);
-  if (other.id === viewerId) {
+  if (other?.id === viewerId) {
     throw badInput('That is your own number: a direct conversation needs someone else.', field);
+  }
+  // Someone who blocked the caller reads as nobody: the caller is not told they are blocked.
+  if (!other || (await hasBlocked(deps.db, other.id, viewerId))) {
+    throw notFound(`No user is registered with ${phone}.`);
   }
   return other;
 }

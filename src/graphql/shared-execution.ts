@@ -5,7 +5,8 @@
 // Only message payloads are shared. What a message resolves to does not depend on who asks:
 // every subscriber that gets it is a member of its conversation (checked per event before it
 // gets here), `status` is the sender's view, the sender's presence is visible to all members,
-// and attachment URLs are signed without the viewer (see domain/attachment-urls.ts).
+// and attachment URLs are signed without the viewer (see domain/attachment-urls.ts). The
+// exception, `senderBlocked`, makes the viewer part of the key.
 import {
   createSourceEventStream,
   execute,
@@ -77,8 +78,13 @@ export function createSharedSubscribe(framesOf: (contextValue: unknown) => Frame
   ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
     const source = await createSourceEventStream(args);
     if (!isAsyncIterable(source)) return source;
+    const text = printed(args.document);
+    // `senderBlocked` is the one message field that depends on who asks: shared per viewer.
+    const viewer = text.includes('senderBlocked')
+      ? `\u0000${(args.contextValue as { userId?: string | null }).userId ?? ''}`
+      : '';
     const operationKey = intern(
-      `${printed(args.document)}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`,
+      `${text}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}${viewer}`,
     );
     const frames = framesOf(args.contextValue);
     if (frames && source instanceof Channel) {

@@ -192,6 +192,10 @@ export function createTasks(deps: TaskDeps): Record<string, Task> {
     if (!config.webhookUrls.includes(e)) return; // no longer configured
     const cursor = await webhookCursor(db, e, c);
     const events = await pendingWebhookEvents(db, c, cursor.lastId, WEBHOOK_BATCH);
+    // The cursor moves once per run (or where a failure stops it): a run that dies midway posts
+    // again what it had posted, with the same webhook-id (Standard Webhooks is at least once).
+    let delivered = cursor.lastId;
+    let failed = false;
     for (const event of events) {
       const body = JSON.stringify(webhookBody(c, event, config.pushPreview));
       const id = webhookId(c, event.id);
@@ -208,7 +212,7 @@ export function createTasks(deps: TaskDeps): Record<string, Task> {
       );
       if (result.status !== undefined && result.status >= 200 && result.status < 300) {
         deps.count('webhook_sent');
-        await advanceWebhookCursor(db, e, c, event.id);
+        delivered = event.id;
         continue;
       }
       deps.count('webhook_failed');
@@ -218,17 +222,21 @@ export function createTasks(deps: TaskDeps): Record<string, Task> {
           { conversationId: c, eventId: id, type: event.type, status: result.status },
           'webhook event given up after three days of failures',
         );
-        await advanceWebhookCursor(db, e, c, event.id);
+        delivered = event.id;
         continue;
       }
       logger.warn(
         { conversationId: c, status: result.status, error: result.error },
         'webhook delivery failed; will retry',
       );
-      const delay = retryDelayMs(config.webhookRetryBaseMs, cursor.failures + 1);
-      return scheduleWebhookRun(db, e, c, delay, true);
+      failed = true;
+      break;
     }
-    if (events.length === WEBHOOK_BATCH) {
+    if (delivered > cursor.lastId) await advanceWebhookCursor(db, e, c, delivered);
+    if (failed) {
+      const delay = retryDelayMs(config.webhookRetryBaseMs, cursor.failures + 1);
+      await scheduleWebhookRun(db, e, c, delay, true);
+    } else if (events.length === WEBHOOK_BATCH) {
       // More are waiting: continue in a fresh job (same key and queue, so still in order).
       await scheduleWebhookRun(db, e, c, 0, false);
     }

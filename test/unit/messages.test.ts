@@ -61,6 +61,7 @@ describe('messageStatus', () => {
     joinedSeq: 0,
     joinedChangeSeq: 0,
     lastDeliveredSeq,
+    mutedUntil: null,
   });
   const fromAlice = (seq: number) => ({ seq, senderId: alice });
 

@@ -1,10 +1,13 @@
 // typingChanged and readReceiptUpdated: events nobody stores. Typing expires on the listening
 // side, so an indicator whose renewals stop (tab closed, instance gone) turns off by itself.
+import { hasBlocked } from '../../db/blocks.js';
 import type { ReceiptPayload, TypingPayload } from '../../realtime/events.js';
 import type { Session } from '../context.js';
 import { conversationNotFound } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { isMember, openChannelFeed, openWhenDatabaseBack } from './conversation-feed.js';
+
+const BLOCK_RECHECK_MS = 60_000;
 
 async function requireMember(session: Session, conversationId: string) {
   if (!isUuid(conversationId) || !(await isMember(session, conversationId))) {
@@ -25,6 +28,16 @@ async function openTyping(
 ): Promise<AsyncIterableIterator<TypingPayload>> {
   await requireMember(session, conversationId);
   const typing = new Map<string, NodeJS.Timeout>();
+  // Whether a typer blocked this subscriber (who then sees none of their typing), asked once a
+  // minute per typer rather than per event.
+  const blockedMe = new Map<string, { value: Promise<boolean>; at: number }>();
+  const hasBlockedMe = (userId: string): Promise<boolean> => {
+    const known = blockedMe.get(userId);
+    if (known && Date.now() - known.at < BLOCK_RECHECK_MS) return known.value;
+    const value = hasBlocked(session.deps.db, userId, session.userId).catch(() => false);
+    blockedMe.set(userId, { value, at: Date.now() });
+    return value;
+  };
   return openChannelFeed<TypingPayload>(
     session,
     { conversationId, start: { seq: null, changeSeq: null } },
@@ -40,6 +53,7 @@ async function openTyping(
         async onEvent(event) {
           if (event.type !== 'typing' || event.userId === session.userId) return;
           if (!event.isTyping) return stop(event.userId);
+          if (await hasBlockedMe(event.userId)) return;
           const wasTyping = typing.has(event.userId);
           clearTimeout(typing.get(event.userId));
           const timer = setTimeout(() => stop(event.userId), event.ttlMs);

@@ -50,11 +50,15 @@ export type AuthPayload = {
 export type Conversation = Node & {
   __typename?: 'Conversation';
   id: Scalars['ID']['output'];
+  /** Whether you muted this conversation (no pushes from it), now. */
+  isMuted: Scalars['Boolean']['output'];
   kind: ConversationKind;
   lastMessage?: Maybe<Message>;
   members: Array<User>;
   /** Same as `Query.messages` for this conversation. */
   messages: MessageConnection;
+  /** Until when it is muted; null when it is not muted or muted until you unmute it. */
+  mutedUntil?: Maybe<Scalars['DateTime']['output']>;
   /** The group's title; null for a direct conversation. */
   title?: Maybe<Scalars['String']['output']>;
   /** Messages of others after the caller's last read message. */
@@ -118,6 +122,8 @@ export type Message = Node & {
   editedAt?: Maybe<Scalars['DateTime']['output']>;
   id: Scalars['ID']['output'];
   sender: User;
+  /** Whether you blocked the sender (shown in groups you share; your client may hide it). */
+  senderBlocked: Scalars['Boolean']['output'];
   /** 1 for a conversation's first message; gap-free and strictly increasing within it. */
   seq: Scalars['Int']['output'];
   status: MessageStatus;
@@ -152,6 +158,12 @@ export type MessageStatus =
 export type Mutation = {
   __typename?: 'Mutation';
   addMembers: Conversation;
+  /**
+   * Block a user: you get no pushes, presence or typing from them, their messages in groups you
+   * share are flagged (`Message.senderBlocked`), and they can no longer open or write a direct
+   * conversation with you (they are not told why). True also when already blocked.
+   */
+  blockUser: Scalars['Boolean']['output'];
   createGroupConversation: Conversation;
   /** Delete one of your messages; it stays in history as a tombstone (deletedAt set, body null). */
   deleteMessage: Message;
@@ -160,6 +172,11 @@ export type Mutation = {
   login: AuthPayload;
   /** Mark everything up to and including this message as read. Never moves backwards. */
   markRead: Conversation;
+  /**
+   * No pushes from this conversation until `until` (null: until you unmute it); its messages still
+   * count as unread.
+   */
+  muteConversation: Conversation;
   register: AuthPayload;
   /**
    * Receive Web Push notifications on this device for messages that did not reach any of your
@@ -181,6 +198,9 @@ export type Mutation = {
   setTyping: Scalars['Boolean']['output'];
   /** Get or create the 1:1 conversation with the user who has this phone number. */
   startDirectConversation: Conversation;
+  /** Unblock a user. False when they were not blocked. */
+  unblockUser: Scalars['Boolean']['output'];
+  unmuteConversation: Conversation;
   /** Stop pushes to this endpoint. False when it was not registered for you. */
   unregisterPushSubscription: Scalars['Boolean']['output'];
   updateProfile: User;
@@ -189,6 +209,10 @@ export type Mutation = {
 export type MutationAddMembersArgs = {
   conversationId: Scalars['ID']['input'];
   phones: Array<Scalars['String']['input']>;
+};
+
+export type MutationBlockUserArgs = {
+  userId: Scalars['ID']['input'];
 };
 
 export type MutationCreateGroupConversationArgs = {
@@ -215,6 +239,11 @@ export type MutationMarkReadArgs = {
   messageId: Scalars['ID']['input'];
 };
 
+export type MutationMuteConversationArgs = {
+  conversationId: Scalars['ID']['input'];
+  until?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
 export type MutationRegisterArgs = {
   input: RegisterInput;
 };
@@ -234,6 +263,14 @@ export type MutationSetTypingArgs = {
 
 export type MutationStartDirectConversationArgs = {
   phone: Scalars['String']['input'];
+};
+
+export type MutationUnblockUserArgs = {
+  userId: Scalars['ID']['input'];
+};
+
+export type MutationUnmuteConversationArgs = {
+  conversationId: Scalars['ID']['input'];
 };
 
 export type MutationUnregisterPushSubscriptionArgs = {
@@ -281,6 +318,8 @@ export type PushSubscriptionInput = {
 
 export type Query = {
   __typename?: 'Query';
+  /** The users you blocked, most recently blocked first. */
+  blockedUsers: Array<User>;
   /** A conversation the caller is a member of; null when it does not exist or the caller is not in it. */
   conversation?: Maybe<Conversation>;
   /** The caller's conversations, most recent activity first. */
@@ -653,6 +692,7 @@ export type ConversationResolvers<
   ParentType extends ResolversParentTypes['Conversation'] = ResolversParentTypes['Conversation'],
 > = {
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  isMuted?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['ConversationKind'], ParentType, ContextType>;
   lastMessage?: Resolver<Maybe<ResolversTypes['Message']>, ParentType, ContextType>;
   members?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType>;
@@ -662,6 +702,7 @@ export type ConversationResolvers<
     ContextType,
     Partial<ConversationMessagesArgs>
   >;
+  mutedUntil?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   title?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   unreadCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -707,6 +748,7 @@ export type MessageResolvers<
   editedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   sender?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  senderBlocked?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['MessageStatus'], ParentType, ContextType>;
   streamCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -739,6 +781,12 @@ export type MutationResolvers<
     ParentType,
     ContextType,
     RequireFields<MutationAddMembersArgs, 'conversationId' | 'phones'>
+  >;
+  blockUser?: Resolver<
+    ResolversTypes['Boolean'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationBlockUserArgs, 'userId'>
   >;
   createGroupConversation?: Resolver<
     ResolversTypes['Conversation'],
@@ -776,6 +824,12 @@ export type MutationResolvers<
     ContextType,
     RequireFields<MutationMarkReadArgs, 'messageId'>
   >;
+  muteConversation?: Resolver<
+    ResolversTypes['Conversation'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationMuteConversationArgs, 'conversationId'>
+  >;
   register?: Resolver<
     ResolversTypes['AuthPayload'],
     ParentType,
@@ -805,6 +859,18 @@ export type MutationResolvers<
     ParentType,
     ContextType,
     RequireFields<MutationStartDirectConversationArgs, 'phone'>
+  >;
+  unblockUser?: Resolver<
+    ResolversTypes['Boolean'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationUnblockUserArgs, 'userId'>
+  >;
+  unmuteConversation?: Resolver<
+    ResolversTypes['Conversation'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationUnmuteConversationArgs, 'conversationId'>
   >;
   unregisterPushSubscription?: Resolver<
     ResolversTypes['Boolean'],
@@ -850,6 +916,7 @@ export type QueryResolvers<
   ContextType = GraphQLContext,
   ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query'],
 > = {
+  blockedUsers?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType>;
   conversation?: Resolver<
     Maybe<ResolversTypes['Conversation']>,
     ParentType,

@@ -18,6 +18,11 @@ import { node } from './query/node.js';
 import { nodes } from './query/nodes.js';
 import { userByPhone } from './query/userByPhone.js';
 import { vapidPublicKey } from './query/vapidPublicKey.js';
+import { blockedUsers } from './query/blockedUsers.js';
+import { muteConversation } from './mutation/muteConversation.js';
+import { unmuteConversation } from './mutation/unmuteConversation.js';
+import { blockUser } from './mutation/blockUser.js';
+import { unblockUser } from './mutation/unblockUser.js';
 import { registerPushSubscription } from './mutation/registerPushSubscription.js';
 import { unregisterPushSubscription } from './mutation/unregisterPushSubscription.js';
 import { Conversation } from './types/Conversation.js';
@@ -38,7 +43,17 @@ import { User } from './types/User.js';
 
 export const resolvers: Resolvers = {
   DateTime,
-  Query: { me, userByPhone, conversation, conversations, messages, node, nodes, vapidPublicKey },
+  Query: {
+    me,
+    userByPhone,
+    conversation,
+    conversations,
+    messages,
+    node,
+    nodes,
+    vapidPublicKey,
+    blockedUsers,
+  },
   Mutation: {
     register,
     login,
@@ -54,6 +69,10 @@ export const resolvers: Resolvers = {
     setTyping,
     registerPushSubscription,
     unregisterPushSubscription,
+    muteConversation,
+    unmuteConversation,
+    blockUser,
+    unblockUser,
   },
   Subscription: {
     messageAdded,

@@ -1,5 +1,6 @@
 import type { UserRow } from '../../../db/schema.js';
 import { lastMessageOf, listMessagesOf, unreadCount } from '../../../domain/messages.js';
+import { muteOf } from '../../../domain/privacy.js';
 import type { ConversationResolvers } from '../../__generated__/resolvers.js';
 import { requireSession } from '../../context.js';
 
@@ -13,4 +14,6 @@ export const Conversation: ConversationResolvers = {
   unreadCount: (c) => unreadCount(c),
   // The conversation was loaded for this viewer: no second membership lookup.
   messages: (c, args, ctx) => listMessagesOf(requireSession(ctx), c, args),
+  isMuted: (c) => muteOf(c).muted,
+  mutedUntil: (c) => muteOf(c).until,
 };

@@ -2,6 +2,7 @@ import { encodeMessageId } from '../../../domain/ids.js';
 import type { LiveMessageRow } from '../../../db/schema.js';
 import type { StreamItem } from '../../../domain/streams/messages.js';
 import { attachmentsOf, messageCursor, statusOf } from '../../../domain/messages.js';
+import { senderBlocked } from '../../../domain/privacy.js';
 import type { MessageResolvers } from '../../__generated__/resolvers.js';
 import { requireSession } from '../../context.js';
 import { requireUser } from './User.js';
@@ -15,4 +16,5 @@ export const Message: MessageResolvers = {
   sender: (m: LiveMessageRow, _args, ctx) => m.sender ?? requireUser(ctx, m.senderId),
   attachments: (m, _args, ctx) => attachmentsOf(requireSession(ctx), m),
   status: (m, _args, ctx) => statusOf(requireSession(ctx), m),
+  senderBlocked: (m, _args, ctx) => senderBlocked(requireSession(ctx), m.senderId),
 };

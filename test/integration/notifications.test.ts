@@ -281,11 +281,15 @@ describe.concurrent.each(backends())(
             .map((p) => p.seq)
             .filter((seq) => sentSet.has(seq))
             .sort((x, y) => x - y);
-          // Once each; the first ones went out to the socket and were not pushed, the rest were.
+          // Once each, and only some of them.
           expect(new Set(pushed).size).toBe(pushed.length);
           expect(pushed.length).toBeGreaterThan(0);
           expect(pushed.length).toBeLessThan(sent.length);
-          expect(pushed).toEqual(sent.slice(sent.length - pushed.length));
+          // The first went out at once; the last waited behind the others past the delay. (In
+          // between, a message can be pushed and still reach the socket later, when the
+          // socket's buffer drained a little after its push check.)
+          expect(pushed).not.toContain(sent[0]);
+          expect(pushed).toContain(last);
           // Reading again, the client gets every message: the push did not replace delivery.
           socket.resume();
           await waitUntil(async () => seqsOnSocket().includes(last), 20_000);

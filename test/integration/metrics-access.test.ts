@@ -3,7 +3,7 @@
 // has a port of its own (METRICS_PORT); outside production it stays open for convenience.
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startApp, type TestApp } from '../support/app.js';
+import { registerUser, startApp, type TestApp } from '../support/app.js';
 import { getFreePort } from '../support/services.js';
 
 const apps: TestApp[] = [];
@@ -16,6 +16,8 @@ async function app(env: Record<string, string>): Promise<TestApp> {
   apps.push(started);
   return started;
 }
+
+const tokenFor = async (a: TestApp) => (await registerUser(a)).token;
 
 const scrape = (url: string, token?: string) =>
   fetch(url, token ? { headers: { authorization: `Bearer ${token}` } } : {});
@@ -75,5 +77,16 @@ describe('/metrics', () => {
     await a.close();
     apps.splice(apps.indexOf(a), 1);
     await expect(fetch(`http://127.0.0.1:${metricsPort}/metrics`)).rejects.toThrow();
+  });
+
+  it('counts a refused request under its contract code, not as a server error', async () => {
+    const a = await app({});
+    const res = await a.gql(`mutation { blockUser(userId: "nobody") }`, {}, await tokenFor(a));
+    expect(res.errors?.[0]?.extensions?.['code']).toBe('NOT_FOUND');
+    const text = await (await scrape(`${a.origin}/metrics`)).text();
+    expect(text).toMatch(
+      /parley_graphql_requests_total\{field="blockUser",kind="mutation",outcome="NOT_FOUND"\} 1/,
+    );
+    expect(text).not.toMatch(/field="blockUser",kind="mutation",outcome="INTERNAL_SERVER_ERROR"/);
   });
 });

@@ -8,6 +8,7 @@ import {
   deletePushSubscription,
   upsertPushSubscription,
   countPushSubscriptions,
+  type WebhookEventRow,
 } from '../db/notifications.js';
 
 /** Devices one user may register for pushes; the oldest beyond it are not removed, the new one is refused. */
@@ -206,15 +207,7 @@ export interface WebhookBody {
 
 export function webhookBody(
   conversationId: string,
-  event: {
-    type: string;
-    seq: number | null;
-    userId: string | null;
-    createdAt: Date;
-    senderId: string | null;
-    senderName: string | null;
-    body: string | null;
-  },
+  event: Omit<WebhookEventRow, 'id'>,
   withPreview: boolean,
 ): WebhookBody {
   const data: Record<string, unknown> = { conversationId };

@@ -16,6 +16,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
+import { arrivals } from './arrivals.js';
 import { selfSignedCert } from './self-signed-cert.js';
 
 // http_ece (the library web-push encrypts with) has no types: the one call used here.
@@ -223,7 +224,7 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
-function describePushes(pushes: ReceivedPush[]): string {
+function describePushes(pushes: readonly ReceivedPush[]): string {
   if (pushes.length === 0) return 'no push arrived';
   return `${pushes.length} arrived:\n${pushes
     .map((p) => `  ${p.endpoint} ttl=${p.ttl} ${p.payload.slice(0, 200)}`)
@@ -242,10 +243,16 @@ export async function startPushService(
     opts.vapidPublicKey === undefined ? undefined : Buffer.from(opts.vapidPublicKey, 'base64url');
   const { cert, key } = selfSignedCert({ commonName: 'parley test push service' });
   const subscriptions = new Map<string, Subscription>(); // by path
-  const pushes: ReceivedPush[] = [];
   const attempts: PushAttempt[] = [];
   const rejected: RejectedPush[] = [];
-  const waiters = new Set<() => void>();
+  const arrived = arrivals<ReceivedPush>((all) => {
+    const refused = rejected.map((r) => `  ${r.status} ${r.reason}`).join('\n');
+    return (
+      `${describePushes(all)}\n${attempts.length} request(s)` +
+      (refused ? `, refused:\n${refused}` : '')
+    );
+  });
+  const pushes = arrived.items;
   let origin = '';
 
   function find(endpoint: string): Subscription {
@@ -312,7 +319,7 @@ export async function startPushService(
         json = undefined;
       }
 
-      pushes.push({
+      arrived.add({
         endpoint,
         payload,
         json,
@@ -325,7 +332,6 @@ export async function startPushService(
       answer(scripted ?? 201, '', {
         location: `${origin}/message/${randomBytes(12).toString('base64url')}`,
       });
-      for (const wake of [...waiters]) wake();
     } catch (err) {
       if (!(err instanceof Refusal)) throw err;
       rejected.push({ endpoint, status: err.status, reason: err.message, receivedAt });
@@ -381,27 +387,9 @@ export async function startPushService(
     },
 
     waitFor(predicate, timeoutMs = 5000) {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          if (!predicate([...pushes])) return;
-          waiters.delete(check);
-          clearTimeout(timer);
-          resolve([...pushes]);
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          const refused = rejected.map((r) => `  ${r.status} ${r.reason}`).join('\n');
-          reject(
-            new Error(
-              `push service: condition not met within ${timeoutMs} ms; ${describePushes(pushes)}` +
-                `\n${attempts.length} request(s)` +
-                (refused ? `, refused:\n${refused}` : ''),
-            ),
-          );
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      });
+      return arrived
+        .waitFor(predicate, timeoutMs)
+        .catch((err: Error) => Promise.reject(new Error(`push service: ${err.message}`)));
     },
 
     async close() {

@@ -10,6 +10,7 @@ import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
+import { arrivals } from './arrivals.js';
 
 /** A delivery the receiver verified and accepted (answered 2xx). Duplicates are kept. */
 export interface WebhookDelivery {
@@ -109,11 +110,19 @@ function stop(server: http.Server): Promise<void> {
 
 export async function startWebhookReceiver(opts: { secret: string }): Promise<WebhookReceiver> {
   const webhook = new Webhook(opts.secret);
-  const deliveries: WebhookDelivery[] = [];
   const attempts: WebhookAttempt[] = [];
   const rejected: RejectedWebhook[] = [];
   const script: number[] = [];
-  const waiters = new Set<() => void>();
+  const arrived = arrivals<WebhookDelivery>((all) => {
+    const lines = all.map((d) => `  ${d.id} ${d.type} ${JSON.stringify(d.data)}`);
+    const refused = rejected.map((r) => `  ${r.id} ${r.status} ${r.reason}`);
+    return (
+      (lines.length ? `${lines.length} arrived:\n${lines.join('\n')}` : 'none arrived') +
+      `\n${attempts.length} POST(s)` +
+      (refused.length ? `, refused:\n${refused.join('\n')}` : '')
+    );
+  });
+  const deliveries = arrived.items;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
@@ -155,9 +164,8 @@ export async function startWebhookReceiver(opts: { secret: string }): Promise<We
     if (typeof type !== 'string' || typeof timestamp !== 'string' || data === undefined) {
       return refuse(400, 'body is not {type, timestamp, data}');
     }
-    deliveries.push({ id: id!, type, timestamp, data, receivedAt });
+    arrived.add({ id: id!, type, timestamp, data, receivedAt });
     answer(scripted ?? 204);
-    for (const wake of [...waiters]) wake();
   }
 
   const server = http.createServer((req, res) => {
@@ -194,31 +202,9 @@ export async function startWebhookReceiver(opts: { secret: string }): Promise<We
     },
 
     waitFor(predicate, timeoutMs = 5000) {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          if (!predicate([...deliveries])) return;
-          waiters.delete(check);
-          clearTimeout(timer);
-          resolve([...deliveries]);
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          const arrived = deliveries.map((d) => `  ${d.id} ${d.type} ${JSON.stringify(d.data)}`);
-          const refused = rejected.map((r) => `  ${r.id} ${r.status} ${r.reason}`);
-          reject(
-            new Error(
-              `webhook receiver: condition not met within ${timeoutMs} ms; ` +
-                (arrived.length
-                  ? `${arrived.length} arrived:\n${arrived.join('\n')}`
-                  : 'none arrived') +
-                `\n${attempts.length} POST(s)` +
-                (refused.length ? `, refused:\n${refused.join('\n')}` : ''),
-            ),
-          );
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      });
+      return arrived
+        .waitFor(predicate, timeoutMs)
+        .catch((err: Error) => Promise.reject(new Error(`webhook receiver: ${err.message}`)));
     },
 
     close() {

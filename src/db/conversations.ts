@@ -290,6 +290,44 @@ function earlierInList(k: { updatedAt: Date; id: string }): SQL | undefined {
 }
 
 /**
+ * Moves a member's read position back to `seq` (never forwards); returns it after the change, or
+ * undefined when the user is not a member.
+ */
+export async function rewindRead(
+  db: Executor,
+  conversationId: string,
+  userId: string,
+  seq: number,
+): Promise<{ lastReadSeq: number; lastDeliveredSeq: number } | undefined> {
+  const [row] = await db
+    .update(conversationMembers)
+    .set({ lastReadSeq: sql`least(${conversationMembers.lastReadSeq}, ${seq})` })
+    .where(
+      and(
+        eq(conversationMembers.conversationId, conversationId),
+        eq(conversationMembers.userId, userId),
+      ),
+    )
+    .returning({
+      lastReadSeq: conversationMembers.lastReadSeq,
+      lastDeliveredSeq: conversationMembers.lastDeliveredSeq,
+    });
+  return row;
+}
+
+/** Unread messages over all of a user's conversations (muted ones included). */
+export async function totalUnread(db: Executor, userId: string): Promise<number> {
+  const [row] = await queryRows<{ n: number | string }>(
+    db,
+    sql`select coalesce(sum(c.last_seq - m.last_read_seq), 0)::int as n
+          from conversation_members m
+          join conversations c on c.id = m.conversation_id
+         where m.user_id = ${userId}::uuid and c.last_seq > m.last_read_seq`,
+  );
+  return Number(row?.n ?? 0);
+}
+
+/**
  * Advances a member's read (and delivered) position, never backwards; returns the positions
  * after the change, or undefined when the user is not a member.
  */

@@ -1,6 +1,12 @@
 import { deleteAttachmentsOf, discardBlobs } from '../db/attachments.js';
 import { pgErrorCode, type Executor, type Tx } from '../db/client.js';
-import { advanceRead, findConversationView, type ConversationView } from '../db/conversations.js';
+import {
+  advanceRead,
+  findConversationView,
+  rewindRead,
+  totalUnread,
+  type ConversationView,
+} from '../db/conversations.js';
 import {
   ATTACHMENT_NOT_AVAILABLE,
   findMessage,
@@ -239,6 +245,34 @@ export async function markRead(session: Session, messageId: string) {
     viewerLastReadSeq: read.lastReadSeq,
     viewerLastDeliveredSeq: read.lastDeliveredSeq,
   };
+}
+
+/**
+ * Marks a message and everything after it unread for the caller: their read position moves back
+ * to just before it (never forwards). Other members see the position as a read receipt.
+ */
+export async function markUnread(session: Session, messageId: string) {
+  const key = parseMessageId(messageId);
+  const view = await findConversationView(session.deps.db, key.conversationId, session.userId);
+  if (!view || key.seq > view.lastSeq) throw messageNotFound();
+  const read = await rewindRead(session.deps.db, key.conversationId, session.userId, key.seq - 1);
+  if (!read) throw conversationNotFound(); // left meanwhile
+  session.loaders.members.clear(key.conversationId);
+  if (read.lastReadSeq < view.viewerLastReadSeq) {
+    session.deps.events.publishEphemeral(topics.activity(key.conversationId), {
+      type: 'receipt',
+      conversationId: key.conversationId,
+      userId: session.userId,
+      lastReadSeq: read.lastReadSeq,
+      readAt: new Date().toISOString(),
+    });
+  }
+  return { ...view, viewerLastReadSeq: read.lastReadSeq };
+}
+
+/** The caller's unread messages over all their conversations; null for anyone else. */
+export function totalUnreadCount(session: Session, userId: string): Promise<number> | null {
+  return userId === session.userId ? totalUnread(session.deps.db, userId) : null;
 }
 
 /** Tells the other members whether the caller is typing; expires unless renewed. */

@@ -254,3 +254,86 @@ describe.each(backends())('muting and blocking on $name', ({ name, available }) 
     ).toBe(0);
   });
 });
+
+describe.each(backends())('unread badges on $name', ({ name, available }) => {
+  let app: TestApp;
+  beforeAll(async () => {
+    if (available) app = await startApp(name);
+  });
+  afterAll(async () => app?.close());
+
+  const ME = `{ me { totalUnreadCount } }`;
+  const total = async (user: TestUser) =>
+    ok(await app.gql<{ me: { totalUnreadCount: number } }>(ME, {}, user.token)).me.totalUnreadCount;
+
+  it.skipIf(!available)(
+    'totalUnreadCount sums every conversation; markUnread moves the read position back',
+    async () => {
+      const [a, b, c] = await Promise.all([
+        registerUser(app),
+        registerUser(app),
+        registerUser(app),
+      ]);
+      const SENDTO = `mutation($input: SendMessageInput!) { sendMessage(input: $input) { id seq } }`;
+      const sendTo = async (from: TestUser, to: TestUser, body: string) =>
+        ok(
+          await app.gql<{ sendMessage: { id: string; seq: number } }>(
+            SENDTO,
+            { input: { toPhone: to.phone, body } },
+            from.token,
+          ),
+        ).sendMessage;
+      const fromB = [await sendTo(b, a, 'b1'), await sendTo(b, a, 'b2'), await sendTo(b, a, 'b3')];
+      await sendTo(c, a, 'c1');
+      expect(await total(a)).toBe(4);
+      // Answering reads what came before (and one's own messages count as read).
+      await sendTo(a, c, 'answered');
+      expect(await total(a)).toBe(3);
+      // Muted conversations still count.
+      const MUTE_DM = `mutation($id: ID!) { muteConversation(conversationId: $id) { id } }`;
+      const dm = ok(
+        await app.gql<{ startDirectConversation: { id: string } }>(
+          DIRECT,
+          { phone: b.phone },
+          a.token,
+        ),
+      ).startDirectConversation.id;
+      ok(await app.gql(MUTE_DM, { id: dm }, a.token));
+      expect(await total(a)).toBe(3);
+      ok(
+        await app.gql(
+          `mutation($m: ID!) { markRead(messageId: $m) { id } }`,
+          { m: fromB[2]!.id },
+          a.token,
+        ),
+      );
+      expect(await total(a)).toBe(0);
+      const UNREAD = `mutation($m: ID!) { markUnread(messageId: $m) { unreadCount } }`;
+      const back = ok(
+        await app.gql<{ markUnread: { unreadCount: number } }>(
+          UNREAD,
+          { m: fromB[1]!.id },
+          a.token,
+        ),
+      );
+      expect(back.markUnread.unreadCount).toBe(2);
+      expect(await total(a)).toBe(2);
+      // Never forwards: marking a later message unread keeps the earlier position.
+      ok(await app.gql(UNREAD, { m: fromB[2]!.id }, a.token));
+      expect(await total(a)).toBe(2);
+      // Only the caller's own count; another user's reads as null.
+      const other = ok(
+        await app.gql<{ userByPhone: { totalUnreadCount: number | null } }>(
+          `query($p: String!) { userByPhone(phone: $p) { totalUnreadCount } }`,
+          { p: b.phone },
+          a.token,
+        ),
+      );
+      expect(other.userByPhone.totalUnreadCount).toBeNull();
+      // A message of a conversation the caller is not in: NOT_FOUND, nothing moved.
+      expect(errorCode(await app.gql(UNREAD, { m: fromB[0]!.id }, c.token))).toBe('NOT_FOUND');
+      expect(errorCode(await app.gql(UNREAD, { m: 'not-an-id' }, a.token))).toBe('BAD_USER_INPUT');
+      expect(await total(a)).toBe(2);
+    },
+  );
+});

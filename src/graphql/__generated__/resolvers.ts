@@ -172,6 +172,8 @@ export type Mutation = {
   login: AuthPayload;
   /** Mark everything up to and including this message as read. Never moves backwards. */
   markRead: Conversation;
+  /** Mark this message and everything after it unread (your read position moves back to before it). */
+  markUnread: Conversation;
   /**
    * No pushes from this conversation until `until` (null: until you unmute it); its messages still
    * count as unread.
@@ -236,6 +238,10 @@ export type MutationLoginArgs = {
 };
 
 export type MutationMarkReadArgs = {
+  messageId: Scalars['ID']['input'];
+};
+
+export type MutationMarkUnreadArgs = {
   messageId: Scalars['ID']['input'];
 };
 
@@ -484,6 +490,8 @@ export type User = Node & {
   phone: Scalars['String']['output'];
   /** Online status and last seen time; null unless you share a conversation with this user (or it is you). */
   presence?: Maybe<Presence>;
+  /** Your unread messages over all your conversations (muted ones too), for a badge; null on anyone else. */
+  totalUnreadCount?: Maybe<Scalars['Int']['output']>;
 };
 
 export type ResolverTypeWrapper<T> = Promise<T> | T;
@@ -824,6 +832,12 @@ export type MutationResolvers<
     ContextType,
     RequireFields<MutationMarkReadArgs, 'messageId'>
   >;
+  markUnread?: Resolver<
+    ResolversTypes['Conversation'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationMarkUnreadArgs, 'messageId'>
+  >;
   muteConversation?: Resolver<
     ResolversTypes['Conversation'],
     ParentType,
@@ -1025,6 +1039,7 @@ export type UserResolvers<
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   phone?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   presence?: Resolver<Maybe<ResolversTypes['Presence']>, ParentType, ContextType>;
+  totalUnreadCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 

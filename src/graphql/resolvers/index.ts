@@ -6,6 +6,7 @@ import { editMessage } from './mutation/editMessage.js';
 import { leaveConversation } from './mutation/leaveConversation.js';
 import { login } from './mutation/login.js';
 import { markRead } from './mutation/markRead.js';
+import { markUnread } from './mutation/markUnread.js';
 import { register } from './mutation/register.js';
 import { sendMessage } from './mutation/sendMessage.js';
 import { startDirectConversation } from './mutation/startDirectConversation.js';
@@ -66,6 +67,7 @@ export const resolvers: Resolvers = {
     editMessage,
     deleteMessage,
     markRead,
+    markUnread,
     setTyping,
     registerPushSubscription,
     unregisterPushSubscription,

@@ -1,7 +1,8 @@
 import type { UserRow } from '../../../db/schema.js';
 import { visiblePresence } from '../../../domain/presence.js';
 import type { UserResolvers } from '../../__generated__/resolvers.js';
-import type { GraphQLContext } from '../../context.js';
+import { requireSession, type GraphQLContext } from '../../context.js';
+import { totalUnreadCount } from '../../../domain/messages.js';
 
 // Only the columns a client may see are exposed; the row also holds the password hash.
 export const User: UserResolvers = {
@@ -10,6 +11,9 @@ export const User: UserResolvers = {
   displayName: (user) => user.displayName,
   presence: (user, _args, ctx) =>
     visiblePresence(ctx.deps, ctx.userId, user.id, (id) => ctx.presence.load(id)),
+  // The caller's own (null for anyone else, and when nobody is signed in).
+  totalUnreadCount: (user, _args, ctx) =>
+    ctx.userId === user.id ? totalUnreadCount(requireSession(ctx), user.id) : null,
 };
 
 export async function requireUser(ctx: GraphQLContext, id: string): Promise<UserRow> {

@@ -50,6 +50,11 @@ describe.concurrent.each(backends())(
     let hooks: WebhookReceiver;
     /** A second endpoint, taken down by one test. */
     let flakyHooks: WebhookReceiver;
+    /**
+     * A server whose only endpoint is flakyHooks, so the other cases' events do not queue up
+     * behind its outage; started before the cases run at once.
+     */
+    let flakyApp: TestApp;
     const vapid = webPush.generateVAPIDKeys();
 
     beforeAll(async () => {
@@ -71,8 +76,19 @@ describe.concurrent.each(backends())(
           ALLOW_PRIVATE_ENDPOINTS: 'true',
         },
       });
+      flakyApp = await startApp(name, {
+        env: {
+          WEBHOOK_URL: flakyHooks.url,
+          WEBHOOK_SECRET: flakyHooks.secret,
+          WEBHOOK_RETRY_BASE_MS: '200',
+          ALLOW_PRIVATE_ENDPOINTS: 'true',
+          // No message.undelivered within its case: its events are exactly those it checks.
+          PUSH_DELAY_MS: '600000',
+        },
+      });
     });
     afterAll(async () => {
+      await flakyApp?.close();
       await app?.close();
       await push?.close();
       await hooks?.close();
@@ -396,65 +412,50 @@ describe.concurrent.each(backends())(
     it.skipIf(!available)(
       'webhooks: every event once, signed, in order per conversation, after the receiver was down',
       async () => {
-        // A server of its own, whose only endpoint this is: the other cases' events do not
-        // queue up behind the outage.
-        const own = await startApp(name, {
-          env: {
-            WEBHOOK_URL: flakyHooks.url,
-            WEBHOOK_SECRET: flakyHooks.secret,
-            WEBHOOK_RETRY_BASE_MS: '200',
-            ALLOW_PRIVATE_ENDPOINTS: 'true',
-            // No message.undelivered within the test: its events are exactly those below.
-            PUSH_DELAY_MS: '600000',
-          },
-        });
-        try {
-          const [sender, recipient] = await Promise.all([
-            registerUser(own, 'Hooked sender'),
-            registerUser(own, 'Hooked recipient'),
-          ]);
-          const id = ok(
-            await own.gql<{ createGroupConversation: { id: string } }>(
-              GROUP,
-              { input: { title: 'Hooked', memberPhones: [recipient.phone] } },
-              sender.token,
-            ),
-          ).createGroupConversation.id;
-          await flakyHooks.down();
-          const sent: number[] = [];
-          for (let i = 0; i < 8; i++) {
-            const user = i % 2 ? recipient : sender;
-            const res = await own.gql<{ sendMessage: { seq: number } }>(
-              SEND,
-              { input: { conversationId: id, body: `m${i}` } },
-              user.token,
-            );
-            sent.push(ok(res).sendMessage.seq);
-          }
-          await sleep(1_500); // every event has failed at least once by now
-          expect(flakyHooks.received()).toEqual([]);
-          await flakyHooks.up();
-          const ofRoom = () => flakyHooks.received().filter((d) => dataOf(d).conversationId === id);
-          await flakyHooks.waitFor(
-            () => ofRoom().filter((d) => d.type === 'message.created').length >= 8,
-            20_000,
+        const own = flakyApp;
+        const [sender, recipient] = await Promise.all([
+          registerUser(own, 'Hooked sender'),
+          registerUser(own, 'Hooked recipient'),
+        ]);
+        const id = ok(
+          await own.gql<{ createGroupConversation: { id: string } }>(
+            GROUP,
+            { input: { title: 'Hooked', memberPhones: [recipient.phone] } },
+            sender.token,
+          ),
+        ).createGroupConversation.id;
+        await flakyHooks.down();
+        const sent: number[] = [];
+        for (let i = 0; i < 8; i++) {
+          const user = i % 2 ? recipient : sender;
+          const res = await own.gql<{ sendMessage: { seq: number } }>(
+            SEND,
+            { input: { conversationId: id, body: `m${i}` } },
+            user.token,
           );
-          await sleep(500);
-          const created = ofRoom().filter((d) => d.type === 'message.created');
-          expect(created.map((d) => dataOf(d).seq)).toEqual(sent);
-          // Once each: no webhook-id twice (every event is a fresh id).
-          const ids = ofRoom().map((d) => d.id);
-          expect(new Set(ids).size).toBe(ids.length);
-          // Membership events come in the order they happened, before the messages.
-          expect(ofRoom().map((d) => d.type)).toEqual([
-            'member.joined',
-            'member.joined',
-            ...sent.map(() => 'message.created'),
-          ]);
-          expect(flakyHooks.rejected).toEqual([]);
-        } finally {
-          await own.close();
+          sent.push(ok(res).sendMessage.seq);
         }
+        await sleep(1_500); // every event has failed at least once by now
+        expect(flakyHooks.received()).toEqual([]);
+        await flakyHooks.up();
+        const ofRoom = () => flakyHooks.received().filter((d) => dataOf(d).conversationId === id);
+        await flakyHooks.waitFor(
+          () => ofRoom().filter((d) => d.type === 'message.created').length >= 8,
+          20_000,
+        );
+        await sleep(500);
+        const created = ofRoom().filter((d) => d.type === 'message.created');
+        expect(created.map((d) => dataOf(d).seq)).toEqual(sent);
+        // Once each: no webhook-id twice (every event is a fresh id).
+        const ids = ofRoom().map((d) => d.id);
+        expect(new Set(ids).size).toBe(ids.length);
+        // Membership events come in the order they happened, before the messages.
+        expect(ofRoom().map((d) => d.type)).toEqual([
+          'member.joined',
+          'member.joined',
+          ...sent.map(() => 'message.created'),
+        ]);
+        expect(flakyHooks.rejected).toEqual([]);
       },
     );
 

@@ -1,6 +1,6 @@
 // Who blocked whom (user_blocks).
 import { and, desc, eq, sql } from 'drizzle-orm';
-import { queryRows, type Executor } from './client.js';
+import { pgArray, queryRows, type Executor } from './client.js';
 import { userBlocks, users, type UserRow } from './schema.js';
 
 /** Blocks; false when it was blocked already. */
@@ -52,7 +52,7 @@ export async function blockedAmong(
     db,
     sql`select blocked_id from user_blocks
          where blocker_id = ${blockerId}::uuid
-           and blocked_id = any(${`{${userIds.join(',')}}`}::uuid[])`,
+           and blocked_id = any(${pgArray(userIds, 'uuid')})`,
   );
   return new Set(rows.map((r) => r.blocked_id));
 }

@@ -341,9 +341,10 @@ export async function heartbeatJobWorkers(
   workerIds: readonly string[],
   deadAfterMs: number,
 ): Promise<string[]> {
-  for (const id of workerIds) {
+  if (workerIds.length > 0) {
     await db.execute(sql`
-      insert into job_workers (worker_id, seen_at) values (${id}::text, now())
+      insert into job_workers (worker_id, seen_at)
+      select unnest(${pgArray(workerIds, 'text')}), now()
       on conflict (worker_id) do update set seen_at = now()`);
   }
   const dead = await queryRows<{ worker_id: string }>(
@@ -357,7 +358,5 @@ export async function heartbeatJobWorkers(
 
 export async function unlockJobsOf(db: Executor, workerIds: readonly string[]): Promise<void> {
   if (workerIds.length === 0) return;
-  await db.execute(
-    sql`select graphile_worker.force_unlock_workers(${`{${workerIds.map((w) => `"${w}"`).join(',')}}`}::text[])`,
-  );
+  await db.execute(sql`select graphile_worker.force_unlock_workers(${pgArray(workerIds, 'text')})`);
 }

@@ -224,14 +224,29 @@ export async function deleteMessage(session: Session, messageId: string): Promis
   return updated ?? message;
 }
 
-export async function markRead(session: Session, messageId: string) {
+/** Marks everything up to and including a message as read (never backwards). */
+export const markRead = (session: Session, messageId: string) =>
+  moveRead(session, messageId, 'forward');
+
+/**
+ * Marks a message and everything after it unread for the caller: their read position moves back
+ * to just before it (never forwards). Other members see the position as a read receipt.
+ */
+export const markUnread = (session: Session, messageId: string) =>
+  moveRead(session, messageId, 'back');
+
+async function moveRead(session: Session, messageId: string, direction: 'forward' | 'back') {
   const key = parseMessageId(messageId);
   const view = await findConversationView(session.deps.db, key.conversationId, session.userId);
   if (!view || key.seq > view.lastSeq) throw messageNotFound();
-  const read = await advanceRead(session.deps.db, key.conversationId, session.userId, key.seq);
+  const { db } = session.deps;
+  const read =
+    direction === 'forward'
+      ? await advanceRead(db, key.conversationId, session.userId, key.seq)
+      : await rewindRead(db, key.conversationId, session.userId, key.seq - 1);
   if (!read) throw conversationNotFound(); // left meanwhile
   session.loaders.members.clear(key.conversationId);
-  if (read.lastReadSeq > view.viewerLastReadSeq) {
+  if (read.lastReadSeq !== view.viewerLastReadSeq) {
     session.deps.events.publishEphemeral(topics.activity(key.conversationId), {
       type: 'receipt',
       conversationId: key.conversationId,
@@ -245,29 +260,6 @@ export async function markRead(session: Session, messageId: string) {
     viewerLastReadSeq: read.lastReadSeq,
     viewerLastDeliveredSeq: read.lastDeliveredSeq,
   };
-}
-
-/**
- * Marks a message and everything after it unread for the caller: their read position moves back
- * to just before it (never forwards). Other members see the position as a read receipt.
- */
-export async function markUnread(session: Session, messageId: string) {
-  const key = parseMessageId(messageId);
-  const view = await findConversationView(session.deps.db, key.conversationId, session.userId);
-  if (!view || key.seq > view.lastSeq) throw messageNotFound();
-  const read = await rewindRead(session.deps.db, key.conversationId, session.userId, key.seq - 1);
-  if (!read) throw conversationNotFound(); // left meanwhile
-  session.loaders.members.clear(key.conversationId);
-  if (read.lastReadSeq < view.viewerLastReadSeq) {
-    session.deps.events.publishEphemeral(topics.activity(key.conversationId), {
-      type: 'receipt',
-      conversationId: key.conversationId,
-      userId: session.userId,
-      lastReadSeq: read.lastReadSeq,
-      readAt: new Date().toISOString(),
-    });
-  }
-  return { ...view, viewerLastReadSeq: read.lastReadSeq };
 }
 
 /** The caller's unread messages over all their conversations; null for anyone else. */

@@ -6,7 +6,6 @@
 import { deleteBlock, insertBlock, listBlockedUsers } from '../db/blocks.js';
 import { setMutedUntil, type ConversationView } from '../db/conversations.js';
 import type { UserRow } from '../db/schema.js';
-import { findUsersByIds } from '../db/users.js';
 import type { Session } from './context.js';
 import { requireConversation } from './conversations.js';
 import { badInput, conversationNotFound, notFound } from './errors.js';
@@ -59,7 +58,7 @@ export function muteOf(view: Pick<ConversationView, 'viewerMutedUntil'>): {
 async function requireOtherUser(session: Session, userId: string): Promise<string> {
   if (!isUuid(userId)) throw userNotFound();
   if (userId === session.userId) throw badInput('You cannot block yourself.', 'userId');
-  const [user] = await findUsersByIds(session.deps.db, [userId]);
+  const user = await session.loaders.user.load(userId);
   if (!user) throw userNotFound();
   return user.id;
 }

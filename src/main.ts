@@ -68,18 +68,24 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
-// postgres.js 3.4.9 can throw from a deferred write on a connection that closed meanwhile (a
-// database restart): https://github.com/porsager/postgres/issues/1154 (fix not yet released).
-// The connection is already gone and is replaced by the pool, so that one error is survivable;
-// anything else uncaught still ends the process.
-process.on('uncaughtException', (err) => {
-  const known =
-    err instanceof TypeError &&
-    /reading 'write'/.test(err.message) &&
-    /postgres[\\/]src[\\/]connection\.js/.test(err.stack ?? '');
+// postgres.js 3.4.9 can throw from a deferred write or a close handler on a connection that
+// closed meanwhile (a database restart): https://github.com/porsager/postgres/issues/1154 (fix
+// not yet released). Such an error is thrown by postgres.js' own connection code (its first stack
+// frame is there, in a timer or an async close handler: an uncaught exception or an unhandled
+// rejection); that connection is already gone and the pool replaces it, so it is survivable.
+// Anything else uncaught still ends the process.
+const fromPostgresConnection = (err: unknown) =>
+  err instanceof TypeError &&
+  /^\s*at .*postgres[\\/]src[\\/]connection\.js/m.test(
+    (err.stack ?? '').split('\n').slice(1, 2).join('\n'),
+  );
+process.on('uncaughtException', (err, origin) => {
+  const known = fromPostgresConnection(err);
   // Through the log sanitizer: an unhandled database error would otherwise print its parameters.
   console.error(
-    known ? 'recovered from a postgres.js closed-socket write' : 'uncaught exception',
+    known
+      ? 'recovered from a postgres.js closed-connection error'
+      : `uncaught exception (${origin})`,
     JSON.stringify(safeError(err)),
   );
   if (!known) process.exit(1);

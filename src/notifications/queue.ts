@@ -25,6 +25,8 @@ import { createTasks, type TaskDeps } from './tasks.js';
 
 /** How often an instance says its workers are alive; one silent for 6 × this is taken as dead. */
 const HEARTBEAT_MS = 10_000;
+/** How long after its runner stopped by itself a new one starts (and again while it cannot). */
+const RESTART_MS = 5_000;
 /** How long a push service or webhook endpoint has to answer. */
 const POST_TIMEOUT_MS = 10_000;
 
@@ -83,17 +85,41 @@ export function createNotificationQueue(opts: {
       webhookEndpoints: config.webhookUrls,
     });
     const workerIds = new Set<string>();
-    runner = await run({
-      pgPool: pool,
-      logger: workerLogger,
-      concurrency: config.jobConcurrency,
-      noHandleSignals: true,
-      parsedCronItems: [], // no crontab (else it looks for ./crontab)
-      pollInterval: 1_000,
-      taskList: createTasks({ db, config, poster, logger: log, count: opts.count }),
-    });
-    runner.events.on('worker:create', ({ worker }) => workerIds.add(worker.workerId));
-    runner.events.on('worker:release', ({ worker }) => workerIds.delete(worker.workerId));
+    const taskList = createTasks({ db, config, poster, logger: log, count: opts.count });
+    const startRunner = async (): Promise<void> => {
+      const started = await run({
+        pgPool: pool,
+        logger: workerLogger,
+        concurrency: config.jobConcurrency,
+        noHandleSignals: true,
+        parsedCronItems: [], // no crontab (else it looks for ./crontab)
+        pollInterval: 1_000,
+        taskList,
+      });
+      runner = started;
+      started.events.on('worker:create', ({ worker }) => workerIds.add(worker.workerId));
+      started.events.on('worker:release', ({ worker }) => workerIds.delete(worker.workerId));
+      // graphile-worker shuts its pool down when it cannot record a job's end (the database went
+      // away mid-job) and rejects the runner's promise: nobody else would notice, so an outage
+      // would end the instance's jobs for good (or, unhandled, the process). The job is left
+      // locked and taken over after a minute (the heartbeat below); start a new runner.
+      started.promise.then(
+        () => undefined,
+        (err: unknown) => {
+          if (stopping) return;
+          log.error({ err }, 'job runner stopped by itself; starting a new one');
+          const again = setTimeout(() => {
+            if (stopping) return;
+            startRunner().catch((e: unknown) => {
+              log.error({ err: e }, 'job runner could not start again');
+              again.refresh();
+            });
+          }, RESTART_MS);
+          again.unref();
+        },
+      );
+    };
+    await startRunner();
     let beats = 0;
     const beat = async () => {
       // A crashed instance's jobs stay locked (graphile-worker waits 4 hours): unlock them once

@@ -50,8 +50,15 @@ export async function startServerProcess(
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  let stopping = false;
   const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => resolve(code)),
+    child.once('exit', (code, signal) => {
+      // A server that dies by itself mid-test is the story of the failure that follows: tell it.
+      if (!stopping && signal !== 'SIGKILL') {
+        console.error(`server on port ${port} exited by itself (${code ?? signal}):\n${output}`);
+      }
+      resolve(code);
+    }),
   );
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + timeoutMs;
@@ -78,6 +85,7 @@ export async function startServerProcess(
     child,
     output: () => output,
     async stop(signal = 'SIGTERM') {
+      stopping = true;
       if (child.exitCode === null) {
         if (npmStartIn) process.kill(-child.pid!, signal);
         else child.kill(signal);

@@ -136,3 +136,67 @@ export async function forgetDiscardedBlobs(db: Executor, keys: readonly string[]
   if (keys.length === 0) return;
   await db.delete(discardedBlobs).where(sql`${discardedBlobs.key} = any(${pgArray(keys, 'text')})`);
 }
+
+/**
+ * Makes an image the uploader has not sent the picture of a conversation (bound to it with
+ * message_seq 0: no message has that seq); false when it is not such an upload.
+ */
+export async function bindAvatar(
+  db: Executor,
+  id: string,
+  uploaderId: string,
+  conversationId: string,
+): Promise<boolean> {
+  const rows = await db
+    .update(attachments)
+    .set({ conversationId, messageSeq: 0, position: 0 })
+    .where(
+      and(
+        eq(attachments.id, id),
+        eq(attachments.uploaderId, uploaderId),
+        isNull(attachments.conversationId),
+        sql`${attachments.mimeType} like 'image/%'`,
+      ),
+    )
+    .returning({ id: attachments.id });
+  return rows.length === 1;
+}
+
+/** Deletes a conversation's former picture, returning it (so its blobs can be discarded). */
+export function deleteAvatar(
+  db: Executor,
+  id: string,
+): Promise<{ id: string; thumbnailSize: number | null }[]> {
+  return db
+    .delete(attachments)
+    .where(eq(attachments.id, id))
+    .returning({ id: attachments.id, thumbnailSize: attachments.thumbnailSize });
+}
+
+/**
+ * A conversation's picture, for a download: to members, and to anyone signed in when the group
+ * is PUBLIC (it shows in publicConversations).
+ */
+export async function findAvatarAttachment(
+  db: Executor,
+  id: string,
+  viewerId: string | null,
+): Promise<AttachmentRow | undefined> {
+  const rows = await queryRows<{ id: string }>(
+    db,
+    sql`select a.id from attachments a
+          join conversations c on c.id = a.conversation_id and c.avatar_attachment_id = a.id
+         where a.id = ${id}::uuid
+           and (${viewerId}::uuid is null or c.visibility = 'PUBLIC' or exists (
+                 select 1 from conversation_members m
+                  where m.conversation_id = c.id and m.user_id = ${viewerId}::uuid))`,
+  );
+  if (rows.length === 0) return undefined;
+  const [row] = await db.select().from(attachments).where(eq(attachments.id, id));
+  return row;
+}
+
+export async function findAttachment(db: Executor, id: string): Promise<AttachmentRow | undefined> {
+  const [row] = await db.select().from(attachments).where(eq(attachments.id, id));
+  return row;
+}

@@ -8,12 +8,19 @@ import {
   type MemberRow,
 } from './schema.js';
 
-/** A conversation as one member sees it: the row plus that member's read position. */
+export type MemberRole = MemberRow['role'];
+
+/**
+ * A conversation as one user sees it: the row plus that user's membership (role, read position).
+ * `viewerRole` is null when they are not a member: a public group they look at, or one they
+ * just left (conversationUpdated REMOVED); then the viewer fields are zero.
+ */
 export type ConversationView = ConversationRow & {
   readonly viewerLastReadSeq: number;
   readonly viewerLastDeliveredSeq: number;
   /** As stored: a time, 'infinity' (until unmuted), or null. */
   readonly viewerMutedUntil: string | null;
+  readonly viewerRole: MemberRole | null;
 };
 
 const viewColumns = {
@@ -21,7 +28,25 @@ const viewColumns = {
   viewerLastReadSeq: conversationMembers.lastReadSeq,
   viewerLastDeliveredSeq: conversationMembers.lastDeliveredSeq,
   viewerMutedUntil: conversationMembers.mutedUntil,
+  viewerRole: conversationMembers.role,
 };
+
+/** The view of a conversation for someone who is not a member of it. */
+export const outsiderView = (row: ConversationRow): ConversationView => ({
+  ...row,
+  viewerLastReadSeq: 0,
+  viewerLastDeliveredSeq: 0,
+  viewerMutedUntil: null,
+  viewerRole: null,
+});
+
+export async function findConversationRow(
+  db: Executor,
+  conversationId: string,
+): Promise<ConversationRow | undefined> {
+  const [row] = await db.select().from(conversations).where(eq(conversations.id, conversationId));
+  return row;
+}
 
 /** Mutes (a time, or 'infinity') or unmutes (null) a conversation for a member; false: not one. */
 export async function setMutedUntil(
@@ -106,6 +131,92 @@ export async function lockConversationForMember(
   return row;
 }
 
+/**
+ * Locks the conversation row like lockConversationForMember and returns it with the member's
+ * role; undefined when `userId` is not a member.
+ */
+export async function lockConversationForRole(
+  db: Executor,
+  conversationId: string,
+  userId: string,
+): Promise<(ConversationRow & { role: MemberRole }) | undefined> {
+  const [row] = await db
+    .select({ ...getTableColumns(conversations), role: conversationMembers.role })
+    .from(conversations)
+    .innerJoin(conversationMembers, memberOf(userId))
+    .where(eq(conversations.id, conversationId))
+    .for('update', { of: conversations });
+  return row;
+}
+
+/** A member's role (under the conversation's lock, to decide on it); undefined: not a member. */
+export async function findRole(
+  db: Executor,
+  conversationId: string,
+  userId: string,
+): Promise<MemberRole | undefined> {
+  const [row] = await db
+    .select({ role: conversationMembers.role })
+    .from(conversationMembers)
+    .where(
+      and(
+        eq(conversationMembers.conversationId, conversationId),
+        eq(conversationMembers.userId, userId),
+      ),
+    );
+  return row?.role;
+}
+
+export async function setRole(
+  db: Executor,
+  conversationId: string,
+  userId: string,
+  role: MemberRole,
+): Promise<void> {
+  await db
+    .update(conversationMembers)
+    .set({ role })
+    .where(
+      and(
+        eq(conversationMembers.conversationId, conversationId),
+        eq(conversationMembers.userId, userId),
+      ),
+    );
+}
+
+/** Who takes a group over from its leaving owner: the oldest admin, else the oldest member. */
+export async function findSuccessor(
+  db: Executor,
+  conversationId: string,
+): Promise<string | undefined> {
+  const [row] = await db
+    .select({ userId: conversationMembers.userId })
+    .from(conversationMembers)
+    .where(
+      and(
+        eq(conversationMembers.conversationId, conversationId),
+        sql`${conversationMembers.role} <> 'OWNER'`,
+      ),
+    )
+    .orderBy(
+      sql`${conversationMembers.role} = 'ADMIN' desc`,
+      asc(conversationMembers.joinedAt),
+      asc(conversationMembers.userId),
+    )
+    .limit(1);
+  return row?.userId;
+}
+
+export async function updateConversationDetails(
+  db: Executor,
+  conversationId: string,
+  set: Partial<
+    Pick<ConversationRow, 'title' | 'description' | 'avatarAttachmentId' | 'visibility'>
+  >,
+): Promise<void> {
+  await db.update(conversations).set(set).where(eq(conversations.id, conversationId));
+}
+
 /** Marks a change of the member set (under the conversation's lock); returns the new version. */
 export async function bumpMemberVersion(db: Executor, conversationId: string): Promise<number> {
   const [row] = await db
@@ -164,7 +275,13 @@ export async function claimDirectPair(
 
 export async function insertConversation(
   db: Executor,
-  row: { id: string; kind: 'DIRECT' | 'GROUP'; title: string | null },
+  row: {
+    id: string;
+    kind: 'DIRECT' | 'GROUP';
+    title: string | null;
+    description?: string | null;
+    visibility?: 'PRIVATE' | 'PUBLIC';
+  },
 ): Promise<void> {
   await db.insert(conversations).values(row);
 }
@@ -173,12 +290,16 @@ export async function deleteConversation(db: Executor, id: string): Promise<void
   await db.delete(conversations).where(eq(conversations.id, id));
 }
 
-/** Adds members who are not in yet; they start with everything so far read. Returns who was added. */
+/**
+ * Adds members who are not in yet; they start with everything so far read. Returns who was
+ * added. `owner` (a new group's creator) joins as OWNER, everyone else as MEMBER.
+ */
 export async function insertMembers(
   db: Executor,
   conversationId: string,
   userIds: readonly string[],
   readUpToSeq: number,
+  owner?: string,
 ): Promise<string[]> {
   if (userIds.length === 0) return [];
   const rows = await db
@@ -187,6 +308,7 @@ export async function insertMembers(
       userIds.map((userId) => ({
         conversationId,
         userId,
+        role: userId === owner ? ('OWNER' as const) : ('MEMBER' as const),
         lastReadSeq: readUpToSeq,
         lastDeliveredSeq: readUpToSeq,
         joinedSeq: readUpToSeq,
@@ -301,7 +423,10 @@ export async function rewindRead(
 ): Promise<{ lastReadSeq: number; lastDeliveredSeq: number } | undefined> {
   const [row] = await db
     .update(conversationMembers)
-    .set({ lastReadSeq: sql`least(${conversationMembers.lastReadSeq}, ${seq})` })
+    .set({
+      lastReadSeq: sql`least(${conversationMembers.lastReadSeq}, ${seq})`,
+      lastReadAt: sql`now()`,
+    })
     .where(
       and(
         eq(conversationMembers.conversationId, conversationId),
@@ -342,6 +467,7 @@ export async function advanceRead(
     .set({
       lastReadSeq: sql`greatest(${conversationMembers.lastReadSeq}, ${seq})`,
       lastDeliveredSeq: sql`greatest(${conversationMembers.lastDeliveredSeq}, ${seq})`,
+      lastReadAt: sql`case when ${conversationMembers.lastReadSeq} < ${seq} then now() else ${conversationMembers.lastReadAt} end`,
     })
     .where(
       and(

@@ -1,6 +1,21 @@
 import { and, asc, desc, eq, getTableColumns, gt, lt, sql, type SQL } from 'drizzle-orm';
-import { arrayLiteral, pairIn, preparedStatement, prepareOnce, type Executor } from './client.js';
-import { conversations, messages, users, type MessageRow, type PublicUser } from './schema.js';
+import {
+  arrayLiteral,
+  pairIn,
+  pgArray,
+  preparedStatement,
+  prepareOnce,
+  type Executor,
+} from './client.js';
+import {
+  conversationMembers,
+  conversations,
+  messages,
+  users,
+  type MessageRow,
+  type PublicUser,
+  type SystemEventData,
+} from './schema.js';
 
 export interface MessageKey {
   conversationId: string;
@@ -209,12 +224,14 @@ type PageRow = [
   changeSeq: number | null,
   senderPhone: string,
   senderDisplayName: string,
+  kind: 'USER' | 'SYSTEM',
+  systemEvent: SystemEventData | null,
 ];
 
 const memberPageSql = (forward: boolean) => sql`
   select v.last_seq, v.last_delivered_seq, p.seq, p.sender_id, p.body, p.client_message_id,
          p.created_at, p.edited_at, p.deleted_at, p.attachment_count, p.change_seq,
-         p.sender_phone, p.sender_display_name
+         p.sender_phone, p.sender_display_name, p.kind, p.system_event
     from (select c.last_seq, m.last_delivered_seq
             from conversations c
             join conversation_members m
@@ -223,7 +240,8 @@ const memberPageSql = (forward: boolean) => sql`
     left join lateral (
       select msg.seq, msg.sender_id, msg.body, msg.client_message_id, msg.created_at,
              msg.edited_at, msg.deleted_at, msg.attachment_count, msg.change_seq,
-             u.phone as sender_phone, u.display_name as sender_display_name
+             u.phone as sender_phone, u.display_name as sender_display_name,
+             msg.kind, msg.system_event
         from messages msg
         join users u on u.id = msg.sender_id
        where msg.conversation_id = ${sql.placeholder('conversationId')}
@@ -281,6 +299,8 @@ export async function listMessagesOfMember(
       deletedAt: toDateOrNull(r[8]),
       attachmentCount: r[9],
       changeSeq: r[10],
+      kind: r[13],
+      systemEvent: r[14],
       sender: { id: r[3], phone: r[11], displayName: r[12] },
     };
   }
@@ -337,6 +357,9 @@ function toSendResult(row: SentRow): SendResult {
       deletedAt: toDateOrNull(row.deleted_at),
       attachmentCount: Number(row.attachment_count),
       changeSeq: row.change_seq,
+      // The send functions make (and find by client message id) people's messages only.
+      kind: 'USER',
+      systemEvent: null,
     },
     existed: row.existed,
     outboxId: row.outbox_id === null ? null : Number(row.outbox_id),
@@ -439,4 +462,50 @@ export async function sendBatch(
   const results: (SendResult | undefined)[] = new Array<SendResult | undefined>(items.length);
   for (const row of rows) results[Number(row.ord) - 1] = toSendResult(row);
   return results;
+}
+
+/**
+ * Appends a SYSTEM message by `actorId` (under the conversation's lock, which the caller holds):
+ * it takes the next seq like any message, and counts as read by its actor and by `readBy`.
+ */
+export async function insertSystemMessage(
+  db: Executor,
+  conversationId: string,
+  actorId: string,
+  event: SystemEventData,
+  readBy: readonly string[] = [],
+): Promise<MessageRow> {
+  const [position] = await db
+    .update(conversations)
+    .set({
+      lastSeq: sql`${conversations.lastSeq} + 1`,
+      updatedAt: sql`greatest(now(), ${conversations.updatedAt})`,
+    })
+    .where(eq(conversations.id, conversationId))
+    .returning({ seq: conversations.lastSeq, at: conversations.updatedAt });
+  const [row] = await db
+    .insert(messages)
+    .values({
+      conversationId,
+      seq: position!.seq,
+      senderId: actorId,
+      body: null,
+      createdAt: position!.at,
+      kind: 'SYSTEM',
+      systemEvent: event,
+    })
+    .returning();
+  await db
+    .update(conversationMembers)
+    .set({
+      lastReadSeq: sql`greatest(${conversationMembers.lastReadSeq}, ${position!.seq})`,
+      lastDeliveredSeq: sql`greatest(${conversationMembers.lastDeliveredSeq}, ${position!.seq})`,
+    })
+    .where(
+      and(
+        eq(conversationMembers.conversationId, conversationId),
+        sql`${conversationMembers.userId} = any(${pgArray([actorId, ...readBy], 'uuid')})`,
+      ),
+    );
+  return row!;
 }

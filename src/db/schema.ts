@@ -8,11 +8,13 @@ import {
   smallint,
   index,
   integer,
+  jsonb,
   pgTable,
   primaryKey,
   text,
   timestamp,
   unique,
+  uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
 
@@ -50,8 +52,27 @@ export const conversations = pgTable(
     createdAt: ts('created_at').notNull().defaultNow(),
     /** Latest activity: creation or the newest message. Orders the conversation list. */
     updatedAt: ts('updated_at').notNull().defaultNow(),
+    /** A group's description (null: none). */
+    description: text('description'),
+    /** A group's picture: an uploaded image (attachments.id), bound to the conversation. */
+    avatarAttachmentId: uuid('avatar_attachment_id'),
+    /** PUBLIC groups are listed by publicConversations and joinable without an invite. */
+    visibility: text('visibility', { enum: ['PRIVATE', 'PUBLIC'] })
+      .notNull()
+      .default('PRIVATE'),
+    /** How many members it has, kept by a trigger on conversation_members (drizzle/0011). */
+    memberCount: integer('member_count').notNull().default(0),
   },
-  (t) => [check('conversations_kind_check', sql`${t.kind} in ('DIRECT', 'GROUP')`)],
+  (t) => [
+    check('conversations_kind_check', sql`${t.kind} in ('DIRECT', 'GROUP')`),
+    check(
+      'conversations_visibility_check',
+      sql`${t.visibility} = 'PRIVATE' or (${t.visibility} = 'PUBLIC' and ${t.kind} = 'GROUP')`,
+    ),
+    index('conversations_public_idx')
+      .on(t.memberCount.desc(), t.id)
+      .where(sql`${t.visibility} = 'PUBLIC'`),
+  ],
 );
 
 /** One row per pair of users with a 1:1 conversation; user_low < user_high. */
@@ -91,10 +112,21 @@ export const conversationMembers = pgTable(
     joinedChangeSeq: integer('joined_change_seq').notNull().default(0),
     /** Muted until then ('infinity': until unmuted); null or past: not muted. No pushes while muted. */
     mutedUntil: timestamp('muted_until', { withTimezone: true, precision: 3, mode: 'string' }),
+    /** When the read position last moved (null: not since drizzle/0011). */
+    lastReadAt: ts('last_read_at'),
+    /** OWNER (one per group: the creator, until they hand it on), ADMIN or MEMBER. */
+    role: text('role', { enum: ['OWNER', 'ADMIN', 'MEMBER'] })
+      .notNull()
+      .default('MEMBER'),
   },
   (t) => [
     primaryKey({ columns: [t.conversationId, t.userId] }),
     index('conversation_members_user_idx').on(t.userId),
+    check('conversation_members_role_check', sql`${t.role} in ('OWNER', 'ADMIN', 'MEMBER')`),
+    // At most one owner per group (a transfer demotes the owner before it promotes the next).
+    uniqueIndex('conversation_members_owner_idx')
+      .on(t.conversationId)
+      .where(sql`${t.role} = 'OWNER'`),
   ],
 );
 
@@ -117,6 +149,12 @@ export const messages = pgTable(
     attachmentCount: smallint('attachment_count').notNull().default(0),
     /** The conversation's change position of this message's newest change; null: never changed. */
     changeSeq: integer('change_seq'),
+    /** USER: sent by its sender; SYSTEM: a membership or settings change, made by its sender. */
+    kind: text('kind', { enum: ['USER', 'SYSTEM'] })
+      .notNull()
+      .default('USER'),
+    /** What a SYSTEM message records (domain/system-messages.ts); null for USER messages. */
+    systemEvent: jsonb('system_event').$type<SystemEventData>(),
   },
   (t) => [
     primaryKey({ columns: [t.conversationId, t.seq] }),
@@ -124,6 +162,57 @@ export const messages = pgTable(
       .on(t.conversationId, t.changeSeq)
       .where(sql`${t.changeSeq} is not null`),
     unique('messages_client_message_id_key').on(t.conversationId, t.senderId, t.clientMessageId),
+    check('messages_kind_check', sql`${t.kind} in ('USER', 'SYSTEM')`),
+  ],
+);
+
+/** What a SYSTEM message records; its actor is the message's sender. */
+export interface SystemEventData {
+  type:
+    | 'MEMBERS_ADDED'
+    | 'MEMBER_REMOVED'
+    | 'MEMBER_LEFT'
+    | 'MEMBER_JOINED'
+    | 'ROLE_CHANGED'
+    | 'OWNERSHIP_TRANSFERRED'
+    | 'DETAILS_CHANGED';
+  /** Whom it is about (added, removed, given a role, made owner); empty when only the actor. */
+  subjectIds: string[];
+  /** ROLE_CHANGED: the role given. */
+  role?: 'OWNER' | 'ADMIN' | 'MEMBER';
+  /** DETAILS_CHANGED: which of title, description, avatar, visibility changed. */
+  fields?: string[];
+  /** DETAILS_CHANGED: the title after the change, when it changed. */
+  title?: string;
+}
+
+/** A system message's event with its actor (the message's sender), as the API shows it. */
+export type SystemEventView = SystemEventData & { actorId: string };
+
+/**
+ * Invite codes of a group. Looked up by code (not by conversation first), like an attachment by
+ * id: a code is the key a joiner has.
+ */
+export const invites = pgTable(
+  'invites',
+  {
+    code: text('code').primaryKey(),
+    conversationId: uuid('conversation_id')
+      .notNull()
+      .references(() => conversations.id, { onDelete: 'cascade' }),
+    createdBy: uuid('created_by')
+      .notNull()
+      .references(() => users.id),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    /** Null: never expires. */
+    expiresAt: ts('expires_at'),
+    /** Joins it still allows; null: any number. */
+    usesLeft: integer('uses_left'),
+    revokedAt: ts('revoked_at'),
+  },
+  (t) => [
+    index('invites_conversation_idx').on(t.conversationId),
+    check('invites_uses_left_check', sql`${t.usesLeft} is null or ${t.usesLeft} >= 0`),
   ],
 );
 
@@ -358,6 +447,7 @@ export type ConversationRow = typeof conversations.$inferSelect;
 export type MemberRow = typeof conversationMembers.$inferSelect;
 export type MessageRow = typeof messages.$inferSelect;
 export type AttachmentRow = typeof attachments.$inferSelect;
+export type InviteRow = typeof invites.$inferSelect;
 
 /** What any signed-in user may see of a user (never the password hash). */
 export type PublicUser = Pick<UserRow, 'id' | 'phone' | 'displayName'>;

@@ -8,6 +8,7 @@ import type { Database } from '../db/client.js';
 import {
   deleteAttachment,
   discardBlobs,
+  findAvatarAttachment,
   findSentAttachment,
   insertAttachment,
 } from '../db/attachments.js';
@@ -278,7 +279,9 @@ export async function findDownload(
   if (auth.kind === 'signed' && !urls.verify(id, variant, auth.expires, auth.signature)) {
     return undefined;
   }
-  const attachment = await findSentAttachment(db, id, auth.kind === 'user' ? auth.userId : null);
+  const viewerId = auth.kind === 'user' ? auth.userId : null;
+  const attachment =
+    (await findSentAttachment(db, id, viewerId)) ?? (await findAvatarAttachment(db, id, viewerId));
   if (!attachment) return undefined;
   if (variant === 'thumbnail') {
     if (attachment.thumbnailSize === null) return undefined;

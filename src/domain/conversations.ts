@@ -9,8 +9,10 @@ import {
   findDirectConversationId,
   insertConversation,
   insertMembers,
+  findSuccessor,
   listConversationViews,
-  lockConversationForMember,
+  lockConversationForRole,
+  setRole,
   type ConversationView,
 } from '../db/conversations.js';
 import type { Deps, Session } from './context.js';
@@ -27,6 +29,8 @@ import { parseConnectionArgs, toConnection, type ConnectionArgs } from './pagina
 import { parsePhone } from './phone.js';
 import { findUserByPhone } from '../db/users.js';
 import { hasBlocked } from '../db/blocks.js';
+import { requireAdmin } from './roles.js';
+import { systemMessage } from './system-messages.js';
 import { usersForPhones } from './users.js';
 
 /**
@@ -124,7 +128,7 @@ export async function startDirectConversation(
   return requireConversation(session, id);
 }
 
-function parseTitle(input: string): string {
+export function parseTitle(input: string): string {
   const title = checkText(input, 'title').trim();
   const length = [...title].length;
   if (length < 1 || length > limits.maxTitleLength) {
@@ -133,22 +137,46 @@ function parseTitle(input: string): string {
   return title;
 }
 
+export function parseDescription(input: string | null | undefined): string | null {
+  if (input === null || input === undefined) return null;
+  const description = checkText(input, 'description').trim();
+  if ([...description].length > limits.maxDescriptionLength) {
+    throw badInput(
+      `description must be at most ${limits.maxDescriptionLength} characters.`,
+      'description',
+    );
+  }
+  return description === '' ? null : description;
+}
+
 export async function createGroupConversation(
   session: Session,
-  input: { title: string; memberPhones: readonly string[] },
+  input: {
+    title: string;
+    memberPhones: readonly string[];
+    visibility?: 'PRIVATE' | 'PUBLIC' | null;
+    description?: string | null;
+  },
 ): Promise<ConversationView> {
   const title = parseTitle(input.title);
+  const description = parseDescription(input.description);
   const others = await usersForPhones(session, input.memberPhones, 'memberPhones');
   const memberIds = [...new Set([session.userId, ...others.map((u) => u.id)])];
   const id = newId();
+  const visibility = input.visibility ?? 'PRIVATE';
   const staged = await session.deps.db.transaction(async (tx) => {
-    await insertConversation(tx, { id, kind: 'GROUP', title });
-    await insertMembers(tx, id, memberIds, 0);
+    await insertConversation(tx, { id, kind: 'GROUP', title, description, visibility });
+    // The creator owns the group.
+    await insertMembers(tx, id, memberIds, 0, session.userId);
     return stageJoined(session.deps, tx, id, memberIds);
   });
   session.deps.events.publish(staged);
   return requireConversation(session, id);
 }
+
+/** How many members a group may have: public rooms hold more. */
+export const maxMembersOf = (c: { visibility: 'PRIVATE' | 'PUBLIC' }): number =>
+  c.visibility === 'PUBLIC' ? limits.maxPublicMembers : limits.maxGroupMembers;
 
 const directHasTwoMembers = () =>
   badInput(
@@ -168,9 +196,10 @@ export async function addMembers(
   if (view.kind === 'DIRECT') throw directHasTwoMembers();
   const users = await usersForPhones(session, phones, 'phones');
   const staged = await session.deps.db.transaction(async (tx) => {
-    const conversation = await lockConversationForMember(tx, conversationId, session.userId);
+    const conversation = await lockConversationForRole(tx, conversationId, session.userId);
     if (!conversation) throw conversationNotFound();
     if (conversation.kind === 'DIRECT') throw directHasTwoMembers();
+    requireAdmin(conversation.role, 'add members');
     const added = await insertMembers(
       tx,
       conversationId,
@@ -178,15 +207,18 @@ export async function addMembers(
       conversation.lastSeq,
     );
     if (added.length === 0) return null;
-    if ((await countMembers(tx, conversationId)) > limits.maxGroupMembers) {
-      throw badInput(`A group can have at most ${limits.maxGroupMembers} members.`, 'phones');
+    if ((await countMembers(tx, conversationId)) > maxMembersOf(conversation)) {
+      throw badInput(`A group can have at most ${maxMembersOf(conversation)} members.`, 'phones');
     }
     const version = await bumpMemberVersion(tx, conversationId);
+    // The new members' streams start before the system message that records their arrival.
+    const from = { seq: conversation.lastSeq, changeSeq: conversation.lastChangeSeq };
     return session.deps.events.stage(tx, [
       membersChanged(conversationId, version),
-      ...joinedEvents(conversationId, added, {
-        seq: conversation.lastSeq,
-        changeSeq: conversation.lastChangeSeq,
+      ...joinedEvents(conversationId, added, from),
+      await systemMessage(session, tx, conversationId, version, {
+        type: 'MEMBERS_ADDED',
+        subjectIds: added,
       }),
     ]);
   });
@@ -201,7 +233,7 @@ export async function leaveConversation(
 ): Promise<boolean> {
   if (!isUuid(conversationId)) throw conversationNotFound();
   const staged = await session.deps.db.transaction(async (tx) => {
-    const conversation = await lockConversationForMember(tx, conversationId, session.userId);
+    const conversation = await lockConversationForRole(tx, conversationId, session.userId);
     if (!conversation) throw conversationNotFound();
     if (conversation.kind === 'DIRECT') {
       throw badInput('Direct conversations cannot be left.', 'conversationId');
@@ -209,10 +241,29 @@ export async function leaveConversation(
     await deleteMember(tx, conversationId, session.userId);
     const version = await bumpMemberVersion(tx, conversationId);
     const event = { type: 'left' as const, conversationId, userId: session.userId };
-    return session.deps.events.stage(tx, [
+    const events: StagedEvent[] = [
       membersChanged(conversationId, version),
       { conversationId, event },
-    ]);
+      await systemMessage(session, tx, conversationId, version, {
+        type: 'MEMBER_LEFT',
+        subjectIds: [],
+      }),
+    ];
+    // The last owner leaving hands the group to the oldest admin, else the oldest member.
+    const successor =
+      conversation.role === 'OWNER' ? await findSuccessor(tx, conversationId) : undefined;
+    if (successor) {
+      await setRole(tx, conversationId, successor, 'OWNER');
+      events.push(
+        await systemMessage(session, tx, conversationId, version, {
+          type: 'OWNERSHIP_TRANSFERRED',
+          subjectIds: [successor],
+          role: 'OWNER',
+        }),
+        { conversationId, event: { type: 'changed', conversationId, reason: 'ROLES' } },
+      );
+    }
+    return session.deps.events.stage(tx, events);
   });
   session.deps.events.publish(staged);
   session.loaders.members.clear(conversationId);

@@ -10,6 +10,7 @@ import type { LiveMessageRow, MessageRow, PublicUser } from '../db/schema.js';
 import type { EventBus } from '../realtime/bus.js';
 import {
   topics,
+  type ConversationChangedEvent,
   type MembersEvent,
   type MessageEvent,
   type MessageWire,
@@ -25,7 +26,7 @@ export interface LogSink {
 }
 
 /** The events that must not be lost: they go through the outbox. */
-export type DurableEvent = MessageEvent | MembersEvent | UserEvent;
+export type DurableEvent = MessageEvent | MembersEvent | ConversationChangedEvent | UserEvent;
 
 /**
  * What the outbox keeps of an event: enough to rebuild it, not a copy of it. A message event is
@@ -33,9 +34,11 @@ export type DurableEvent = MessageEvent | MembersEvent | UserEvent;
  * function in SQL (drizzle/0007) writes the `messageAdded` record itself.
  */
 export type OutboxRecord =
-  | { kind: 'messageAdded'; seq: number }
+  // `system`: a system message (the outbox trigger of drizzle/0011 schedules no push for it).
+  | { kind: 'messageAdded'; seq: number; system?: true }
   | { kind: 'messageUpdated'; seq: number }
   | { kind: 'members'; version: number }
+  | { kind: 'changed'; reason: ConversationChangedEvent['reason'] }
   | { kind: 'joined'; userId: string; fromSeq: number; fromChangeSeq: number }
   | { kind: 'left'; userId: string };
 
@@ -49,6 +52,7 @@ export function route(conversationId: string, event: DurableEvent): Routed {
     case 'messageUpdated':
       return { topic: topics.messages(conversationId), event };
     case 'members':
+    case 'changed':
       return { topic: topics.members(conversationId), event };
     case 'joined':
     case 'left':
@@ -59,10 +63,15 @@ export function route(conversationId: string, event: DurableEvent): Routed {
 export function recordOf(event: DurableEvent): OutboxRecord {
   switch (event.type) {
     case 'messageAdded':
+      return event.message.kind === 'SYSTEM'
+        ? { kind: 'messageAdded', seq: event.message.seq, system: true }
+        : { kind: 'messageAdded', seq: event.message.seq };
     case 'messageUpdated':
       return { kind: event.type, seq: event.message.seq };
     case 'members':
       return { kind: 'members', version: event.version };
+    case 'changed':
+      return { kind: 'changed', reason: event.reason };
     case 'joined':
       return {
         kind: 'joined',
@@ -89,6 +98,8 @@ function rebuild(
     }
     case 'members':
       return { type: 'members', conversationId, version: record.version };
+    case 'changed':
+      return { type: 'changed', conversationId, reason: record.reason };
     case 'joined':
       return {
         type: 'joined',
@@ -149,6 +160,7 @@ export function messageEvent(
     deletedAt: m.deletedAt ? new Date(m.deletedAt).toISOString() : null,
     attachmentCount: m.attachmentCount,
     changeSeq: m.changeSeq,
+    ...(m.kind === 'SYSTEM' ? { kind: m.kind, systemEvent: m.systemEvent } : {}),
     sender: { id: live.sender.id, phone: live.sender.phone, displayName: live.sender.displayName },
     memberVersion: live.memberVersion,
   };
@@ -167,6 +179,8 @@ export const fromWire = (m: MessageWire): LiveMessageRow => {
       // Absent in events written before attachments and change positions existed.
       attachmentCount: m.attachmentCount ?? 0,
       changeSeq: m.changeSeq ?? null,
+      kind: m.kind ?? 'USER',
+      systemEvent: m.systemEvent ?? null,
       createdAt: new Date(m.createdAt),
       editedAt: m.editedAt ? new Date(m.editedAt) : null,
       deletedAt: m.deletedAt ? new Date(m.deletedAt) : null,

@@ -18,5 +18,10 @@ export const limits = Object.freeze({
   /** Phones in one createGroupConversation / addMembers call. */
   maxPhonesPerCall: 2_000,
   maxGroupMembers: 10_000,
+  /** A PUBLIC group (a big room anyone can join). */
+  maxPublicMembers: 100_000,
+  maxDescriptionLength: 1_000,
+  /** Invite codes a group may have that still work. */
+  maxActiveInvites: 100,
   maxAttachmentsPerMessage: 10,
 });

@@ -6,6 +6,7 @@
 // Topics per kind, so a subscriber of one kind never pays for another: messages (added, updated)
 // on `c:`, typing and read receipts on `a:`, member set changes on `m:` (which every stream of
 // the conversation follows, to stop at a removal), memberships on the user's `u:`.
+import type { SystemEventData } from '../db/schema.js';
 
 /** A user's public fields as they travel. */
 export interface UserWire {
@@ -31,6 +32,9 @@ export interface MessageWire {
   sender: UserWire;
   /** The conversation's member set version when the event was made (see domain/streams/member-sets.ts). */
   memberVersion: number;
+  /** Absent in events made before system messages existed: USER. */
+  kind?: 'USER' | 'SYSTEM';
+  systemEvent?: SystemEventData | null;
 }
 
 export type MessageEvent =
@@ -51,6 +55,22 @@ export interface MembersEvent {
   type: 'members';
   conversationId: string;
   version: number;
+}
+
+/** Roles or details (title, description, picture, visibility) of a conversation changed. */
+export interface ConversationChangedEvent {
+  type: 'changed';
+  conversationId: string;
+  reason: 'ROLES' | 'DETAILS';
+}
+
+export type ConversationUpdateReason =
+  'READ' | 'MEMBERS' | 'ROLES' | 'DETAILS' | 'MUTE' | 'JOINED' | 'REMOVED';
+
+/** What a conversationUpdated subscriber is handed: which conversation, and why. */
+export interface ConversationUpdatePayload {
+  conversationId: string;
+  reason: ConversationUpdateReason;
 }
 
 export type UserEvent =
@@ -80,7 +100,7 @@ export interface PresenceEvent {
 export interface Topics {
   messages: MessageEvent;
   activity: ActivityEvent;
-  members: MembersEvent;
+  members: MembersEvent | ConversationChangedEvent;
   user: UserEvent;
   presence: PresenceEvent;
 }
@@ -94,7 +114,8 @@ export type Topic<K extends TopicKind> = string & { readonly __carries: K };
 export type BusEvent = Topics[TopicKind];
 
 /** An event of a conversation's own topics. */
-export type ConversationEvent = MessageEvent | ActivityEvent | MembersEvent;
+export type ConversationEvent =
+  MessageEvent | ActivityEvent | MembersEvent | ConversationChangedEvent;
 
 export const topics = {
   messages: (conversationId: string) => `c:${conversationId}` as Topic<'messages'>,

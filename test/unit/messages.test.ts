@@ -62,6 +62,8 @@ describe('messageStatus', () => {
     joinedChangeSeq: 0,
     lastDeliveredSeq,
     mutedUntil: null,
+    role: 'MEMBER',
+    lastReadAt: null,
   });
   const fromAlice = (seq: number) => ({ seq, senderId: alice });
 

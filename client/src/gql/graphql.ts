@@ -7,10 +7,16 @@ export type Incremental<T> =
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
 export type ConversationKind = 'DIRECT' | 'GROUP';
 
+export type ConversationVisibility = 'PRIVATE' | 'PUBLIC';
+
 export type CreateGroupConversationInput = {
-  /** Phones of the other members; the caller is always a member. */
+  /** 1–1,000 characters. */
+  description?: string | null | undefined;
+  /** Phones of the other members; the caller is always a member (its OWNER). */
   memberPhones: Array<string>;
   title: string;
+  /** PRIVATE (the default): by invitation only; PUBLIC: listed and joinable by anyone signed in. */
+  visibility?: ConversationVisibility | null | undefined;
 };
 
 export type EditMessageInput = {

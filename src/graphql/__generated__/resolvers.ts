@@ -1,7 +1,19 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { PublicUser, MessageRow, AttachmentRow } from '../../db/schema.js';
+import type {
+  PublicUser,
+  MessageRow,
+  AttachmentRow,
+  MemberRow,
+  InviteRow,
+  SystemEventView,
+} from '../../db/schema.js';
 import type { ConversationView } from '../../db/conversations.js';
-import type { TypingPayload, ReceiptPayload, PresencePayload } from '../../realtime/events.js';
+import type {
+  ConversationUpdatePayload,
+  TypingPayload,
+  ReceiptPayload,
+  PresencePayload,
+} from '../../realtime/events.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -49,22 +61,34 @@ export type AuthPayload = {
 
 export type Conversation = Node & {
   __typename?: 'Conversation';
+  /** A group's picture (an image attachment). */
+  avatar?: Maybe<Attachment>;
+  /** A group's description. */
+  description?: Maybe<Scalars['String']['output']>;
   id: Scalars['ID']['output'];
   /** Whether you muted this conversation (no pushes from it), now. */
   isMuted: Scalars['Boolean']['output'];
   kind: ConversationKind;
   lastMessage?: Maybe<Message>;
+  memberCount: Scalars['Int']['output'];
   members: Array<User>;
+  /** Members with their roles and read positions, oldest first (empty when you are not a member). */
+  memberships: Array<Membership>;
   /** Same as `Query.messages` for this conversation. */
   messages: MessageConnection;
   /** Until when it is muted; null when it is not muted or muted until you unmute it. */
   mutedUntil?: Maybe<Scalars['DateTime']['output']>;
+  /** Your role here; null when you are not a member (a public group you look at). */
+  myRole?: Maybe<MemberRole>;
+  /** Each member's read position (the read part of `memberships`). */
+  readReceipts: Array<ReadReceipt>;
   /** The group's title; null for a direct conversation. */
   title?: Maybe<Scalars['String']['output']>;
   /** Messages of others after the caller's last read message. */
   unreadCount: Scalars['Int']['output'];
   /** When the last message was sent (or the conversation created). */
   updatedAt: Scalars['DateTime']['output'];
+  visibility: ConversationVisibility;
 };
 
 export type ConversationMessagesArgs = {
@@ -88,10 +112,25 @@ export type ConversationEdge = {
 
 export type ConversationKind = 'DIRECT' | 'GROUP';
 
+export type ConversationUpdate = {
+  __typename?: 'ConversationUpdate';
+  conversation: Conversation;
+  reason: ConversationUpdateReason;
+};
+
+export type ConversationUpdateReason =
+  'DETAILS' | 'JOINED' | 'MEMBERS' | 'MUTE' | 'READ' | 'REMOVED' | 'ROLES';
+
+export type ConversationVisibility = 'PRIVATE' | 'PUBLIC';
+
 export type CreateGroupConversationInput = {
-  /** Phones of the other members; the caller is always a member. */
+  /** 1–1,000 characters. */
+  description?: InputMaybe<Scalars['String']['input']>;
+  /** Phones of the other members; the caller is always a member (its OWNER). */
   memberPhones: Array<Scalars['String']['input']>;
   title: Scalars['String']['input'];
+  /** PRIVATE (the default): by invitation only; PUBLIC: listed and joinable by anyone signed in. */
+  visibility?: InputMaybe<ConversationVisibility>;
 };
 
 export type EditMessageInput = {
@@ -99,9 +138,32 @@ export type EditMessageInput = {
   messageId: Scalars['ID']['input'];
 };
 
+/** An invite code of a group. */
+export type Invite = {
+  __typename?: 'Invite';
+  code: Scalars['String']['output'];
+  conversationId: Scalars['ID']['output'];
+  /** Null: it does not expire. */
+  expiresAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Joins it still allows; null: any number. */
+  usesLeft?: Maybe<Scalars['Int']['output']>;
+};
+
 export type LoginInput = {
   password: Scalars['String']['input'];
   phone: Scalars['String']['input'];
+};
+
+export type MemberRole = 'ADMIN' | 'MEMBER' | 'OWNER';
+
+/** A member of a conversation: their role, when they joined and how far they have read. */
+export type Membership = {
+  __typename?: 'Membership';
+  joinedAt: Scalars['DateTime']['output'];
+  /** Everything up to and including this seq is read by this member. */
+  lastReadSeq: Scalars['Int']['output'];
+  role: MemberRole;
+  user: User;
 };
 
 export type Message = Node & {
@@ -121,6 +183,7 @@ export type Message = Node & {
   deletedAt?: Maybe<Scalars['DateTime']['output']>;
   editedAt?: Maybe<Scalars['DateTime']['output']>;
   id: Scalars['ID']['output'];
+  kind: MessageKind;
   sender: User;
   /** Whether you blocked the sender (shown in groups you share; your client may hide it). */
   senderBlocked: Scalars['Boolean']['output'];
@@ -133,6 +196,8 @@ export type Message = Node & {
    * event. Opaque; null outside subscriptions.
    */
   streamCursor?: Maybe<Scalars['String']['output']>;
+  /** For SYSTEM messages: what changed. */
+  systemEvent?: Maybe<SystemEvent>;
 };
 
 export type MessageConnection = {
@@ -147,6 +212,12 @@ export type MessageEdge = {
   node: Message;
 };
 
+export type MessageKind =
+  /** Records a change of members, roles or details; `systemEvent` says which. Its body is null. */
+  | 'SYSTEM'
+  /** Sent by a person. */
+  | 'USER';
+
 export type MessageStatus =
   /** Delivered to every other member (pushed to one of their connections or fetched by them). */
   | 'DELIVERED'
@@ -157,6 +228,7 @@ export type MessageStatus =
 
 export type Mutation = {
   __typename?: 'Mutation';
+  /** Add people to a group (OWNER or ADMIN): one MEMBERS_ADDED system message. */
   addMembers: Conversation;
   /**
    * Block a user: you get no pushes, presence or typing from them, their messages in groups you
@@ -165,9 +237,25 @@ export type Mutation = {
    */
   blockUser: Scalars['Boolean']['output'];
   createGroupConversation: Conversation;
+  /**
+   * An invite code for a group (OWNER or ADMIN), valid until `expiresAt` (null: until revoked) for
+   * `maxUses` joins (null: any number). Rate-limited per user.
+   */
+  createInvite: Invite;
   /** Delete one of your messages; it stays in history as a tombstone (deletedAt set, body null). */
   deleteMessage: Message;
   editMessage: Message;
+  /**
+   * Join a group with an invite code (`inviteCode`), or a PUBLIC group by id (`conversationId`).
+   * Joining one you are in already returns it and uses nothing. A code that is unknown, revoked,
+   * expired or used up is NOT_FOUND. Rate-limited per user.
+   */
+  joinConversation: Conversation;
+  /**
+   * Leave a group: you get no event of it after this commits, and it leaves your list (its history
+   * stays with the others). The last owner leaving hands the group to the oldest admin, else the
+   * member who joined first.
+   */
   leaveConversation: Scalars['Boolean']['output'];
   login: AuthPayload;
   /** Mark everything up to and including this message as read. Never moves backwards. */
@@ -188,11 +276,24 @@ export type Mutation = {
    */
   registerPushSubscription: Scalars['Boolean']['output'];
   /**
+   * Remove a member from a group (OWNER: anyone; ADMIN: admins and members, not the owner). They get
+   * no event of it after this commits, on any instance, and it leaves their list; their history
+   * stays. A MEMBER_REMOVED system message records it.
+   */
+  removeMember: Conversation;
+  /** Stop an invite code working (OWNER or ADMIN of its group). False when it was revoked already. */
+  revokeInvite: Scalars['Boolean']['output'];
+  /**
    * Send a message to a conversation (`conversationId`) or to a person (`toPhone`, which opens the
    * 1:1 conversation if needed). Exactly one of the two. Repeating a `clientMessageId` returns the
    * original message instead of sending a second one.
    */
   sendMessage: Message;
+  /**
+   * The owner makes a member ADMIN or MEMBER, or hands the group on with OWNER (becoming an ADMIN).
+   * A ROLE_CHANGED (or OWNERSHIP_TRANSFERRED) system message records it.
+   */
+  setMemberRole: Conversation;
   /**
    * Tell the other members you are typing. Ephemeral: unless renewed (every few seconds) it expires
    * after about 5 seconds, which subscribers see as `isTyping: false`.
@@ -205,6 +306,12 @@ export type Mutation = {
   unmuteConversation: Conversation;
   /** Stop pushes to this endpoint. False when it was not registered for you. */
   unregisterPushSubscription: Scalars['Boolean']['output'];
+  /**
+   * Change a group's title, description, picture or visibility (OWNER or ADMIN). Fields left out
+   * stay; `description: null` and `avatarAttachmentId: null` clear them. A DETAILS_CHANGED system
+   * message records what changed.
+   */
+  updateConversation: Conversation;
   updateProfile: User;
 };
 
@@ -221,12 +328,23 @@ export type MutationCreateGroupConversationArgs = {
   input: CreateGroupConversationInput;
 };
 
+export type MutationCreateInviteArgs = {
+  conversationId: Scalars['ID']['input'];
+  expiresAt?: InputMaybe<Scalars['DateTime']['input']>;
+  maxUses?: InputMaybe<Scalars['Int']['input']>;
+};
+
 export type MutationDeleteMessageArgs = {
   messageId: Scalars['ID']['input'];
 };
 
 export type MutationEditMessageArgs = {
   input: EditMessageInput;
+};
+
+export type MutationJoinConversationArgs = {
+  conversationId?: InputMaybe<Scalars['ID']['input']>;
+  inviteCode?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type MutationLeaveConversationArgs = {
@@ -258,8 +376,23 @@ export type MutationRegisterPushSubscriptionArgs = {
   input: PushSubscriptionInput;
 };
 
+export type MutationRemoveMemberArgs = {
+  conversationId: Scalars['ID']['input'];
+  userId: Scalars['ID']['input'];
+};
+
+export type MutationRevokeInviteArgs = {
+  code: Scalars['String']['input'];
+};
+
 export type MutationSendMessageArgs = {
   input: SendMessageInput;
+};
+
+export type MutationSetMemberRoleArgs = {
+  conversationId: Scalars['ID']['input'];
+  role: MemberRole;
+  userId: Scalars['ID']['input'];
 };
 
 export type MutationSetTypingArgs = {
@@ -281,6 +414,10 @@ export type MutationUnmuteConversationArgs = {
 
 export type MutationUnregisterPushSubscriptionArgs = {
   endpoint: Scalars['String']['input'];
+};
+
+export type MutationUpdateConversationArgs = {
+  input: UpdateConversationInput;
 };
 
 export type MutationUpdateProfileArgs = {
@@ -350,6 +487,11 @@ export type Query = {
    * missing or not visible to the caller. At most 100 ids per call (more is BAD_USER_INPUT).
    */
   nodes: Array<Maybe<Node>>;
+  /**
+   * PUBLIC groups anyone signed in can join (`joinConversation(conversationId)`), largest first.
+   * `search` matches words of the title (case-insensitive, anywhere in it). Rate-limited per user.
+   */
+  publicConversations: ConversationConnection;
   /** A registered user found by phone number (any common formatting), or null. */
   userByPhone?: Maybe<User>;
   /**
@@ -384,6 +526,12 @@ export type QueryNodeArgs = {
 
 export type QueryNodesArgs = {
   ids: Array<Scalars['ID']['input']>;
+};
+
+export type QueryPublicConversationsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  search?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type QueryUserByPhoneArgs = {
@@ -424,6 +572,13 @@ export type SendMessageInput = {
 
 export type Subscription = {
   __typename?: 'Subscription';
+  /**
+   * Changes to your conversations, on every device of yours: your read position or mute state
+   * (READ, MUTE: made on any of your devices), members, roles and details (MEMBERS, ROLES,
+   * DETAILS), a conversation you joined or were added to (JOINED), and one you left or were
+   * removed from (REMOVED: `conversation` then has only its id, kind and details).
+   */
+  conversationUpdated: ConversationUpdate;
   /**
    * New messages. With `conversationId`: that conversation; without: every conversation of the
    * caller, including ones joined later. With `after`, it first replays every later message, then
@@ -471,11 +626,49 @@ export type SubscriptionTypingChangedArgs = {
   conversationId: Scalars['ID']['input'];
 };
 
+/** What a SYSTEM message records. */
+export type SystemEvent = {
+  __typename?: 'SystemEvent';
+  /** Who made the change (the message's sender). */
+  actor: User;
+  /** DETAILS_CHANGED: which of title, description, avatar, visibility changed. */
+  fields?: Maybe<Array<Scalars['String']['output']>>;
+  /** ROLE_CHANGED: the role given. */
+  role?: Maybe<MemberRole>;
+  /** Whom it is about (the first when several were added); null when it is about the actor only. */
+  subject?: Maybe<User>;
+  /** Everyone it is about (all members added at once). */
+  subjects: Array<User>;
+  /** DETAILS_CHANGED: the new title, when it changed. */
+  title?: Maybe<Scalars['String']['output']>;
+  type: SystemEventType;
+};
+
+export type SystemEventType =
+  | 'DETAILS_CHANGED'
+  | 'MEMBERS_ADDED'
+  | 'MEMBER_JOINED'
+  | 'MEMBER_LEFT'
+  | 'MEMBER_REMOVED'
+  | 'OWNERSHIP_TRANSFERRED'
+  | 'ROLE_CHANGED';
+
 export type TypingEvent = {
   __typename?: 'TypingEvent';
   conversationId: Scalars['ID']['output'];
   isTyping: Scalars['Boolean']['output'];
   user: User;
+};
+
+export type UpdateConversationInput = {
+  /** An image you uploaded (`POST /attachments`), not attached to a message; null clears it. */
+  avatarAttachmentId?: InputMaybe<Scalars['ID']['input']>;
+  conversationId: Scalars['ID']['input'];
+  /** Up to 1,000 characters; null clears it. */
+  description?: InputMaybe<Scalars['String']['input']>;
+  /** 1–128 characters. */
+  title?: InputMaybe<Scalars['String']['input']>;
+  visibility?: InputMaybe<ConversationVisibility>;
 };
 
 export type UpdateProfileInput = {
@@ -607,17 +800,24 @@ export type ResolversTypes = {
     Omit<ConversationEdge, 'node'> & { node: ResolversTypes['Conversation'] }
   >;
   ConversationKind: ConversationKind;
+  ConversationUpdate: ResolverTypeWrapper<ConversationUpdatePayload>;
+  ConversationUpdateReason: ConversationUpdateReason;
+  ConversationVisibility: ConversationVisibility;
   CreateGroupConversationInput: CreateGroupConversationInput;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   EditMessageInput: EditMessageInput;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  Invite: ResolverTypeWrapper<InviteRow>;
   LoginInput: LoginInput;
+  MemberRole: MemberRole;
+  Membership: ResolverTypeWrapper<MemberRow>;
   Message: ResolverTypeWrapper<MessageRow>;
   MessageConnection: ResolverTypeWrapper<
     Omit<MessageConnection, 'edges'> & { edges: Array<ResolversTypes['MessageEdge']> }
   >;
   MessageEdge: ResolverTypeWrapper<Omit<MessageEdge, 'node'> & { node: ResolversTypes['Message'] }>;
+  MessageKind: MessageKind;
   MessageStatus: MessageStatus;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
@@ -631,7 +831,10 @@ export type ResolversTypes = {
   SendMessageInput: SendMessageInput;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  SystemEvent: ResolverTypeWrapper<SystemEventView>;
+  SystemEventType: SystemEventType;
   TypingEvent: ResolverTypeWrapper<TypingPayload>;
+  UpdateConversationInput: UpdateConversationInput;
   UpdateProfileInput: UpdateProfileInput;
   User: ResolverTypeWrapper<PublicUser>;
 };
@@ -646,12 +849,15 @@ export type ResolversParentTypes = {
     edges: Array<ResolversParentTypes['ConversationEdge']>;
   };
   ConversationEdge: Omit<ConversationEdge, 'node'> & { node: ResolversParentTypes['Conversation'] };
+  ConversationUpdate: ConversationUpdatePayload;
   CreateGroupConversationInput: CreateGroupConversationInput;
   DateTime: Scalars['DateTime']['output'];
   EditMessageInput: EditMessageInput;
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
+  Invite: InviteRow;
   LoginInput: LoginInput;
+  Membership: MemberRow;
   Message: MessageRow;
   MessageConnection: Omit<MessageConnection, 'edges'> & {
     edges: Array<ResolversParentTypes['MessageEdge']>;
@@ -668,7 +874,9 @@ export type ResolversParentTypes = {
   SendMessageInput: SendMessageInput;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
+  SystemEvent: SystemEventView;
   TypingEvent: TypingPayload;
+  UpdateConversationInput: UpdateConversationInput;
   UpdateProfileInput: UpdateProfileInput;
   User: PublicUser;
 };
@@ -699,11 +907,15 @@ export type ConversationResolvers<
   ContextType = GraphQLContext,
   ParentType extends ResolversParentTypes['Conversation'] = ResolversParentTypes['Conversation'],
 > = {
+  avatar?: Resolver<Maybe<ResolversTypes['Attachment']>, ParentType, ContextType>;
+  description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   isMuted?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['ConversationKind'], ParentType, ContextType>;
   lastMessage?: Resolver<Maybe<ResolversTypes['Message']>, ParentType, ContextType>;
+  memberCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   members?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType>;
+  memberships?: Resolver<Array<ResolversTypes['Membership']>, ParentType, ContextType>;
   messages?: Resolver<
     ResolversTypes['MessageConnection'],
     ParentType,
@@ -711,9 +923,12 @@ export type ConversationResolvers<
     Partial<ConversationMessagesArgs>
   >;
   mutedUntil?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  myRole?: Resolver<Maybe<ResolversTypes['MemberRole']>, ParentType, ContextType>;
+  readReceipts?: Resolver<Array<ResolversTypes['ReadReceipt']>, ParentType, ContextType>;
   title?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   unreadCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  visibility?: Resolver<ResolversTypes['ConversationVisibility'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
@@ -735,12 +950,41 @@ export type ConversationEdgeResolvers<
   node?: Resolver<ResolversTypes['Conversation'], ParentType, ContextType>;
 };
 
+export type ConversationUpdateResolvers<
+  ContextType = GraphQLContext,
+  ParentType extends ResolversParentTypes['ConversationUpdate'] =
+    ResolversParentTypes['ConversationUpdate'],
+> = {
+  conversation?: Resolver<ResolversTypes['Conversation'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['ConversationUpdateReason'], ParentType, ContextType>;
+};
+
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<
   ResolversTypes['DateTime'],
   any
 > {
   name: 'DateTime';
 }
+
+export type InviteResolvers<
+  ContextType = GraphQLContext,
+  ParentType extends ResolversParentTypes['Invite'] = ResolversParentTypes['Invite'],
+> = {
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  conversationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  usesLeft?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+};
+
+export type MembershipResolvers<
+  ContextType = GraphQLContext,
+  ParentType extends ResolversParentTypes['Membership'] = ResolversParentTypes['Membership'],
+> = {
+  joinedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  lastReadSeq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  role?: Resolver<ResolversTypes['MemberRole'], ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+};
 
 export type MessageResolvers<
   ContextType = GraphQLContext,
@@ -755,11 +999,13 @@ export type MessageResolvers<
   deletedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   editedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['MessageKind'], ParentType, ContextType>;
   sender?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
   senderBlocked?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['MessageStatus'], ParentType, ContextType>;
   streamCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  systemEvent?: Resolver<Maybe<ResolversTypes['SystemEvent']>, ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
@@ -802,6 +1048,12 @@ export type MutationResolvers<
     ContextType,
     RequireFields<MutationCreateGroupConversationArgs, 'input'>
   >;
+  createInvite?: Resolver<
+    ResolversTypes['Invite'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationCreateInviteArgs, 'conversationId'>
+  >;
   deleteMessage?: Resolver<
     ResolversTypes['Message'],
     ParentType,
@@ -813,6 +1065,12 @@ export type MutationResolvers<
     ParentType,
     ContextType,
     RequireFields<MutationEditMessageArgs, 'input'>
+  >;
+  joinConversation?: Resolver<
+    ResolversTypes['Conversation'],
+    ParentType,
+    ContextType,
+    Partial<MutationJoinConversationArgs>
   >;
   leaveConversation?: Resolver<
     ResolversTypes['Boolean'],
@@ -856,11 +1114,29 @@ export type MutationResolvers<
     ContextType,
     RequireFields<MutationRegisterPushSubscriptionArgs, 'input'>
   >;
+  removeMember?: Resolver<
+    ResolversTypes['Conversation'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationRemoveMemberArgs, 'conversationId' | 'userId'>
+  >;
+  revokeInvite?: Resolver<
+    ResolversTypes['Boolean'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationRevokeInviteArgs, 'code'>
+  >;
   sendMessage?: Resolver<
     ResolversTypes['Message'],
     ParentType,
     ContextType,
     RequireFields<MutationSendMessageArgs, 'input'>
+  >;
+  setMemberRole?: Resolver<
+    ResolversTypes['Conversation'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationSetMemberRoleArgs, 'conversationId' | 'role' | 'userId'>
   >;
   setTyping?: Resolver<
     ResolversTypes['Boolean'],
@@ -891,6 +1167,12 @@ export type MutationResolvers<
     ParentType,
     ContextType,
     RequireFields<MutationUnregisterPushSubscriptionArgs, 'endpoint'>
+  >;
+  updateConversation?: Resolver<
+    ResolversTypes['Conversation'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationUpdateConversationArgs, 'input'>
   >;
   updateProfile?: Resolver<
     ResolversTypes['User'],
@@ -962,6 +1244,12 @@ export type QueryResolvers<
     ContextType,
     RequireFields<QueryNodesArgs, 'ids'>
   >;
+  publicConversations?: Resolver<
+    ResolversTypes['ConversationConnection'],
+    ParentType,
+    ContextType,
+    Partial<QueryPublicConversationsArgs>
+  >;
   userByPhone?: Resolver<
     Maybe<ResolversTypes['User']>,
     ParentType,
@@ -985,6 +1273,12 @@ export type SubscriptionResolvers<
   ContextType = GraphQLContext,
   ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription'],
 > = {
+  conversationUpdated?: SubscriptionResolver<
+    ResolversTypes['ConversationUpdate'],
+    'conversationUpdated',
+    ParentType,
+    ContextType
+  >;
   messageAdded?: SubscriptionResolver<
     ResolversTypes['Message'],
     'messageAdded',
@@ -1022,6 +1316,19 @@ export type SubscriptionResolvers<
   >;
 };
 
+export type SystemEventResolvers<
+  ContextType = GraphQLContext,
+  ParentType extends ResolversParentTypes['SystemEvent'] = ResolversParentTypes['SystemEvent'],
+> = {
+  actor?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  fields?: Resolver<Maybe<Array<ResolversTypes['String']>>, ParentType, ContextType>;
+  role?: Resolver<Maybe<ResolversTypes['MemberRole']>, ParentType, ContextType>;
+  subject?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  subjects?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType>;
+  title?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['SystemEventType'], ParentType, ContextType>;
+};
+
 export type TypingEventResolvers<
   ContextType = GraphQLContext,
   ParentType extends ResolversParentTypes['TypingEvent'] = ResolversParentTypes['TypingEvent'],
@@ -1049,7 +1356,10 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Conversation?: ConversationResolvers<ContextType>;
   ConversationConnection?: ConversationConnectionResolvers<ContextType>;
   ConversationEdge?: ConversationEdgeResolvers<ContextType>;
+  ConversationUpdate?: ConversationUpdateResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
+  Invite?: InviteResolvers<ContextType>;
+  Membership?: MembershipResolvers<ContextType>;
   Message?: MessageResolvers<ContextType>;
   MessageConnection?: MessageConnectionResolvers<ContextType>;
   MessageEdge?: MessageEdgeResolvers<ContextType>;
@@ -1060,6 +1370,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Query?: QueryResolvers<ContextType>;
   ReadReceipt?: ReadReceiptResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
+  SystemEvent?: SystemEventResolvers<ContextType>;
   TypingEvent?: TypingEventResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
 };

@@ -41,6 +41,11 @@ import { DateTime } from './types/DateTime.js';
 import { Message } from './types/Message.js';
 import { Node } from './types/Node.js';
 import { User } from './types/User.js';
+import { Membership } from './types/Membership.js';
+import { SystemEvent } from './types/SystemEvent.js';
+import { removeMember } from './mutation/removeMember.js';
+import { setMemberRole } from './mutation/setMemberRole.js';
+import { updateConversation } from './mutation/updateConversation.js';
 
 export const resolvers: Resolvers = {
   DateTime,
@@ -75,6 +80,9 @@ export const resolvers: Resolvers = {
     unmuteConversation,
     blockUser,
     unblockUser,
+    removeMember,
+    setMemberRole,
+    updateConversation,
   },
   Subscription: {
     messageAdded,
@@ -91,4 +99,6 @@ export const resolvers: Resolvers = {
   TypingEvent,
   ReadReceipt,
   Presence,
+  Membership,
+  SystemEvent,
 };

@@ -17,4 +17,6 @@ export const Message: MessageResolvers = {
   attachments: (m, _args, ctx) => attachmentsOf(requireSession(ctx), m),
   status: (m, _args, ctx) => statusOf(requireSession(ctx), m),
   senderBlocked: (m, _args, ctx) => senderBlocked(requireSession(ctx), m.senderId),
+  kind: (m) => m.kind,
+  systemEvent: (m) => (m.systemEvent ? { ...m.systemEvent, actorId: m.senderId } : null),
 };

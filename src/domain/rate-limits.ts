@@ -21,6 +21,12 @@ export const rateRules = Object.freeze({
   userByPhone: { points: 30, windowSeconds: 60 },
   setTyping: { points: 60, windowSeconds: 60 },
   uploadAttachment: { points: 60, windowSeconds: 60 },
+  /** Invite codes made (each is a way in: a flood of them is spam). */
+  createInvite: { points: 20, windowSeconds: 3_600 },
+  /** Joins by code or of public groups: guessing codes, or crawling public rooms. */
+  joinConversation: { points: 30, windowSeconds: 600 },
+  /** Public group searches and pages. */
+  publicConversations: { points: 60, windowSeconds: 60 },
   /** Per client IP. */
   registerPerIp: { points: 10, windowSeconds: 3_600 },
   /**
@@ -70,6 +76,9 @@ export const describeBucket: Record<RateBucket, string> = {
   userByPhone: 'phone lookups',
   setTyping: 'typing updates',
   uploadAttachment: 'uploads',
+  createInvite: 'invite codes',
+  joinConversation: 'joins',
+  publicConversations: 'public group searches',
   registerPerIp: 'registrations from this address',
   registerPerLocalIp: 'registrations from this machine',
   loginPerIp: 'sign-in attempts from this address',

@@ -114,26 +114,12 @@ export function findConversationViews(
 }
 
 /**
- * Locks the conversation row (so sends and membership changes of one conversation serialize)
- * and returns it, but only when `userId` is a member.
- */
-export async function lockConversationForMember(
-  db: Executor,
-  conversationId: string,
-  userId: string,
-): Promise<ConversationRow | undefined> {
-  const [row] = await db
-    .select(getTableColumns(conversations))
-    .from(conversations)
-    .innerJoin(conversationMembers, memberOf(userId))
-    .where(eq(conversations.id, conversationId))
-    .for('update', { of: conversations });
-  return row;
-}
-
-/**
- * Locks the conversation row like lockConversationForMember and returns it with the member's
- * role; undefined when `userId` is not a member.
+ * Locks the conversation row (so changes of one conversation serialize) and returns it with
+ * the member's role; undefined when `userId` is not a member. The role is read by a second
+ * statement, after the lock is held: read in the locking statement it would come from that
+ * statement's snapshot, taken before waiting for the lock, and miss what the transaction that
+ * held it changed (PostgreSQL re-checks only the locked row) — two admins removing each other
+ * at once would both succeed.
  */
 export async function lockConversationForRole(
   db: Executor,
@@ -141,12 +127,13 @@ export async function lockConversationForRole(
   userId: string,
 ): Promise<(ConversationRow & { role: MemberRole }) | undefined> {
   const [row] = await db
-    .select({ ...getTableColumns(conversations), role: conversationMembers.role })
+    .select()
     .from(conversations)
-    .innerJoin(conversationMembers, memberOf(userId))
     .where(eq(conversations.id, conversationId))
-    .for('update', { of: conversations });
-  return row;
+    .for('update');
+  if (!row) return undefined;
+  const role = await findRole(db, conversationId, userId);
+  return role ? { ...row, role } : undefined;
 }
 
 /** A member's role (under the conversation's lock, to decide on it); undefined: not a member. */

@@ -357,6 +357,68 @@ describe.concurrent.each(backends())(
     );
 
     it.skipIf(!available)(
+      'membership changes (system messages) push nobody and are no message.created; member.joined and member.left tell integrations',
+      async () => {
+        const { sender, others, id } = await room(1);
+        const recipient = others[0]!;
+        const [added, removed] = await Promise.all([
+          withSubscription('Added later'),
+          withSubscription('Removed later'),
+        ]);
+        ok(
+          await app.gql(
+            `mutation($id: ID!, $p: [String!]!) { addMembers(conversationId: $id, phones: $p) { id } }`,
+            { id, p: [added.phone, removed.phone] },
+            sender.token,
+          ),
+        );
+        ok(
+          await app.gql(
+            `mutation($id: ID!, $u: ID!) { removeMember(conversationId: $id, userId: $u) { id } }`,
+            { id, u: removed.id },
+            sender.token,
+          ),
+        );
+        const m = await send(sender, id, 'after the changes');
+        await push.waitFor(() => push.received(recipient.endpoint).length >= 1, 10_000);
+        await hooks.waitFor(
+          (all) =>
+            all.some(
+              (d) =>
+                d.type === 'message.created' &&
+                dataOf(d).conversationId === id &&
+                dataOf(d).seq === m.seq,
+            ),
+          10_000,
+        );
+        await sleep(PUSH_DELAY_MS + 500);
+        // seq 1 and 2 are the system messages: only the person's message is pushed.
+        expect(m.seq).toBe(3);
+        expect(pushesTo(recipient.endpoint).map((p) => p.seq)).toEqual([m.seq]);
+        expect(pushesTo(added.endpoint).map((p) => p.seq)).toEqual([m.seq]);
+        expect(push.received(removed.endpoint)).toEqual([]);
+        const mine = hooks.received().filter((d) => dataOf(d).conversationId === id);
+        expect(mine.filter((d) => d.type === 'message.created').map((d) => dataOf(d).seq)).toEqual([
+          m.seq,
+        ]);
+        expect(
+          mine
+            .filter((d) => d.type.startsWith('member.'))
+            .map((d) => `${d.type} ${String(dataOf(d).userId)}`)
+            .sort(),
+        ).toEqual(
+          [
+            `member.joined ${sender.id}`,
+            `member.joined ${recipient.id}`,
+            `member.joined ${added.id}`,
+            `member.joined ${removed.id}`,
+            `member.left ${removed.id}`,
+          ].sort(),
+        );
+      },
+    );
+
+    it.skipIf(!available)(
       'a message read on another device before the delay is not pushed',
       async () => {
         const { sender, others, id } = await room(1);

@@ -62,7 +62,7 @@ export async function getOrCreateDirect(
 }
 
 /** Announces new members on their own topics, so their "all conversations" streams follow. */
-const joinedEvents = (
+export const joinedEvents = (
   conversationId: string,
   userIds: readonly string[],
   from: { seq: number; changeSeq: number },
@@ -89,7 +89,7 @@ function stageJoined(
 }
 
 /** Tells every instance that what it knows of the member set is older than `version`. */
-const membersChanged = (conversationId: string, version: number): StagedEvent => ({
+export const membersChanged = (conversationId: string, version: number): StagedEvent => ({
   conversationId,
   event: { type: 'members', conversationId, version },
 });

@@ -6,14 +6,14 @@ const MESSAGE_PREFIX = 'm1:';
 const CONVERSATION_PREFIX = 'c1:';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-const encode = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
+export const encode = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
 
-function decode(cursor: string): string | null {
+export function decode(cursor: string): string | null {
   if (cursor.length === 0 || cursor.length > 200 || !/^[A-Za-z0-9_-]+$/.test(cursor)) return null;
   return Buffer.from(cursor, 'base64url').toString('utf8');
 }
 
-const invalidCursor = (field: string) =>
+export const invalidCursor = (field: string) =>
   badInput(
     `"${field}" is not a cursor returned by this API; use an edge's cursor or pageInfo.`,
     field,

@@ -46,6 +46,10 @@ import { SystemEvent } from './types/SystemEvent.js';
 import { removeMember } from './mutation/removeMember.js';
 import { setMemberRole } from './mutation/setMemberRole.js';
 import { updateConversation } from './mutation/updateConversation.js';
+import { createInvite } from './mutation/createInvite.js';
+import { revokeInvite } from './mutation/revokeInvite.js';
+import { joinConversation } from './mutation/joinConversation.js';
+import { publicConversations } from './query/publicConversations.js';
 
 export const resolvers: Resolvers = {
   DateTime,
@@ -59,6 +63,7 @@ export const resolvers: Resolvers = {
     nodes,
     vapidPublicKey,
     blockedUsers,
+    publicConversations,
   },
   Mutation: {
     register,
@@ -83,6 +88,9 @@ export const resolvers: Resolvers = {
     removeMember,
     setMemberRole,
     updateConversation,
+    createInvite,
+    revokeInvite,
+    joinConversation,
   },
   Subscription: {
     messageAdded,

@@ -114,6 +114,29 @@ export function findConversationViews(
 }
 
 /**
+ * One conversation as each of `userIds` who is a member sees it, by user: the views that one
+ * change of a room hands to its members' subscriptions, in one statement.
+ */
+export async function findConversationViewsOfUsers(
+  db: Executor,
+  conversationId: string,
+  userIds: readonly string[],
+): Promise<Map<string, ConversationView>> {
+  if (userIds.length === 0) return new Map();
+  const rows = await db
+    .select({ ...viewColumns, viewerId: conversationMembers.userId })
+    .from(conversationMembers)
+    .innerJoin(conversations, eq(conversations.id, conversationMembers.conversationId))
+    .where(
+      and(
+        eq(conversationMembers.conversationId, conversationId),
+        sql`${conversationMembers.userId} = any(${pgArray(userIds, 'uuid')})`,
+      ),
+    );
+  return new Map(rows.map(({ viewerId, ...view }) => [viewerId, view]));
+}
+
+/**
  * Locks the conversation row (so changes of one conversation serialize) and returns it with
  * the member's role; undefined when `userId` is not a member. The role is read by a second
  * statement, after the lock is held: read in the locking statement it would come from that

@@ -260,7 +260,10 @@ export async function leaveConversation(
           subjectIds: [successor],
           role: 'OWNER',
         }),
-        { conversationId, event: { type: 'changed', conversationId, reason: 'ROLES' } },
+        {
+          conversationId,
+          event: { type: 'changed', conversationId, reason: 'ROLES', memberVersion: version },
+        },
       );
     }
     return session.deps.events.stage(tx, events);

@@ -11,13 +11,15 @@ import type { EventBus } from '../realtime/bus.js';
 import {
   topics,
   type ConversationChangedEvent,
+  type ActivityEvent,
   type MembersEvent,
+  type MembershipEvent,
   type MessageEvent,
   type MessageWire,
   type Topic,
   type TopicKind,
   type Topics,
-  type UserEvent,
+  type UserUpdatedEvent,
 } from '../realtime/events.js';
 
 export interface LogSink {
@@ -26,7 +28,7 @@ export interface LogSink {
 }
 
 /** The events that must not be lost: they go through the outbox. */
-export type DurableEvent = MessageEvent | MembersEvent | ConversationChangedEvent | UserEvent;
+export type DurableEvent = MessageEvent | MembersEvent | ConversationChangedEvent | MembershipEvent;
 
 /**
  * What the outbox keeps of an event: enough to rebuild it, not a copy of it. A message event is
@@ -38,7 +40,7 @@ export type OutboxRecord =
   | { kind: 'messageAdded'; seq: number; system?: true }
   | { kind: 'messageUpdated'; seq: number }
   | { kind: 'members'; version: number }
-  | { kind: 'changed'; reason: ConversationChangedEvent['reason'] }
+  | { kind: 'changed'; reason: ConversationChangedEvent['reason']; memberVersion?: number }
   | { kind: 'joined'; userId: string; fromSeq: number; fromChangeSeq: number }
   | { kind: 'left'; userId: string };
 
@@ -71,7 +73,9 @@ export function recordOf(event: DurableEvent): OutboxRecord {
     case 'members':
       return { kind: 'members', version: event.version };
     case 'changed':
-      return { kind: 'changed', reason: event.reason };
+      return event.memberVersion === undefined
+        ? { kind: 'changed', reason: event.reason }
+        : { kind: 'changed', reason: event.reason, memberVersion: event.memberVersion };
     case 'joined':
       return {
         kind: 'joined',
@@ -99,7 +103,14 @@ function rebuild(
     case 'members':
       return { type: 'members', conversationId, version: record.version };
     case 'changed':
-      return { type: 'changed', conversationId, reason: record.reason };
+      return record.memberVersion === undefined
+        ? { type: 'changed', conversationId, reason: record.reason }
+        : {
+            type: 'changed',
+            conversationId,
+            reason: record.reason,
+            memberVersion: record.memberVersion,
+          };
     case 'joined':
       return {
         type: 'joined',
@@ -131,7 +142,9 @@ export interface Events {
   /** Publishes staged events now; whatever fails stays in the outbox for the drainer. */
   publish(staged: Staged): void;
   /** Fire-and-forget events that may be lost (typing, read receipts). */
-  publishEphemeral(topic: Topic<'activity'>, event: Topics['activity']): void;
+  publishEphemeral(topic: Topic<'activity'>, event: ActivityEvent): void;
+  /** Fire-and-forget updates of the user's own (read positions, mutes) to all their devices. */
+  publishEphemeral(topic: Topic<'user'>, event: UserUpdatedEvent): void;
   /** Publishes outbox rows older than the grace period; returns how many. */
   drainOnce(): Promise<number>;
   start(): void;
@@ -248,8 +261,12 @@ export function createEvents(
         if (published.length >= 500) void flushDeletes();
       });
     },
-    publishEphemeral(topic, event) {
-      bus.publish(topic, event).catch((err: unknown) => {
+    publishEphemeral(
+      topic: Topic<'activity'> | Topic<'user'>,
+      event: ActivityEvent | UserUpdatedEvent,
+    ) {
+      // Each topic is paired with its own event type by the overloads above.
+      bus.publish(topic as Topic<'activity'>, event as ActivityEvent).catch((err: unknown) => {
         log.warn({ err, topic }, 'ephemeral publish failed');
       });
     },

@@ -113,7 +113,10 @@ export async function setMemberRole(
     }
     return session.deps.events.stage(tx, [
       record,
-      { conversationId, event: { type: 'changed', conversationId, reason: 'ROLES' } },
+      {
+        conversationId,
+        event: { type: 'changed', conversationId, reason: 'ROLES', memberVersion: version },
+      },
     ]);
   });
   return finish(session, conversationId, staged);
@@ -203,7 +206,15 @@ export async function updateConversation(
         fields: changed.map((k) => names[k]),
         ...(set.title ? { title: set.title } : {}),
       }),
-      { conversationId, event: { type: 'changed', conversationId, reason: 'DETAILS' } },
+      {
+        conversationId,
+        event: {
+          type: 'changed',
+          conversationId,
+          reason: 'DETAILS',
+          memberVersion: conversation.memberVersion,
+        },
+      },
     ]);
   });
   return finish(session, conversationId, staged);

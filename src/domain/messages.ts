@@ -35,6 +35,7 @@ import { messageEvent, route, type Staged } from './events.js';
 import { topics } from '../realtime/events.js';
 import { blobKeysOf } from '../storage/blob-store.js';
 import { limits } from './limits.js';
+import { tellOwnDevices } from './streams/conversation-updates.js';
 import {
   parseConnectionArgs,
   toConnection,
@@ -254,6 +255,8 @@ async function moveRead(session: Session, messageId: string, direction: 'forward
       lastReadSeq: read.lastReadSeq,
       readAt: new Date().toISOString(),
     });
+    // The badge on the caller's other devices (conversationUpdated READ).
+    tellOwnDevices(session, key.conversationId, 'READ');
   }
   return {
     ...view,

@@ -10,6 +10,7 @@ import type { Session } from './context.js';
 import { requireConversation } from './conversations.js';
 import { badInput, conversationNotFound, notFound } from './errors.js';
 import { isUuid } from './ids.js';
+import { tellOwnDevices } from './streams/conversation-updates.js';
 
 /** Stored for "until unmuted". */
 const FOREVER = 'infinity';
@@ -29,6 +30,7 @@ export async function muteConversation(
   if (!(await setMutedUntil(session.deps.db, conversationId, session.userId, value))) {
     throw conversationNotFound();
   }
+  tellOwnDevices(session, conversationId, 'MUTE');
   return requireConversation(session, conversationId);
 }
 
@@ -40,6 +42,7 @@ export async function unmuteConversation(
   if (!(await setMutedUntil(session.deps.db, conversationId, session.userId, null))) {
     throw conversationNotFound();
   }
+  tellOwnDevices(session, conversationId, 'MUTE');
   return requireConversation(session, conversationId);
 }
 

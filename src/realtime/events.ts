@@ -5,7 +5,9 @@
 //
 // Topics per kind, so a subscriber of one kind never pays for another: messages (added, updated)
 // on `c:`, typing and read receipts on `a:`, member set changes on `m:` (which every stream of
-// the conversation follows, to stop at a removal), memberships on the user's `u:`.
+// the conversation follows, to stop at a removal), memberships and the user's own read positions
+// and mutes on the user's `u:`.
+import type { ConversationView } from '../db/conversations.js';
 import type { SystemEventData } from '../db/schema.js';
 
 /** A user's public fields as they travel. */
@@ -62,18 +64,30 @@ export interface ConversationChangedEvent {
   type: 'changed';
   conversationId: string;
   reason: 'ROLES' | 'DETAILS';
+  /**
+   * The member set version the change was made under (absent in events made before it was
+   * recorded): an instance whose set is older reloads it before handing the event on, so a
+   * member removed before the change never hears of it.
+   */
+  memberVersion?: number;
 }
 
 export type ConversationUpdateReason =
   'READ' | 'MEMBERS' | 'ROLES' | 'DETAILS' | 'MUTE' | 'JOINED' | 'REMOVED';
 
-/** What a conversationUpdated subscriber is handed: which conversation, and why. */
+/** What a conversationUpdated subscriber is handed: which conversation, why, and how it looks now. */
 export interface ConversationUpdatePayload {
   conversationId: string;
   reason: ConversationUpdateReason;
+  /**
+   * The conversation as the subscriber sees it, read when the update was handed on (after the
+   * change); for REMOVED, as someone outside it sees it.
+   */
+  conversation: ConversationView;
 }
 
-export type UserEvent =
+/** Memberships of the user: durable (through the outbox). */
+export type MembershipEvent =
   | {
       type: 'joined';
       conversationId: string;
@@ -83,6 +97,19 @@ export type UserEvent =
       fromChangeSeq: number;
     }
   | { type: 'left'; conversationId: string; userId: string };
+
+/**
+ * The user's own read position or mute of a conversation changed (on any of their devices).
+ * Ephemeral: a client that reconnects refetches its conversations.
+ */
+export interface UserUpdatedEvent {
+  type: 'updated';
+  conversationId: string;
+  userId: string;
+  reason: 'READ' | 'MUTE';
+}
+
+export type UserEvent = MembershipEvent | UserUpdatedEvent;
 
 export type PresenceStatus = 'ONLINE' | 'OFFLINE';
 

@@ -10,6 +10,7 @@ import {
   type ActivityEvent,
   type ConversationEvent,
   type MessageEvent,
+  type UserEvent,
 } from '../../realtime/events.js';
 import type { Session } from '../context.js';
 import { conversationNotFound } from '../errors.js';
@@ -38,6 +39,11 @@ export interface FeedHandlers {
   onResync(conversationId: string): Promise<void>;
   /** The user is no longer a member of a conversation followed alone. */
   onRemoved(conversationId: string): void;
+  /**
+   * An event of the user's own topic (all-conversation feeds), once the feed has followed or
+   * unfollowed what it says; an `updated` one only for a conversation being followed.
+   */
+  onUserEvent?(event: UserEvent): void | Promise<void>;
   onError(err: unknown): void;
 }
 
@@ -52,7 +58,11 @@ const conversationIdOf = (e: ConversationEvent) =>
 
 /** The member set version an event was sent under, when it says. */
 const memberVersionOf = (e: ConversationEvent) =>
-  e.type === 'messageAdded' || e.type === 'messageUpdated' ? e.message.memberVersion : undefined;
+  e.type === 'messageAdded' || e.type === 'messageUpdated'
+    ? e.message.memberVersion
+    : e.type === 'changed'
+      ? e.memberVersion
+      : undefined;
 
 /** How often a stream that needs the database tries again while it is away. */
 const STORE_RETRY_MS = 1_000;
@@ -108,8 +118,11 @@ export async function isMember(session: Session, conversationId: string): Promis
  * Follows one conversation (`conversationId`) or all of the user's. Subscribes before reading
  * anything, so every event after the start position reaches a handler.
  */
-/** Which events of a conversation a feed listens to: its messages, or typing and receipts. */
-export type FeedKind = 'messages' | 'activity';
+/**
+ * Which events of a conversation a feed listens to besides its member set changes: its messages,
+ * typing and receipts, or nothing more ('updates': member, role and detail changes only).
+ */
+export type FeedKind = 'messages' | 'activity' | 'updates';
 
 /** One conversation from a start, or all of the user's (from where `startOf` says; else now). */
 export type FeedScope =
@@ -175,7 +188,7 @@ export async function openFeed(
     retained.set(conversationId, memberSets.retain(conversationId));
     // Its kind's events, and the member set changes (to stop at a removal).
     const unsubscribes = await Promise.all([
-      subscribeKind(conversationId, handleConversationEvent),
+      ...(kind === 'updates' ? [] : [subscribeKind(conversationId, handleConversationEvent)]),
       bus.subscribe(topics.members(conversationId), handleConversationEvent),
     ]);
     const unsubscribe = () => unsubscribes.forEach((u) => u());
@@ -207,7 +220,10 @@ export async function openFeed(
             });
           } else if (event.type === 'left' && followed.has(event.conversationId)) {
             unfollow(event.conversationId);
+          } else if (event.type === 'updated' && !followed.has(event.conversationId)) {
+            return;
           }
+          await handlers.onUserEvent?.(event);
         });
       }),
     );

@@ -36,6 +36,8 @@ import { messageAdded } from './subscription/messageAdded.js';
 import { messageUpdated } from './subscription/messageUpdated.js';
 import { readReceiptUpdated } from './subscription/readReceiptUpdated.js';
 import { typingChanged } from './subscription/typingChanged.js';
+import { conversationUpdated } from './subscription/conversationUpdated.js';
+import { ConversationUpdate } from './types/ConversationUpdate.js';
 import { Attachment } from './types/Attachment.js';
 import { DateTime } from './types/DateTime.js';
 import { Message } from './types/Message.js';
@@ -98,10 +100,12 @@ export const resolvers: Resolvers = {
     typingChanged,
     readReceiptUpdated,
     presenceChanged,
+    conversationUpdated,
   },
   Node,
   User,
   Conversation,
+  ConversationUpdate,
   Message,
   Attachment,
   TypingEvent,

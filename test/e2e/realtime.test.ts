@@ -18,7 +18,7 @@ import {
   createGroupAt as group,
 } from '../support/process.js';
 import { createDatabase, startRedis, type Service } from '../support/services.js';
-import { connect, subscribe, type Received } from '../support/ws.js';
+import { connect, probe, subscribe, type Received } from '../support/ws.js';
 
 const DIRECT = `mutation($phone: String!) { startDirectConversation(phone: $phone) { id } }`;
 const LEAVE = `mutation($id: ID!) { leaveConversation(conversationId: $id) }`;
@@ -139,29 +139,6 @@ async function send(
     from.token,
   );
   return data.sendMessage;
-}
-
-/**
- * A subscription without replay is live a few ms after it is requested. Triggers an event
- * repeatedly until the first one arrives (each wait bounded), so that what follows is known to
- * be observed.
- */
-async function probe<T>(
-  received: Received<T>,
-  trigger: (attempt: number) => Promise<unknown>,
-  ready: (items: T[]) => boolean = (items) => items.length > 0,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (let attempt = 0; ; attempt++) {
-    await trigger(attempt);
-    try {
-      await received.until(ready, 250);
-      return;
-    } catch (err) {
-      if (received.completed || Date.now() > deadline) throw err;
-    }
-  }
 }
 
 function percentile(sorted: readonly number[], q: number): number {

@@ -147,3 +147,26 @@ export function subscribe<T>(
   const unsubscribe = client.subscribe<Record<string, unknown>>({ query, variables }, sink);
   return received;
 }
+
+/**
+ * A subscription without replay is live a few ms after it is requested. Triggers an event
+ * repeatedly until the first one arrives (each wait bounded), so that what follows is known to
+ * be observed.
+ */
+export async function probe<T>(
+  received: Received<T>,
+  trigger: (attempt: number) => Promise<unknown>,
+  ready: (items: T[]) => boolean = (items) => items.length > 0,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    await trigger(attempt);
+    try {
+      await received.until(ready, 250);
+      return;
+    } catch (err) {
+      if (received.completed || Date.now() > deadline) throw err;
+    }
+  }
+}

@@ -28,6 +28,7 @@ const config: CodegenConfig = {
           Message: '../../db/schema.js#MessageRow',
           Attachment: '../../db/schema.js#AttachmentRow',
           Membership: '../../db/schema.js#MemberRow',
+          ReactionGroup: '../../domain/reactions.js#ReactionGroupView',
           Invite: '../../db/schema.js#InviteRow',
           SystemEvent: '../../db/schema.js#SystemEventView',
           ConversationUpdate: '../../realtime/events.js#ConversationUpdatePayload',

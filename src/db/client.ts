@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import type { Logger } from 'drizzle-orm/logger';
 import { PgDialect, type PgDatabase, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
@@ -112,7 +113,11 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
     if (!existsSync(path.join(opts.dataDir, 'PG_VERSION')))
       await initDataDir(opts.dataDir, options);
   }
-  const client = opts.dataDir ? new PGlite(opts.dataDir, options) : new PGlite(options);
+  // pg_trgm for searchMessages (drizzle/0012); the data folder's creation above needs none.
+  const withExtensions = { ...options, extensions: { pg_trgm } };
+  const client = opts.dataDir
+    ? new PGlite(opts.dataDir, withExtensions)
+    : new PGlite(withExtensions);
   await client.waitReady;
   await client.exec(`set statement_timeout = ${Math.trunc(opts.statementTimeoutMs)}`);
   const migrationDb = drizzlePglite({ client, schema });

@@ -5,6 +5,7 @@ import {
   bigint,
   boolean,
   check,
+  foreignKey,
   smallint,
   index,
   integer,
@@ -163,6 +164,49 @@ export const messages = pgTable(
       .where(sql`${t.changeSeq} is not null`),
     unique('messages_client_message_id_key').on(t.conversationId, t.senderId, t.clientMessageId),
     check('messages_kind_check', sql`${t.kind} in ('USER', 'SYSTEM')`),
+  ],
+);
+
+/** Emoji reactions: one row per (message, emoji, user), so the same reaction twice is one. */
+export const messageReactions = pgTable(
+  'message_reactions',
+  {
+    conversationId: uuid('conversation_id').notNull(),
+    seq: integer('seq').notNull(),
+    /** One emoji grapheme cluster, or a short :name:. */
+    emoji: text('emoji').notNull(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.conversationId, t.seq, t.emoji, t.userId] }),
+    foreignKey({
+      columns: [t.conversationId, t.seq],
+      foreignColumns: [messages.conversationId, messages.seq],
+      name: 'message_reactions_message_fk',
+    }).onDelete('cascade'),
+  ],
+);
+
+/** Earlier bodies of an edited message: `version` 1 is the original, each replaced at `replacedAt`. */
+export const messageEdits = pgTable(
+  'message_edits',
+  {
+    conversationId: uuid('conversation_id').notNull(),
+    seq: integer('seq').notNull(),
+    version: integer('version').notNull(),
+    body: text('body').notNull(),
+    replacedAt: ts('replaced_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.conversationId, t.seq, t.version] }),
+    foreignKey({
+      columns: [t.conversationId, t.seq],
+      foreignColumns: [messages.conversationId, messages.seq],
+      name: 'message_edits_message_fk',
+    }).onDelete('cascade'),
   ],
 );
 

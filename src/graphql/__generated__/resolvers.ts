@@ -8,6 +8,7 @@ import type {
   SystemEventView,
 } from '../../db/schema.js';
 import type { ConversationView } from '../../db/conversations.js';
+import type { ReactionGroupView } from '../../domain/reactions.js';
 import type {
   ConversationUpdatePayload,
   TypingPayload,
@@ -96,6 +97,8 @@ export type ConversationMessagesArgs = {
   before?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
   last?: InputMaybe<Scalars['Int']['input']>;
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  until?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 export type ConversationConnection = {
@@ -182,8 +185,12 @@ export type Message = Node & {
   cursor: Scalars['String']['output'];
   deletedAt?: Maybe<Scalars['DateTime']['output']>;
   editedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Earlier bodies, oldest first, each with when it was replaced; empty when never edited or deleted. */
+  edits: Array<MessageEdit>;
   id: Scalars['ID']['output'];
   kind: MessageKind;
+  /** Reactions, one group per emoji, in the order each emoji was first used; empty once deleted. */
+  reactions: Array<ReactionGroup>;
   sender: User;
   /** Whether you blocked the sender (shown in groups you share; your client may hide it). */
   senderBlocked: Scalars['Boolean']['output'];
@@ -212,11 +219,33 @@ export type MessageEdge = {
   node: Message;
 };
 
+/** An earlier body of an edited message. */
+export type MessageEdit = {
+  __typename?: 'MessageEdit';
+  body: Scalars['String']['output'];
+  /** When this body was replaced by an edit. */
+  editedAt: Scalars['DateTime']['output'];
+};
+
 export type MessageKind =
   /** Records a change of members, roles or details; `systemEvent` says which. Its body is null. */
   | 'SYSTEM'
   /** Sent by a person. */
   | 'USER';
+
+export type MessageSearchConnection = {
+  __typename?: 'MessageSearchConnection';
+  edges: Array<MessageSearchEdge>;
+  pageInfo: PageInfo;
+};
+
+export type MessageSearchEdge = {
+  __typename?: 'MessageSearchEdge';
+  cursor: Scalars['String']['output'];
+  node: Message;
+  /** The matching part of the body with the matches marked «like this». */
+  snippet: Scalars['String']['output'];
+};
 
 export type MessageStatus =
   /** Delivered to every other member (pushed to one of their connections or fetched by them). */
@@ -230,6 +259,12 @@ export type Mutation = {
   __typename?: 'Mutation';
   /** Add people to a group (OWNER or ADMIN): one MEMBERS_ADDED system message. */
   addMembers: Conversation;
+  /**
+   * React to a message with an emoji (one emoji, as one grapheme cluster, or a short `:name:` of
+   * letters, digits, _ + -, up to 32 characters). Reacting twice with the same emoji is one
+   * reaction. Subscribers see the change as a `messageUpdated` event.
+   */
+  addReaction: Message;
   /**
    * Block a user: you get no pushes, presence or typing from them, their messages in groups you
    * share are flagged (`Message.senderBlocked`), and they can no longer open or write a direct
@@ -281,6 +316,8 @@ export type Mutation = {
    * stays. A MEMBER_REMOVED system message records it.
    */
   removeMember: Conversation;
+  /** Take your reaction back (nothing happens when you had not reacted with it). */
+  removeReaction: Message;
   /** Stop an invite code working (OWNER or ADMIN of its group). False when it was revoked already. */
   revokeInvite: Scalars['Boolean']['output'];
   /**
@@ -318,6 +355,11 @@ export type Mutation = {
 export type MutationAddMembersArgs = {
   conversationId: Scalars['ID']['input'];
   phones: Array<Scalars['String']['input']>;
+};
+
+export type MutationAddReactionArgs = {
+  emoji: Scalars['String']['input'];
+  messageId: Scalars['ID']['input'];
 };
 
 export type MutationBlockUserArgs = {
@@ -379,6 +421,11 @@ export type MutationRegisterPushSubscriptionArgs = {
 export type MutationRemoveMemberArgs = {
   conversationId: Scalars['ID']['input'];
   userId: Scalars['ID']['input'];
+};
+
+export type MutationRemoveReactionArgs = {
+  emoji: Scalars['String']['input'];
+  messageId: Scalars['ID']['input'];
 };
 
 export type MutationRevokeInviteArgs = {
@@ -492,6 +539,13 @@ export type Query = {
    * `search` matches words of the title (case-insensitive, anywhere in it). Rate-limited per user.
    */
   publicConversations: ConversationConnection;
+  /**
+   * Messages of your conversations that match `query` (words, or any part of a word: substrings and
+   * text without spaces such as Chinese or Japanese are found too), best match first, each with a
+   * snippet that marks the matches with «». Only conversations you are in now, only messages sent
+   * while you were a member, never a deleted body. `conversationId` narrows it to one conversation.
+   */
+  searchMessages: MessageSearchConnection;
   /** A registered user found by phone number (any common formatting), or null. */
   userByPhone?: Maybe<User>;
   /**
@@ -518,6 +572,8 @@ export type QueryMessagesArgs = {
   conversationId: Scalars['ID']['input'];
   first?: InputMaybe<Scalars['Int']['input']>;
   last?: InputMaybe<Scalars['Int']['input']>;
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  until?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 export type QueryNodeArgs = {
@@ -534,8 +590,29 @@ export type QueryPublicConversationsArgs = {
   search?: InputMaybe<Scalars['String']['input']>;
 };
 
+export type QuerySearchMessagesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  conversationId?: InputMaybe<Scalars['ID']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  query: Scalars['String']['input'];
+};
+
 export type QueryUserByPhoneArgs = {
   phone: Scalars['String']['input'];
+};
+
+export type ReactionGroup = {
+  __typename?: 'ReactionGroup';
+  count: Scalars['Int']['output'];
+  emoji: Scalars['String']['output'];
+  /** Whether you reacted with this emoji. */
+  reactedByMe: Scalars['Boolean']['output'];
+  /** The first few who reacted with it, earliest first (`first`: default 3, at most 20). */
+  users: Array<User>;
+};
+
+export type ReactionGroupUsersArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 export type ReadReceipt = {
@@ -817,7 +894,14 @@ export type ResolversTypes = {
     Omit<MessageConnection, 'edges'> & { edges: Array<ResolversTypes['MessageEdge']> }
   >;
   MessageEdge: ResolverTypeWrapper<Omit<MessageEdge, 'node'> & { node: ResolversTypes['Message'] }>;
+  MessageEdit: ResolverTypeWrapper<MessageEdit>;
   MessageKind: MessageKind;
+  MessageSearchConnection: ResolverTypeWrapper<
+    Omit<MessageSearchConnection, 'edges'> & { edges: Array<ResolversTypes['MessageSearchEdge']> }
+  >;
+  MessageSearchEdge: ResolverTypeWrapper<
+    Omit<MessageSearchEdge, 'node'> & { node: ResolversTypes['Message'] }
+  >;
   MessageStatus: MessageStatus;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
@@ -826,6 +910,7 @@ export type ResolversTypes = {
   PresenceStatus: PresenceStatus;
   PushSubscriptionInput: PushSubscriptionInput;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  ReactionGroup: ResolverTypeWrapper<ReactionGroupView>;
   ReadReceipt: ResolverTypeWrapper<ReceiptPayload>;
   RegisterInput: RegisterInput;
   SendMessageInput: SendMessageInput;
@@ -863,12 +948,18 @@ export type ResolversParentTypes = {
     edges: Array<ResolversParentTypes['MessageEdge']>;
   };
   MessageEdge: Omit<MessageEdge, 'node'> & { node: ResolversParentTypes['Message'] };
+  MessageEdit: MessageEdit;
+  MessageSearchConnection: Omit<MessageSearchConnection, 'edges'> & {
+    edges: Array<ResolversParentTypes['MessageSearchEdge']>;
+  };
+  MessageSearchEdge: Omit<MessageSearchEdge, 'node'> & { node: ResolversParentTypes['Message'] };
   Mutation: Record<PropertyKey, never>;
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
   PageInfo: PageInfo;
   Presence: PresencePayload;
   PushSubscriptionInput: PushSubscriptionInput;
   Query: Record<PropertyKey, never>;
+  ReactionGroup: ReactionGroupView;
   ReadReceipt: ReceiptPayload;
   RegisterInput: RegisterInput;
   SendMessageInput: SendMessageInput;
@@ -998,8 +1089,10 @@ export type MessageResolvers<
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   deletedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   editedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  edits?: Resolver<Array<ResolversTypes['MessageEdit']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['MessageKind'], ParentType, ContextType>;
+  reactions?: Resolver<Array<ResolversTypes['ReactionGroup']>, ParentType, ContextType>;
   sender?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
   senderBlocked?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -1026,6 +1119,33 @@ export type MessageEdgeResolvers<
   node?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
 };
 
+export type MessageEditResolvers<
+  ContextType = GraphQLContext,
+  ParentType extends ResolversParentTypes['MessageEdit'] = ResolversParentTypes['MessageEdit'],
+> = {
+  body?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  editedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type MessageSearchConnectionResolvers<
+  ContextType = GraphQLContext,
+  ParentType extends ResolversParentTypes['MessageSearchConnection'] =
+    ResolversParentTypes['MessageSearchConnection'],
+> = {
+  edges?: Resolver<Array<ResolversTypes['MessageSearchEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type MessageSearchEdgeResolvers<
+  ContextType = GraphQLContext,
+  ParentType extends ResolversParentTypes['MessageSearchEdge'] =
+    ResolversParentTypes['MessageSearchEdge'],
+> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
+  snippet?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type MutationResolvers<
   ContextType = GraphQLContext,
   ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation'],
@@ -1035,6 +1155,12 @@ export type MutationResolvers<
     ParentType,
     ContextType,
     RequireFields<MutationAddMembersArgs, 'conversationId' | 'phones'>
+  >;
+  addReaction?: Resolver<
+    ResolversTypes['Message'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationAddReactionArgs, 'emoji' | 'messageId'>
   >;
   blockUser?: Resolver<
     ResolversTypes['Boolean'],
@@ -1119,6 +1245,12 @@ export type MutationResolvers<
     ParentType,
     ContextType,
     RequireFields<MutationRemoveMemberArgs, 'conversationId' | 'userId'>
+  >;
+  removeReaction?: Resolver<
+    ResolversTypes['Message'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationRemoveReactionArgs, 'emoji' | 'messageId'>
   >;
   revokeInvite?: Resolver<
     ResolversTypes['Boolean'],
@@ -1250,6 +1382,12 @@ export type QueryResolvers<
     ContextType,
     Partial<QueryPublicConversationsArgs>
   >;
+  searchMessages?: Resolver<
+    ResolversTypes['MessageSearchConnection'],
+    ParentType,
+    ContextType,
+    RequireFields<QuerySearchMessagesArgs, 'query'>
+  >;
   userByPhone?: Resolver<
     Maybe<ResolversTypes['User']>,
     ParentType,
@@ -1257,6 +1395,21 @@ export type QueryResolvers<
     RequireFields<QueryUserByPhoneArgs, 'phone'>
   >;
   vapidPublicKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type ReactionGroupResolvers<
+  ContextType = GraphQLContext,
+  ParentType extends ResolversParentTypes['ReactionGroup'] = ResolversParentTypes['ReactionGroup'],
+> = {
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  emoji?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reactedByMe?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  users?: Resolver<
+    Array<ResolversTypes['User']>,
+    ParentType,
+    ContextType,
+    Partial<ReactionGroupUsersArgs>
+  >;
 };
 
 export type ReadReceiptResolvers<
@@ -1363,11 +1516,15 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Message?: MessageResolvers<ContextType>;
   MessageConnection?: MessageConnectionResolvers<ContextType>;
   MessageEdge?: MessageEdgeResolvers<ContextType>;
+  MessageEdit?: MessageEditResolvers<ContextType>;
+  MessageSearchConnection?: MessageSearchConnectionResolvers<ContextType>;
+  MessageSearchEdge?: MessageSearchEdgeResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   Node?: NodeResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Presence?: PresenceResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  ReactionGroup?: ReactionGroupResolvers<ContextType>;
   ReadReceipt?: ReadReceiptResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   SystemEvent?: SystemEventResolvers<ContextType>;

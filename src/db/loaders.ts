@@ -10,6 +10,7 @@ import {
   type ConversationView,
 } from './conversations.js';
 import { findMessagesByKeys, type MessageKey } from './messages.js';
+import { findReactionGroups, type ReactionGroupRow } from './reactions.js';
 import type { AttachmentRow, MemberRow, MessageRow, UserRow } from './schema.js';
 import { findUsersByIds } from './users.js';
 import { blockedAmong } from './blocks.js';
@@ -23,6 +24,11 @@ export interface Loaders {
   message: DataLoader<MessageKey, MessageRow | undefined, string>;
   /** Attachments of a message, in order. */
   attachments: DataLoader<MessageKey, AttachmentRow[], string>;
+  /**
+   * Reaction groups of a message as the viewer sees them, in the order each emoji was first
+   * used (one statement for a page of messages, or for one event's subscribers).
+   */
+  reactions: DataLoader<MessageKey, ReactionGroupRow[], string>;
   /** Records that messages up to seq were handed to the viewer (batched into one update). */
   delivered: DataLoader<MessageKey, true, string>;
   /** Whether the viewer blocked this user. */
@@ -50,6 +56,7 @@ class LazyLoaders implements Loaders {
   #members?: Loaders['members'];
   #message?: Loaders['message'];
   #attachments?: Loaders['attachments'];
+  #reactions?: Loaders['reactions'];
   #delivered?: Loaders['delivered'];
   #blocked?: Loaders['blocked'];
 
@@ -117,6 +124,19 @@ class LazyLoaders implements Loaders {
         for (const row of rows) {
           byKey.get(`${row.conversationId}:${row.messageSeq}`)?.push(row);
         }
+        return keys.map((k) => byKey.get(keyOf(k)) ?? []);
+      },
+      { cacheKeyFn: keyOf, cache },
+    ));
+  }
+
+  get reactions(): Loaders['reactions'] {
+    const { db, viewerId, cache } = this;
+    return (this.#reactions ??= new DataLoader(
+      async (keys) => {
+        const rows = await findReactionGroups(db, keys, viewerId);
+        const byKey = new Map<string, ReactionGroupRow[]>(keys.map((k) => [keyOf(k), []]));
+        for (const row of rows) byKey.get(keyOf(row))?.push(row);
         return keys.map((k) => byKey.get(keyOf(k)) ?? []);
       },
       { cacheKeyFn: keyOf, cache },

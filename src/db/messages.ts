@@ -76,7 +76,8 @@ export function findMessagesByKeys(
 export async function updateMessage(
   db: Executor,
   key: MessageKey,
-  change: { body: string | null; editedAt?: Date; deletedAt?: Date },
+  // Empty: only the change position moves (a reaction changed).
+  change: { body?: string | null; editedAt?: Date; deletedAt?: Date },
 ): Promise<LiveMessage | undefined> {
   const [position] = await db
     .update(conversations)

@@ -375,7 +375,8 @@ export function messageStatus(
  * new message to its subscribers costs no query; anything else is read as usual.
  */
 export function liveStatus(session: Session, message: LiveMessageRow): MessageStatus | null {
-  if (message.memberVersion === undefined || message.editedAt || message.deletedAt) return null;
+  // A changed message (edited, deleted, reacted to: it has a change position) is not new.
+  if (message.memberVersion === undefined || message.changeSeq !== null) return null;
   const set = session.deps.memberSets.known(message.conversationId);
   if (!set || set.version < message.memberVersion) return null;
   // Anyone besides the sender? (A size check: a big room's set is not walked per event.)

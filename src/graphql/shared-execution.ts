@@ -6,7 +6,7 @@
 // every subscriber that gets it is a member of its conversation (checked per event before it
 // gets here), `status` is the sender's view, the sender's presence is visible to all members,
 // and attachment URLs are signed without the viewer (see domain/attachment-urls.ts). The
-// exception, `senderBlocked`, makes the viewer part of the key.
+// exceptions, `senderBlocked` and a reaction's `reactedByMe`, make the viewer part of the key.
 import {
   createSourceEventStream,
   execute,
@@ -79,8 +79,8 @@ export function createSharedSubscribe(framesOf: (contextValue: unknown) => Frame
     const source = await createSourceEventStream(args);
     if (!isAsyncIterable(source)) return source;
     const text = printed(args.document);
-    // `senderBlocked` is the one message field that depends on who asks: shared per viewer.
-    const viewer = text.includes('senderBlocked')
+    // `senderBlocked` and `reactedByMe` depend on who asks: shared per viewer.
+    const viewer = /\b(?:senderBlocked|reactedByMe)\b/.test(text)
       ? `\u0000${(args.contextValue as { userId?: string | null }).userId ?? ''}`
       : '';
     const operationKey = intern(

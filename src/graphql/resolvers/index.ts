@@ -52,6 +52,9 @@ import { createInvite } from './mutation/createInvite.js';
 import { revokeInvite } from './mutation/revokeInvite.js';
 import { joinConversation } from './mutation/joinConversation.js';
 import { publicConversations } from './query/publicConversations.js';
+import { addReaction } from './mutation/addReaction.js';
+import { removeReaction } from './mutation/removeReaction.js';
+import { ReactionGroup } from './types/ReactionGroup.js';
 
 export const resolvers: Resolvers = {
   DateTime,
@@ -93,6 +96,8 @@ export const resolvers: Resolvers = {
     createInvite,
     revokeInvite,
     joinConversation,
+    addReaction,
+    removeReaction,
   },
   Subscription: {
     messageAdded,
@@ -113,4 +118,5 @@ export const resolvers: Resolvers = {
   Presence,
   Membership,
   SystemEvent,
+  ReactionGroup,
 };

@@ -3,6 +3,7 @@ import type { LiveMessageRow } from '../../../db/schema.js';
 import type { StreamItem } from '../../../domain/streams/messages.js';
 import { attachmentsOf, messageCursor, statusOf } from '../../../domain/messages.js';
 import { senderBlocked } from '../../../domain/privacy.js';
+import { reactionsOf } from '../../../domain/reactions.js';
 import type { MessageResolvers } from '../../__generated__/resolvers.js';
 import { requireSession } from '../../context.js';
 import { requireUser } from './User.js';
@@ -16,6 +17,8 @@ export const Message: MessageResolvers = {
   sender: (m: LiveMessageRow, _args, ctx) => m.sender ?? requireUser(ctx, m.senderId),
   attachments: (m, _args, ctx) => attachmentsOf(requireSession(ctx), m),
   status: (m, _args, ctx) => statusOf(requireSession(ctx), m),
+  // Read when selected, live events too: a query per event, batched per execution.
+  reactions: (m, _args, ctx) => reactionsOf(requireSession(ctx), m),
   senderBlocked: (m, _args, ctx) => senderBlocked(requireSession(ctx), m.senderId),
   kind: (m) => m.kind,
   systemEvent: (m) => (m.systemEvent ? { ...m.systemEvent, actorId: m.senderId } : null),

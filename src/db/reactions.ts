@@ -111,7 +111,7 @@ export interface ReactionGroupRow {
 
 /**
  * The reaction groups of these messages in one statement, each message's in the order its
- * emojis were first used.
+ * emojis were first used (by the earliest of the reactions that still stand).
  */
 export async function findReactionGroups(
   db: Executor,

@@ -21,6 +21,7 @@ import {
   type ValueNode,
 } from 'graphql';
 import { limits } from '../domain/limits.js';
+import { defaultReactionUsers, maxReactionEmojis } from '../domain/reactions.js';
 
 export const queryLimits = Object.freeze({
   maxDepth: 12,
@@ -36,6 +37,9 @@ export const queryLimits = Object.freeze({
 const boundedLists: Readonly<Record<string, number>> = {
   'Message.attachments': limits.maxAttachmentsPerMessage,
   'Query.nodes': limits.maxNodesPerCall,
+  'Message.reactions': maxReactionEmojis,
+  // Without `first` (with it, priced at the size asked for).
+  'ReactionGroup.users': defaultReactionUsers,
 };
 
 /** Lists with one entry per item of an argument: priced at its length when written literally. */

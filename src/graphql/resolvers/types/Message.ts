@@ -1,7 +1,7 @@
 import { encodeMessageId } from '../../../domain/ids.js';
 import type { LiveMessageRow } from '../../../db/schema.js';
 import type { StreamItem } from '../../../domain/streams/messages.js';
-import { attachmentsOf, messageCursor, statusOf } from '../../../domain/messages.js';
+import { attachmentsOf, editsOf, messageCursor, statusOf } from '../../../domain/messages.js';
 import { senderBlocked } from '../../../domain/privacy.js';
 import type { MessageResolvers } from '../../__generated__/resolvers.js';
 import { requireSession } from '../../context.js';
@@ -17,6 +17,7 @@ export const Message: MessageResolvers = {
   attachments: (m, _args, ctx) => attachmentsOf(requireSession(ctx), m),
   status: (m, _args, ctx) => statusOf(requireSession(ctx), m),
   senderBlocked: (m, _args, ctx) => senderBlocked(requireSession(ctx), m.senderId),
+  edits: (m, _args, ctx) => editsOf(requireSession(ctx), m),
   kind: (m) => m.kind,
   systemEvent: (m) => (m.systemEvent ? { ...m.systemEvent, actorId: m.senderId } : null),
 };

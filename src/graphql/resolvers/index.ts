@@ -52,6 +52,7 @@ import { createInvite } from './mutation/createInvite.js';
 import { revokeInvite } from './mutation/revokeInvite.js';
 import { joinConversation } from './mutation/joinConversation.js';
 import { publicConversations } from './query/publicConversations.js';
+import { searchMessages } from './query/searchMessages.js';
 
 export const resolvers: Resolvers = {
   DateTime,
@@ -66,6 +67,7 @@ export const resolvers: Resolvers = {
     vapidPublicKey,
     blockedUsers,
     publicConversations,
+    searchMessages,
   },
   Mutation: {
     register,

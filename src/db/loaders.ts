@@ -14,6 +14,7 @@ import { findReactionGroups, type ReactionGroupRow } from './reactions.js';
 import type { AttachmentRow, MemberRow, MessageRow, UserRow } from './schema.js';
 import { findUsersByIds } from './users.js';
 import { blockedAmong } from './blocks.js';
+import { findEarlierBodies, type MessageEditRow } from './message-edits.js';
 
 export interface Loaders {
   user: DataLoader<string, UserRow | undefined>;
@@ -33,6 +34,8 @@ export interface Loaders {
   delivered: DataLoader<MessageKey, true, string>;
   /** Whether the viewer blocked this user. */
   blocked: DataLoader<string, boolean>;
+  /** Earlier bodies of a message, oldest first. */
+  edits: DataLoader<MessageKey, MessageEditRow[], string>;
 }
 
 const keyOf = (k: MessageKey) => `${k.conversationId}:${k.seq}`;
@@ -59,6 +62,7 @@ class LazyLoaders implements Loaders {
   #reactions?: Loaders['reactions'];
   #delivered?: Loaders['delivered'];
   #blocked?: Loaders['blocked'];
+  #edits?: Loaders['edits'];
 
   constructor(
     private readonly db: Executor,
@@ -136,6 +140,19 @@ class LazyLoaders implements Loaders {
       async (keys) => {
         const rows = await findReactionGroups(db, keys, viewerId);
         const byKey = new Map<string, ReactionGroupRow[]>(keys.map((k) => [keyOf(k), []]));
+        for (const row of rows) byKey.get(keyOf(row))?.push(row);
+        return keys.map((k) => byKey.get(keyOf(k)) ?? []);
+      },
+      { cacheKeyFn: keyOf, cache },
+    ));
+  }
+
+  get edits(): Loaders['edits'] {
+    const { db, cache } = this;
+    return (this.#edits ??= new DataLoader(
+      async (keys) => {
+        const rows = await findEarlierBodies(db, keys);
+        const byKey = new Map<string, MessageEditRow[]>(keys.map((k) => [keyOf(k), []]));
         for (const row of rows) byKey.get(keyOf(row))?.push(row);
         return keys.map((k) => byKey.get(keyOf(k)) ?? []);
       },

@@ -160,7 +160,7 @@ export interface MessagePageQuery {
   beforeSeq: number | null;
 }
 
-const MAX_SEQ = 2_147_483_647; // seq is an int
+export const MAX_SEQ = 2_147_483_647; // seq is an int
 
 // One statement per direction; an open end of the range is bound as 0 or MAX_SEQ. Each row
 // comes with its sender's public fields: a page (or a stream catching up) resolves `sender`
@@ -210,7 +210,7 @@ export interface MemberPosition {
 
 // The member's position and the page in one statement: no rows when the user is not a member,
 // one row of nulls beside the position when the page is empty. The columns, in order:
-type PageRow = [
+export type PageRow = [
   lastSeq: number,
   lastDeliveredSeq: number,
   // The message, all null when the page is empty:
@@ -251,8 +251,8 @@ const memberPageSql = (forward: boolean) => sql`
        limit ${sql.placeholder('limit')}) p on true`;
 
 /** A timestamp as the drivers give it (postgres.js: text, PGlite: a Date) → a Date. */
-const toDate = (v: string | Date) => (typeof v === 'string' ? new Date(v) : v);
-const toDateOrNull = (v: string | Date | null) => (v === null ? null : toDate(v));
+export const toDate = (v: string | Date) => (typeof v === 'string' ? new Date(v) : v);
+export const toDateOrNull = (v: string | Date | null) => (v === null ? null : toDate(v));
 
 const memberPage = (forward: boolean) =>
   preparedStatement(
@@ -285,7 +285,16 @@ export async function listMessagesOfMember(
   const first = rows[0];
   if (!first) return undefined;
   const position = { lastSeq: first[0], viewerLastDeliveredSeq: first[1] };
-  if (first[2] === null) return { position, messages: [] };
+  return { position, messages: pageMessages(conversationId, rows, forward) };
+}
+
+/** The messages of a member page's rows (see PageRow), oldest → newest. */
+export function pageMessages(
+  conversationId: string,
+  rows: readonly PageRow[],
+  forward: boolean,
+): MessageWithSender[] {
+  if (rows.length === 0 || rows[0]![2] === null) return [];
   const messages = new Array<MessageWithSender>(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const r = rows[forward ? i : rows.length - 1 - i]!;
@@ -305,7 +314,7 @@ export async function listMessagesOfMember(
       sender: { id: r[3], phone: r[11], displayName: r[12] },
     };
   }
-  return { position, messages };
+  return messages;
 }
 
 /** Raised by parley_send_message when an attachment id is not the sender's unattached upload. */

@@ -1,5 +1,7 @@
 import { deleteAttachmentsOf, discardBlobs } from '../db/attachments.js';
 import { pgErrorCode, type Executor, type Tx } from '../db/client.js';
+import { deleteEarlierBodies, keepEarlierBody } from '../db/message-edits.js';
+import { listMessagesInWindow, type SeqRun } from '../db/message-windows.js';
 import {
   advanceRead,
   findConversationView,
@@ -158,13 +160,17 @@ async function updateAndAnnounce(
   session: Session,
   key: MessageKey,
   change: { body: string | null; editedAt?: Date; deletedAt?: Date },
-  alsoInTransaction?: (tx: Tx) => Promise<unknown>,
+  alsoInTransaction: {
+    before?: (tx: Tx) => Promise<unknown>;
+    after?: (tx: Tx) => Promise<unknown>;
+  },
 ): Promise<MessageRow | undefined> {
   const { deps } = session;
   const result = await deps.db.transaction(async (tx) => {
+    await alsoInTransaction.before?.(tx);
     const updated = await updateMessage(tx, key, change);
     if (!updated) return null;
-    await alsoInTransaction?.(tx);
+    await alsoInTransaction.after?.(tx);
     // It comes with its sender and member set version, like a new message's event.
     const event = messageEvent('messageUpdated', updated, updated);
     const staged = await deps.events.stage(tx, [{ conversationId: key.conversationId, event }]);
@@ -199,7 +205,14 @@ export async function editMessage(
   requireOwn(session, message, 'edit');
   if (message.deletedAt)
     throw badInput('This message was deleted and cannot be edited.', 'messageId');
-  const updated = await updateAndAnnounce(session, key, { body, editedAt: new Date() });
+  const editedAt = new Date();
+  // The body it replaces is kept (edit history), in the same transaction as the edit.
+  const updated = await updateAndAnnounce(
+    session,
+    key,
+    { body, editedAt },
+    { before: (tx) => keepEarlierBody(tx, key, body, editedAt) },
+  );
   return updated ?? message;
 }
 
@@ -208,19 +221,18 @@ export async function deleteMessage(session: Session, messageId: string): Promis
   const message = await requireMessage(session, key);
   requireOwn(session, message, 'delete');
   if (message.deletedAt) return message;
-  // Its files go with it: the rows now, the stored bytes right after (see attachment-sweep).
-  const discardFiles = async (tx: Tx) => {
+  // Its earlier bodies go with it (no body of a deleted message survives; always looked for: an
+  // edit may have committed since `message` was read), and its files: the rows now, the stored
+  // bytes right after (see attachment-sweep).
+  const hasFiles = message.attachmentCount > 0;
+  const discard = async (tx: Tx) => {
+    await deleteEarlierBodies(tx, key);
+    if (!hasFiles) return;
     const rows = await deleteAttachmentsOf(tx, key);
     await discardBlobs(tx, rows.flatMap(blobKeysOf));
   };
-  const hasFiles = message.attachmentCount > 0;
   const deleted = { body: null, deletedAt: new Date() };
-  const updated = await updateAndAnnounce(
-    session,
-    key,
-    deleted,
-    hasFiles ? discardFiles : undefined,
-  );
+  const updated = await updateAndAnnounce(session, key, deleted, { after: discard });
   if (hasFiles) session.deps.attachments.removeDiscardedSoon();
   return updated ?? message;
 }
@@ -292,9 +304,43 @@ export async function setTyping(
 
 export const messageCursor = (m: MessageRow): string => encodeMessageCursor(m.seq);
 
-export async function listMessages(session: Session, conversationId: string, args: ConnectionArgs) {
+/** A page of history, optionally within a time window (sent at or after since, before until). */
+export interface HistoryArgs extends ConnectionArgs {
+  /** The DateTime scalar hands over a Date (typed as its serialized string). */
+  since?: Date | string | null | undefined;
+  until?: Date | string | null | undefined;
+}
+
+export interface TimeWindow {
+  since: Date | null;
+  until: Date | null;
+}
+
+/** The time window of a history page; null when it has none (the common page). */
+export function parseTimeWindow(args: HistoryArgs): TimeWindow | null {
+  const since = timeArg(args.since, 'since');
+  const until = timeArg(args.until, 'until');
+  if (since === null && until === null) return null;
+  if (since && until && since.getTime() >= until.getTime()) {
+    throw badInput('"since" must be before "until".', 'since');
+  }
+  return { since, until };
+}
+
+function timeArg(value: Date | string | null | undefined, field: string): Date | null {
+  if (value === null || value === undefined) return null;
+  const date = new Date(value);
+  if (!Number.isFinite(date.getTime())) {
+    throw badInput(`"${field}" must be a date and time (ISO 8601).`, field);
+  }
+  return date;
+}
+
+export async function listMessages(session: Session, conversationId: string, args: HistoryArgs) {
   const window = parseConnectionArgs(args, decodeMessageCursor);
+  const time = parseTimeWindow(args);
   if (!isUuid(conversationId)) throw conversationNotFound();
+  if (time) return listInWindow(session, conversationId, window, time);
   // Membership and the page in one round trip: a non-member gets no rows, so NOT_FOUND.
   const found = await listMessagesOfMember(
     session.deps.db,
@@ -307,14 +353,33 @@ export async function listMessages(session: Session, conversationId: string, arg
 }
 
 /** A page of a conversation the viewer is known to be in (`view` as just loaded). */
-export async function listMessagesOf(
-  session: Session,
-  view: ConversationView,
-  args: ConnectionArgs,
-) {
+export async function listMessagesOf(session: Session, view: ConversationView, args: HistoryArgs) {
   const window = parseConnectionArgs(args, decodeMessageCursor);
+  const time = parseTimeWindow(args);
+  if (time) return listInWindow(session, view.id, window, time);
   const rows = await listMessageRows(session.deps.db, view.id, pageQuery(window));
   return connectionOf(session, view.id, view, window, rows);
+}
+
+/**
+ * A page within a time window: the window is one more bound on the seqs (see
+ * db/message-windows.ts), so cursors, directions and sizes work as on any page.
+ */
+async function listInWindow(
+  session: Session,
+  conversationId: string,
+  window: PageWindow<number>,
+  time: TimeWindow,
+) {
+  const found = await listMessagesInWindow(
+    session.deps.db,
+    conversationId,
+    session.userId,
+    time,
+    pageQuery(window),
+  );
+  if (!found) throw conversationNotFound();
+  return connectionOf(session, conversationId, found.position, window, found.messages, found.run);
 }
 
 /** One more row than the page holds: whether there is more beyond it. */
@@ -331,11 +396,17 @@ async function connectionOf(
   position: MemberPosition,
   window: PageWindow<number>,
   rows: MessageRow[],
+  /** A time window's seqs (the page was cut to them); absent: the whole history. */
+  run?: SeqRun,
 ) {
   // Seqs run 1..lastSeq without holes (deleted messages stay as tombstones), so whether anything
   // lies before `after` or from `before` on is arithmetic, not another query.
-  const somethingUpTo = (seq: number | null) => seq !== null && seq >= 1 && position.lastSeq >= 1;
-  const somethingFrom = (seq: number | null) => seq !== null && seq <= position.lastSeq;
+  const somethingUpTo = run
+    ? (seq: number | null) => seq !== null && seq >= run.low && run.high > run.low
+    : (seq: number | null) => seq !== null && seq >= 1 && position.lastSeq >= 1;
+  const somethingFrom = run
+    ? (seq: number | null) => seq !== null && seq < run.high && run.high > run.low
+    : (seq: number | null) => seq !== null && seq <= position.lastSeq;
   let page: MessageRow[];
   let hasPreviousPage: boolean;
   let hasNextPage: boolean;
@@ -407,6 +478,26 @@ export function attachmentsOf(
 ): AttachmentRow[] | Promise<AttachmentRow[]> {
   if (message.attachmentCount === 0 || message.deletedAt) return [];
   return session.loaders.attachments.load(message);
+}
+
+/** An earlier body of an edited message, and when an edit replaced it. */
+export interface MessageEditView {
+  body: string;
+  editedAt: Date;
+}
+
+/**
+ * A message's earlier bodies, oldest first (batched per request): none for a message never
+ * edited (no lookup) and none once it is deleted (its earlier bodies were deleted with it).
+ */
+export function editsOf(
+  session: Session,
+  message: MessageRow,
+): MessageEditView[] | Promise<MessageEditView[]> {
+  if (!message.editedAt || message.deletedAt) return [];
+  return session.loaders.edits
+    .load(message)
+    .then((rows) => rows.map((r) => ({ body: r.body, editedAt: r.replacedAt })));
 }
 
 /** The newest message of a conversation; fetching it delivers it to the viewer. */

@@ -27,6 +27,8 @@ export const rateRules = Object.freeze({
   joinConversation: { points: 30, windowSeconds: 600 },
   /** Public group searches and pages. */
   publicConversations: { points: 60, windowSeconds: 60 },
+  /** Message searches (each ranks every match in the caller's conversations). */
+  searchMessages: { points: 60, windowSeconds: 60 },
   /** Per client IP. */
   registerPerIp: { points: 10, windowSeconds: 3_600 },
   /**
@@ -79,6 +81,7 @@ export const describeBucket: Record<RateBucket, string> = {
   createInvite: 'invite codes',
   joinConversation: 'joins',
   publicConversations: 'public group searches',
+  searchMessages: 'message searches',
   registerPerIp: 'registrations from this address',
   registerPerLocalIp: 'registrations from this machine',
   loginPerIp: 'sign-in attempts from this address',

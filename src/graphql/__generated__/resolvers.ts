@@ -542,8 +542,9 @@ export type Query = {
   /**
    * Messages of your conversations that match `query` (words, or any part of a word: substrings and
    * text without spaces such as Chinese or Japanese are found too), best match first, each with a
-   * snippet that marks the matches with «». Only conversations you are in now, only messages sent
-   * while you were a member, never a deleted body. `conversationId` narrows it to one conversation.
+   * snippet that marks the matches with «». Only conversations you are in now (the messages their
+   * history shows you), never a deleted body. `conversationId` narrows it to one conversation. The
+   * query is 1–200 characters; across all conversations at least 3. `first`: default 20, at most 50.
    */
   searchMessages: MessageSearchConnection;
   /** A registered user found by phone number (any common formatting), or null. */

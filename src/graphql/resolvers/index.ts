@@ -55,6 +55,7 @@ import { publicConversations } from './query/publicConversations.js';
 import { addReaction } from './mutation/addReaction.js';
 import { removeReaction } from './mutation/removeReaction.js';
 import { ReactionGroup } from './types/ReactionGroup.js';
+import { searchMessages } from './query/searchMessages.js';
 
 export const resolvers: Resolvers = {
   DateTime,
@@ -69,6 +70,7 @@ export const resolvers: Resolvers = {
     vapidPublicKey,
     blockedUsers,
     publicConversations,
+    searchMessages,
   },
   Mutation: {
     register,

@@ -1,7 +1,7 @@
 import { encodeMessageId } from '../../../domain/ids.js';
 import type { LiveMessageRow } from '../../../db/schema.js';
 import type { StreamItem } from '../../../domain/streams/messages.js';
-import { attachmentsOf, messageCursor, statusOf } from '../../../domain/messages.js';
+import { attachmentsOf, editsOf, messageCursor, statusOf } from '../../../domain/messages.js';
 import { senderBlocked } from '../../../domain/privacy.js';
 import { reactionsOf } from '../../../domain/reactions.js';
 import type { MessageResolvers } from '../../__generated__/resolvers.js';
@@ -20,6 +20,7 @@ export const Message: MessageResolvers = {
   // Read when selected, live events too: a query per event, batched per execution.
   reactions: (m, _args, ctx) => reactionsOf(requireSession(ctx), m),
   senderBlocked: (m, _args, ctx) => senderBlocked(requireSession(ctx), m.senderId),
+  edits: (m, _args, ctx) => editsOf(requireSession(ctx), m),
   kind: (m) => m.kind,
   systemEvent: (m) => (m.systemEvent ? { ...m.systemEvent, actorId: m.senderId } : null),
 };

@@ -1,0 +1,128 @@
+// searchMessages' one statement. A message matches by word (full-text, 'simple' configuration:
+// no stemming, no stop words, any language) or by substring (ILIKE; text without spaces between
+// words, such as Chinese or Japanese, and parts of words). Both are served by the partial GIN
+// indexes of drizzle/0012, whose predicate (deleted_at is null and body is not null) the statement
+// repeats so the planner may use them.
+import { sql, type SQL } from 'drizzle-orm';
+import { queryRows, type Executor } from './client.js';
+import { toDate, toDateOrNull } from './messages.js';
+import type { MessageRow, SystemEventData } from './schema.js';
+
+/** Where a match stands in the result order (rank, then newest first). */
+export interface SearchKey {
+  rank: number;
+  createdAt: Date;
+  conversationId: string;
+  seq: number;
+}
+
+export interface SearchQuery {
+  /** The words to look for, as typed (websearch_to_tsquery syntax: "quoted phrase", -not, or). */
+  text: string;
+  /** The ILIKE pattern of the whole query, its %, _ and \ taken literally. */
+  pattern: string;
+  userId: string;
+  /** Only this conversation (the caller is known to be a member); null: all of theirs. */
+  conversationId: string | null;
+  after: SearchKey | null;
+  limit: number;
+}
+
+export interface SearchHit {
+  message: MessageRow;
+  key: SearchKey;
+  /** The body contains the query as typed (case aside). */
+  substring: boolean;
+  /** For a match by words only: ts_headline's fragment, the words marked «». */
+  headline: string | null;
+}
+
+interface HitRow {
+  conversation_id: string;
+  seq: number;
+  sender_id: string;
+  body: string;
+  client_message_id: string | null;
+  created_at: string | Date;
+  edited_at: string | Date | null;
+  deleted_at: string | Date | null;
+  attachment_count: number;
+  change_seq: number | null;
+  system_event: SystemEventData | null;
+  rank: number | string;
+  substring: boolean;
+  headline: string | null;
+}
+
+/** A substring match counts more than any word match (ts_rank stays below 1). */
+const SUBSTRING_BONUS = 1;
+
+/**
+ * The best matches after `after`, in order: rank (ts_rank of the words, plus a bonus when the
+ * whole query appears as typed), then newest first. Only USER messages that are not deleted, of
+ * conversations the user is a member of now (as their history shows them: from the first message).
+ */
+export async function searchMessageRows(db: Executor, q: SearchQuery): Promise<SearchHit[]> {
+  const tsquery = sql`websearch_to_tsquery('simple', ${q.text})`;
+  const rank = sql`(ts_rank(to_tsvector('simple', m.body), ${tsquery})::float8
+    + case when m.body ilike ${q.pattern} then ${sql.raw(String(SUBSTRING_BONUS))} else 0 end)`;
+  const conditions: SQL[] = [
+    sql`cm.user_id = ${q.userId}`,
+    sql`m.deleted_at is null and m.body is not null and m.kind = 'USER'`,
+    sql`(to_tsvector('simple', m.body) @@ ${tsquery} or m.body ilike ${q.pattern})`,
+  ];
+  if (q.conversationId !== null) conditions.push(sql`cm.conversation_id = ${q.conversationId}`);
+  if (q.after !== null) {
+    const k = q.after;
+    conditions.push(
+      sql`(${rank}, m.created_at, m.conversation_id, m.seq) < (${k.rank}::float8, ${k.createdAt.toISOString()}::timestamptz, ${k.conversationId}::uuid, ${k.seq}::int)`,
+    );
+  }
+  const order = sql`rank desc, created_at desc, conversation_id desc, seq desc`;
+  // The page first, its headlines after: ts_headline is costly and only the page needs it.
+  const rows = await queryRows<HitRow>(
+    db,
+    sql`
+    select p.*,
+           case when p.substring then null
+                else ts_headline('simple', p.body, ${tsquery},
+                                 'StartSel=«, StopSel=», MaxFragments=1, MaxWords=20, MinWords=8, ShortWord=0')
+           end as headline
+      from (select m.conversation_id, m.seq, m.sender_id, m.body, m.client_message_id,
+                   m.created_at, m.edited_at, m.deleted_at, m.attachment_count, m.change_seq,
+                   m.system_event, ${rank} as rank, m.body ilike ${q.pattern} as substring
+              from conversation_members cm
+              join messages m on m.conversation_id = cm.conversation_id
+             where ${sql.join(conditions, sql` and `)}
+             order by ${order}
+             limit ${q.limit}) p
+     order by ${order}`,
+  );
+  return rows.map((r) => {
+    const message: MessageRow = {
+      conversationId: r.conversation_id,
+      seq: r.seq,
+      senderId: r.sender_id,
+      body: r.body,
+      clientMessageId: r.client_message_id,
+      createdAt: toDate(r.created_at),
+      editedAt: toDateOrNull(r.edited_at),
+      deletedAt: toDateOrNull(r.deleted_at),
+      attachmentCount: Number(r.attachment_count),
+      changeSeq: r.change_seq,
+      kind: 'USER',
+      systemEvent: r.system_event,
+    };
+    return {
+      message,
+      key: {
+        rank: Number(r.rank),
+        createdAt: message.createdAt,
+        conversationId: message.conversationId,
+        seq: message.seq,
+      },
+      substring: r.substring,
+      headline: r.headline,
+    };
+  });
+}

@@ -184,4 +184,6 @@ process.on('message', async (raw) => {
     process.exit(0);
   }
 });
+// The bench gone (killed, or crashed), this process goes too, not left holding sockets.
+process.on('disconnect', () => process.exit(0));
 send({ ready: true });

@@ -638,10 +638,16 @@ async function cleanup() {
   stopChildren();
 }
 
-main()
-  .then(cleanup)
-  .catch(async (err: unknown) => {
-    console.error(err);
-    await cleanup();
-    process.exit(1);
-  });
+const fail = async (err: unknown) => {
+  console.error(err);
+  await cleanup();
+  process.exit(1);
+};
+// Whatever ends the run (a failure anywhere, ^C, a timeout's SIGTERM), the instances, the stores
+// and the load processes end with it instead of living on.
+process.on('unhandledRejection', (err) => void fail(err));
+process.on('uncaughtException', (err) => void fail(err));
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void fail(new Error(`stopped by ${signal}`)));
+}
+main().then(cleanup).catch(fail);

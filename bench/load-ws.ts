@@ -1,6 +1,6 @@
 // Subscribers (their own process): plain ws clients, speaking graphql-transport-ws to Parley or
 // reading the bare
-// broadcast server. Talks to the bench over IPC: connect, reset, report, lag.
+// broadcast server. Talks to the bench over IPC: connect, reset, report, lag, range.
 import WebSocket from 'ws';
 import { sentAtOfBody } from './sent-at.js';
 
@@ -20,6 +20,11 @@ type Command =
   /** Just how many deliveries so far: cheap enough to poll every few milliseconds. */
   | { cmd: 'count' }
   | { cmd: 'lag'; acked: number[] }
+  /**
+   * Continuity: every client must have had each seq of (from, to] exactly once, in seq order
+   * (a room's every message, system messages included, while it was subscribed).
+   */
+  | { cmd: 'range'; from: number; to: number }
   | { cmd: 'exit' };
 
 interface Arrival {
@@ -33,6 +38,9 @@ interface Arrival {
 
 /** Per client: seq → its arrivals. */
 let received: Map<number, Arrival>[] = [];
+/** Per client: the seq it received last, to count arrivals out of seq order. */
+let lastSeqOf: number[] = [];
+let reordered = 0;
 let deliveries = 0;
 let lastAt = 0;
 const sockets: WebSocket[] = [];
@@ -43,6 +51,8 @@ function record(client: number, seq: number, sentAt?: number) {
   const arrival = seen.get(seq);
   if (arrival) arrival.count++;
   else seen.set(seq, { count: 1, at: now, lag: sentAt === undefined ? undefined : now - sentAt });
+  if (seq < lastSeqOf[client]!) reordered++;
+  lastSeqOf[client] = seq;
   deliveries++;
   lastAt = now;
 }
@@ -88,6 +98,7 @@ process.on('message', async (raw) => {
   const message = raw as Command;
   if (message.cmd === 'connect' && message.mode === 'parley') {
     received = message.tokens.map(() => new Map());
+    lastSeqOf = message.tokens.map(() => 0);
     const selection = message.selection ?? 'id seq body createdAt status sender { id displayName }';
     const query = `subscription($id: ID) { messageAdded(conversationId: $id) { ${selection} } }`;
     // Plain ws sockets speaking graphql-transport-ws, parsing each frame once: the same receive
@@ -138,6 +149,7 @@ process.on('message', async (raw) => {
     send({ connected: message.tokens.length });
   } else if (message.cmd === 'connect' && message.mode === 'bare') {
     received = Array.from({ length: message.count }, () => new Map());
+    lastSeqOf = received.map(() => 0);
     await Promise.all(
       received.map(
         (_, i) =>
@@ -154,6 +166,7 @@ process.on('message', async (raw) => {
     send({ connected: sockets.length });
   } else if (message.cmd === 'reset') {
     received = received.map(() => new Map());
+    reordered = 0;
     deliveries = 0;
     send({ reset: true });
   } else if (message.cmd === 'count') {
@@ -179,9 +192,30 @@ process.on('message', async (raw) => {
       clients: perClient.map(({ lags, ...rest }) => ({ ...rest, ...percentiles(lags) })),
       all: percentiles(perClient.flatMap((c) => c.lags)),
     });
+  } else if (message.cmd === 'range') {
+    let lost = 0;
+    let duplicated = 0;
+    let inRange = 0;
+    let complete = 0;
+    for (const seen of received) {
+      let missing = 0;
+      for (let seq = message.from + 1; seq <= message.to; seq++) {
+        const arrival = seen.get(seq);
+        if (!arrival) missing++;
+        else {
+          inRange += arrival.count;
+          duplicated += arrival.count - 1;
+        }
+      }
+      lost += missing;
+      if (missing === 0) complete++;
+    }
+    send({ range: true, clients: received.length, complete, lost, duplicated, inRange, reordered });
   } else if (message.cmd === 'exit') {
     for (const s of sockets) s.terminate();
     process.exit(0);
   }
 });
+// The bench gone (killed, or crashed), this process goes too, not left holding sockets.
+process.on('disconnect', () => process.exit(0));
 send({ ready: true });

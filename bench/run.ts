@@ -17,6 +17,7 @@ import {
   type Service,
 } from '../test/support/services.js';
 import { ask, benchDir, child, dataDir, log, runJob, stopChildren } from './harness.js';
+import { BIG_ROOM_LOAD, BIG_ROOM_MEMBERS, bigRoom, printBigRoom } from './big-room.js';
 import { dbStats, perOperation } from './db-stats.js';
 import { HOT_ROOM_CONNECTIONS_PER_INSTANCE, hotRoom } from './hot-room.js';
 import { lagUnderLoad, printLag } from './lag.js';
@@ -29,10 +30,11 @@ const SUBSCRIBERS = 2_000;
 const HOT_ROOM_MEMBERS = 1_000;
 /** The load that is not saturated: this share of the rate measured at saturation. */
 const UNSATURATED_SHARE = 0.4;
-// BENCH_ONLY=send,push,history,lag,hotroom,fanout,ceiling runs a subset; BENCH_PROFILE=1 writes each instance's CPU
-// profile (node --cpu-prof) to bench/results/profiles/ for `npm run bench:profile`.
+// BENCH_ONLY=send,push,history,lag,hotroom,fanout,bigroom,ceiling runs a subset; BENCH_PROFILE=1 writes each instance's CPU
+// profile (node --cpu-prof) to bench/results/profiles/ for `npm run bench:profile`;
+// BENCH_BIGROOM_SUBSCRIBERS and BENCH_BIGROOM_RATE (messages/s) change the big room's load.
 const ONLY = new Set(
-  (process.env.BENCH_ONLY ?? 'send,push,history,lag,hotroom,fanout,ceiling').split(','),
+  (process.env.BENCH_ONLY ?? 'send,push,history,lag,hotroom,fanout,bigroom,ceiling').split(','),
 );
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const JWT_SECRET = randomBytes(32).toString('hex');
@@ -393,6 +395,7 @@ async function main() {
     LOG_LEVEL: 'warn',
     DB_POOL_SIZE: '32',
   };
+  const tokens = createTokenService(JWT_SECRET, '1d');
   const nodeArgs = PROFILE
     ? ['--cpu-prof', `--cpu-prof-dir=${path.join(benchDir, 'results', 'profiles')}`]
     : [];
@@ -488,6 +491,24 @@ async function main() {
     servers.push(fa!, fb!);
     fan = await fanOut(fa!, fb!, group);
   }
+  const bigLoad = {
+    subscribers: Number(process.env.BENCH_BIGROOM_SUBSCRIBERS ?? BIG_ROOM_LOAD.subscribers),
+    sendsPerSecond: Number(process.env.BENCH_BIGROOM_RATE ?? BIG_ROOM_LOAD.sendsPerSecond),
+    seconds: BIG_ROOM_LOAD.seconds,
+  };
+  if (ONLY.has('bigroom'))
+    log(
+      `big room: a PUBLIC group of ${BIG_ROOM_MEMBERS} members taking ${bigLoad.sendsPerSecond} messages/s while members join and leave, ${bigLoad.subscribers} of them subscribed over two instances, ${bigLoad.seconds} s`,
+    );
+  const big = ONLY.has('bigroom')
+    ? await bigRoom(
+        [servers[0]!, servers[1]!],
+        databaseUrl,
+        stats,
+        (id) => tokens.issue(id),
+        bigLoad,
+      )
+    : null;
   await Promise.all(servers.map((s) => s.stop()));
   const db = ONLY.has('ceiling')
     ? (log('ceilings: postgres.js directly, and a bare ws broadcast'),
@@ -558,6 +579,24 @@ async function main() {
       bare?.deliveriesPerSecond,
       'bare ws broadcast',
     ],
+    [
+      'big room (deliveries/s)',
+      big && {
+        perSecond: big.deliveriesPerSecond,
+        p50: big.latency.p50,
+        p99: big.latency.p99,
+        errors:
+          big.lost +
+          big.duplicated +
+          big.reordered +
+          big.sends.errors +
+          big.joins.errors +
+          big.leaves.errors +
+          (big.memberCountAfter === big.membersAfter ? 0 : 1),
+      },
+      undefined,
+      '10k members, joins and leaves',
+    ],
   ];
   console.log(
     '\nscenario                        Parley      p50 ms   p99 ms   errors   ceiling     ratio   (ceiling)',
@@ -602,6 +641,7 @@ async function main() {
     console.log(
       `fan-out server CPU per delivery (both instances): ${fan.steady.serverCpuUsPerDelivery.toFixed(1)} µs @10/s, ${fan.flat.serverCpuUsPerDelivery.toFixed(1)} µs max (system ${fan.flat.serverSystemCpuUsPerDelivery.toFixed(1)})${bare ? `; bare ws broadcast ${bare.cpuUsPerDelivery.toFixed(1)} µs (system ${bare.systemCpuUsPerDelivery.toFixed(1)})` : ''}; subscribers' process ${fan.flat.subscribersCpuUsPerDelivery.toFixed(1)} µs max; PostgreSQL and Redis ${fan.flat.storesCpuUsPerDelivery.toFixed(1)} µs max; machine busy ${(100 * fan.flat.machineBusy).toFixed(0)} % during max`,
     );
+  if (big) printBigRoom(big);
   const result = {
     date: new Date().toISOString(),
     seconds: SECONDS,
@@ -623,6 +663,7 @@ async function main() {
       ...perOperation(hot.cost, hot.result.requests),
     },
     fanOut: fan,
+    bigRoom: big,
     ceiling: { db, bareBroadcast: bare },
   };
   mkdirSync(path.join(benchDir, 'results'), { recursive: true });
@@ -638,10 +679,16 @@ async function cleanup() {
   stopChildren();
 }
 
-main()
-  .then(cleanup)
-  .catch(async (err: unknown) => {
-    console.error(err);
-    await cleanup();
-    process.exit(1);
-  });
+const fail = async (err: unknown) => {
+  console.error(err);
+  await cleanup();
+  process.exit(1);
+};
+// Whatever ends the run (a failure anywhere, ^C, a timeout's SIGTERM), the instances, the stores
+// and the load processes end with it instead of living on.
+process.on('unhandledRejection', (err) => void fail(err));
+process.on('uncaughtException', (err) => void fail(err));
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void fail(new Error(`stopped by ${signal}`)));
+}
+main().then(cleanup).catch(fail);

@@ -85,7 +85,11 @@ export async function updateMessage(
     .where(
       and(
         eq(conversations.id, key.conversationId),
-        sql`exists (select 1 from ${messages} where ${messages.conversationId} = ${key.conversationId} and ${messages.seq} = ${key.seq})`,
+        // An edit only of a message that is not deleted: a delete that committed while the edit
+        // waited for the conversation's lock wins (this statement reads after that lock).
+        typeof change.body === 'string'
+          ? sql`exists (select 1 from ${messages} where ${messages.conversationId} = ${key.conversationId} and ${messages.seq} = ${key.seq} and ${messages.deletedAt} is null)`
+          : sql`exists (select 1 from ${messages} where ${messages.conversationId} = ${key.conversationId} and ${messages.seq} = ${key.seq})`,
       ),
     )
     .returning({

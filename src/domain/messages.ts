@@ -213,7 +213,9 @@ export async function editMessage(
     { body, editedAt },
     { before: (tx) => keepEarlierBody(tx, key, body, editedAt) },
   );
-  return updated ?? message;
+  // Deleted while the edit waited for the conversation's lock: the delete stands.
+  if (!updated) throw badInput('This message was deleted and cannot be edited.', 'messageId');
+  return updated;
 }
 
 export async function deleteMessage(session: Session, messageId: string): Promise<MessageRow> {

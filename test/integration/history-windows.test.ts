@@ -159,6 +159,25 @@ describe.each(backends())('edit history and time windows on $name', ({ name, ava
     return { a, b, id };
   }
 
+  it.skipIf(!available)(
+    'an edit and a delete at once: the delete stands, with no body and no earlier body left',
+    async () => {
+      const { a, b, id } = await chat();
+      for (let round = 0; round < 8; round++) {
+        const m = await send(a, { conversationId: id, body: `round ${round}` });
+        const [edited, deleted] = await Promise.all([
+          app.gql(EDIT, { input: { messageId: m.id, body: `edited ${round}` } }, a.token),
+          app.gql(DELETE, { id: m.id }, a.token),
+        ]);
+        ok(deleted);
+        // The edit either went first (and its history went with the delete) or found it deleted.
+        expect([undefined, 'BAD_USER_INPUT']).toContain(errorCode(edited));
+        const seen = (await editsOf(b, m.id))!;
+        expect(seen).toMatchObject({ body: null, edits: [] });
+      }
+    },
+  );
+
   it.skipIf(!available)('the last 10 minutes, alone and with last: 2 and before', async () => {
     const { a, id } = await spread();
     const recent = await page(a, { id, since: minutesAgo(10) });

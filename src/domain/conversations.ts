@@ -89,10 +89,29 @@ function stageJoined(
 }
 
 /** Tells every instance that what it knows of the member set is older than `version`. */
-export const membersChanged = (conversationId: string, version: number): StagedEvent => ({
-  conversationId,
-  event: { type: 'members', conversationId, version },
-});
+export const membersChanged = (
+  conversationId: string,
+  version: number,
+  change: { added?: readonly string[]; removed?: readonly string[] } = {},
+): StagedEvent => {
+  const added = change.added ?? [];
+  const removed = change.removed ?? [];
+  // Small changes travel with the event (see MembersEvent); a big one makes instances reload.
+  const small = added.length + removed.length <= MAX_DELTA;
+  return {
+    conversationId,
+    event: {
+      type: 'members',
+      conversationId,
+      version,
+      ...(small && added.length > 0 ? { added: [...added] } : {}),
+      ...(small && removed.length > 0 ? { removed: [...removed] } : {}),
+    },
+  };
+};
+
+/** Members named in a `members` event at most (above, instances reload the set instead). */
+const MAX_DELTA = 100;
 
 export async function requireOtherUser(
   deps: Deps,
@@ -214,7 +233,7 @@ export async function addMembers(
     // The new members' streams start before the system message that records their arrival.
     const from = { seq: conversation.lastSeq, changeSeq: conversation.lastChangeSeq };
     return session.deps.events.stage(tx, [
-      membersChanged(conversationId, version),
+      membersChanged(conversationId, version, { added }),
       ...joinedEvents(conversationId, added, from),
       await systemMessage(session, tx, conversationId, version, {
         type: 'MEMBERS_ADDED',
@@ -242,7 +261,7 @@ export async function leaveConversation(
     const version = await bumpMemberVersion(tx, conversationId);
     const event = { type: 'left' as const, conversationId, userId: session.userId };
     const events: StagedEvent[] = [
-      membersChanged(conversationId, version),
+      membersChanged(conversationId, version, { removed: [session.userId] }),
       { conversationId, event },
       await systemMessage(session, tx, conversationId, version, {
         type: 'MEMBER_LEFT',

@@ -39,7 +39,7 @@ export type OutboxRecord =
   // `system`: a system message (the outbox trigger of drizzle/0011 schedules no push for it).
   | { kind: 'messageAdded'; seq: number; system?: true }
   | { kind: 'messageUpdated'; seq: number }
-  | { kind: 'members'; version: number }
+  | { kind: 'members'; version: number; added?: string[]; removed?: string[] }
   | { kind: 'changed'; reason: ConversationChangedEvent['reason']; memberVersion?: number }
   | { kind: 'joined'; userId: string; fromSeq: number; fromChangeSeq: number }
   | { kind: 'left'; userId: string };
@@ -71,7 +71,12 @@ export function recordOf(event: DurableEvent): OutboxRecord {
     case 'messageUpdated':
       return { kind: event.type, seq: event.message.seq };
     case 'members':
-      return { kind: 'members', version: event.version };
+      return {
+        kind: 'members',
+        version: event.version,
+        ...(event.added ? { added: event.added } : {}),
+        ...(event.removed ? { removed: event.removed } : {}),
+      };
     case 'changed':
       return event.memberVersion === undefined
         ? { kind: 'changed', reason: event.reason }
@@ -101,7 +106,13 @@ function rebuild(
       return m && messageEvent(record.kind, m, m);
     }
     case 'members':
-      return { type: 'members', conversationId, version: record.version };
+      return {
+        type: 'members',
+        conversationId,
+        version: record.version,
+        ...(record.added ? { added: record.added } : {}),
+        ...(record.removed ? { removed: record.removed } : {}),
+      };
     case 'changed':
       return record.memberVersion === undefined
         ? { type: 'changed', conversationId, reason: record.reason }

@@ -16,7 +16,12 @@ import { bindAvatar, deleteAvatar, discardBlobs } from '../db/attachments.js';
 import { blobKeysOf } from '../storage/blob-store.js';
 import type { ConversationRow } from '../db/schema.js';
 import type { Session } from './context.js';
-import { parseDescription, parseTitle, requireConversation } from './conversations.js';
+import {
+  membersChanged,
+  parseDescription,
+  parseTitle,
+  requireConversation,
+} from './conversations.js';
 import { badInput, conversationNotFound, notFound } from './errors.js';
 import type { StagedEvent } from './events.js';
 import { isUuid } from './ids.js';
@@ -61,9 +66,9 @@ export async function removeMember(
     await deleteMember(tx, conversationId, userId);
     const version = await bumpMemberVersion(tx, conversationId);
     // After this commits the removed member gets no event of the conversation: every instance
-    // reloads the member set before it hands on an event made at this version or later.
+    // brings its member set to this version before it hands on an event made at it or later.
     return session.deps.events.stage(tx, [
-      { conversationId, event: { type: 'members', conversationId, version } },
+      membersChanged(conversationId, version, { removed: [userId] }),
       { conversationId, event: { type: 'left', conversationId, userId } },
       await systemMessage(session, tx, conversationId, version, {
         type: 'MEMBER_REMOVED',

@@ -168,7 +168,7 @@ export async function joinConversation(
     // The joiner's streams start before the system message that records their arrival.
     const from = { seq: conversation.lastSeq, changeSeq: conversation.lastChangeSeq };
     const staged = await session.deps.events.stage(tx, [
-      membersChanged(conversationId, version),
+      membersChanged(conversationId, version, { added }),
       ...joinedEvents(conversationId, added, from),
       await systemMessage(session, tx, conversationId, version, {
         type: 'MEMBER_JOINED',

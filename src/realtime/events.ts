@@ -57,6 +57,13 @@ export interface MembersEvent {
   type: 'members';
   conversationId: string;
   version: number;
+  /**
+   * The change itself, when small: who joined and who left between `version - 1` and `version`.
+   * An instance holding the set at `version - 1` applies it instead of reloading the whole set
+   * (a big room's 10,000 ids per join or leave).
+   */
+  added?: string[];
+  removed?: string[];
 }
 
 /** Roles or details (title, description, picture, visibility) of a conversation changed. */

@@ -178,7 +178,7 @@ export async function openFeed(
   };
 
   const handleConversationEvent = (event: ConversationEvent) => {
-    if (event.type === 'members') memberSets.invalidate(event.conversationId, event.version);
+    if (event.type === 'members') memberSets.invalidate(event.conversationId, event.version, event);
     queue.runWith(handleInTurn, event);
   };
 

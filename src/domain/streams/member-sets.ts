@@ -27,8 +27,16 @@ export interface MemberSets {
   isMember(conversationId: string, userId: string, version?: number): boolean | Promise<boolean>;
   /** The kept set, when it is known and current. */
   known(conversationId: string): MemberSet | null;
-  /** A change committed with `version` (absent: unknown): reload before the next answer. */
-  invalidate(conversationId: string, version?: number): void;
+  /**
+   * A change committed with `version` (absent: unknown): reload before the next answer, unless
+   * the change is given (`added`, `removed`) and the kept set is the one just before it, at
+   * `version - 1`, with no load under way: then it is applied as it is.
+   */
+  invalidate(
+    conversationId: string,
+    version?: number,
+    change?: { added?: readonly string[]; removed?: readonly string[] },
+  ): void;
   /** The broker reconnected: any change may have been missed. */
   invalidateAll(): void;
 }
@@ -118,10 +126,26 @@ export function createMemberSets(load: LoadMemberSets): MemberSets {
       return entry ? current(entry, undefined) : null;
     },
 
-    invalidate(conversationId, version) {
+    invalidate(conversationId, version, change) {
       const entry = entries.get(conversationId);
       if (!entry) return;
       if (entry.set && version !== undefined && entry.set.version >= version) return;
+      const set = entry.set;
+      if (
+        set &&
+        entry.fresh &&
+        !entry.loading &&
+        version !== undefined &&
+        set.version === version - 1 &&
+        (change?.added || change?.removed)
+      ) {
+        // The very next change, and nothing loading that could land an older set over it.
+        const userIds = new Set(set.userIds);
+        for (const id of change.added ?? []) userIds.add(id);
+        for (const id of change.removed ?? []) userIds.delete(id);
+        entry.set = { version, userIds };
+        return;
+      }
       entry.fresh = false;
       entry.generation++;
     },

@@ -139,15 +139,23 @@ describe.skipIf(!available)('notifications across server processes', () => {
     await hooks.up();
     const ofRoom = () =>
       hooks.received().filter((d) => (d.data as { conversationId?: string }).conversationId === id);
-    await hooks.waitFor(
-      () => ofRoom().filter((d) => d.type === 'message.created').length >= seqs.length,
-      60_000,
-    );
+    await hooks
+      .waitFor(
+        () => ofRoom().filter((d) => d.type === 'message.created').length >= seqs.length,
+        // Retries back off by doubling (WEBHOOK_RETRY_BASE_MS 250 ms): on a busy machine the
+        // outage outlasts more attempts, and the next one may come half a minute after it.
+        120_000,
+      )
+      .catch((err: unknown) => {
+        // What the instances said (warnings and up) tells why a delivery did not come.
+        for (const s of [a, b]) console.error(`server on port ${s.port}:\n${s.output()}`);
+        throw err;
+      });
     await sleep(1_000);
     const created = ofRoom().filter((d) => d.type === 'message.created');
     expect(created.map((d) => (d.data as { seq: number }).seq)).toEqual(seqs);
     const ids = ofRoom().map((d) => d.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(hooks.rejected).toEqual([]);
-  }, 120_000);
+  }, 200_000);
 });

@@ -4,6 +4,7 @@ import type { MessageKey } from './messages.js';
 import {
   attachments,
   conversationMembers,
+  conversations,
   discardedBlobs,
   messages,
   type AttachmentRow,
@@ -182,18 +183,25 @@ export async function findAvatarAttachment(
   id: string,
   viewerId: string | null,
 ): Promise<AttachmentRow | undefined> {
-  const rows = await queryRows<{ id: string }>(
-    db,
-    sql`select a.id from attachments a
-          join conversations c on c.id = a.conversation_id and c.avatar_attachment_id = a.id
-         where a.id = ${id}::uuid
-           and (${viewerId}::uuid is null or c.visibility = 'PUBLIC' or exists (
-                 select 1 from conversation_members m
-                  where m.conversation_id = c.id and m.user_id = ${viewerId}::uuid))`,
-  );
-  if (rows.length === 0) return undefined;
-  const [row] = await db.select().from(attachments).where(eq(attachments.id, id));
-  return row;
+  const viewerCanSee =
+    viewerId === null
+      ? sql`true`
+      : sql`(${conversations.visibility} = 'PUBLIC' or exists (
+          select 1 from ${conversationMembers}
+           where ${conversationMembers.conversationId} = ${conversations.id}
+             and ${conversationMembers.userId} = ${viewerId}))`;
+  const [row] = await db
+    .select({ attachment: attachments })
+    .from(attachments)
+    .innerJoin(
+      conversations,
+      and(
+        eq(conversations.id, attachments.conversationId),
+        eq(conversations.avatarAttachmentId, attachments.id),
+      ),
+    )
+    .where(and(eq(attachments.id, id), viewerCanSee));
+  return row?.attachment;
 }
 
 export async function findAttachment(db: Executor, id: string): Promise<AttachmentRow | undefined> {

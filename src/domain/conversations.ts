@@ -1,10 +1,10 @@
 import type { Executor } from '../db/client.js';
 import {
   bumpMemberVersion,
+  countMembers,
   claimDirectPair,
   deleteConversation,
   deleteMember,
-  countMembers,
   findConversationView,
   findDirectConversationId,
   insertConversation,
@@ -15,6 +15,7 @@ import {
   setRole,
   type ConversationView,
 } from '../db/conversations.js';
+import type { MemberRow } from '../db/schema.js';
 import type { Deps, Session } from './context.js';
 import type { Staged, StagedEvent } from './events.js';
 import {
@@ -290,6 +291,14 @@ export async function leaveConversation(
   session.deps.events.publish(staged);
   session.loaders.members.clear(conversationId);
   return true;
+}
+
+/** Its members with their roles and read positions, oldest first; none for an outsider's view. */
+export async function membershipsOf(
+  session: Session,
+  view: ConversationView,
+): Promise<MemberRow[]> {
+  return view.viewerRole === null ? [] : session.loaders.members.load(view.id);
 }
 
 /** A conversation the viewer is in, or null: one that exists without them looks the same as none. */

@@ -356,6 +356,9 @@ export async function listMessages(session: Session, conversationId: string, arg
 
 /** A page of a conversation the viewer is known to be in (`view` as just loaded). */
 export async function listMessagesOf(session: Session, view: ConversationView, args: HistoryArgs) {
+  // A view without a role is of a conversation the viewer is not in (a public group they look
+  // at, one they just left): its details only, never its messages.
+  if (view.viewerRole === null) throw conversationNotFound();
   const window = parseConnectionArgs(args, decodeMessageCursor);
   const time = parseTimeWindow(args);
   if (time) return listInWindow(session, view.id, window, time);
@@ -507,7 +510,7 @@ export async function lastMessageOf(
   session: Session,
   view: ConversationView,
 ): Promise<MessageRow | null> {
-  if (view.lastSeq === 0) return null;
+  if (view.lastSeq === 0 || view.viewerRole === null) return null;
   const key = { conversationId: view.id, seq: view.lastSeq };
   const [message] = await Promise.all([
     session.loaders.message.load(key),
@@ -519,4 +522,4 @@ export async function lastMessageOf(
 
 /** Others' messages after the viewer's read mark (their own messages count as read). */
 export const unreadCount = (view: ConversationView): number =>
-  Math.max(0, view.lastSeq - view.viewerLastReadSeq);
+  view.viewerRole === null ? 0 : Math.max(0, view.lastSeq - view.viewerLastReadSeq);

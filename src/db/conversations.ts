@@ -347,14 +347,6 @@ export async function deleteMember(
   return rows.length === 1;
 }
 
-export async function countMembers(db: Executor, conversationId: string): Promise<number> {
-  const [row] = await db
-    .select({ n: sql<number>`count(*)::int` })
-    .from(conversationMembers)
-    .where(eq(conversationMembers.conversationId, conversationId));
-  return row?.n ?? 0;
-}
-
 export function findMembers(
   db: Executor,
   conversationIds: readonly string[],

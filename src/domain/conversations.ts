@@ -1,7 +1,6 @@
 import type { Executor } from '../db/client.js';
 import {
   bumpMemberVersion,
-  countMembers,
   claimDirectPair,
   deleteConversation,
   deleteMember,
@@ -227,7 +226,8 @@ export async function addMembers(
       conversation.lastSeq,
     );
     if (added.length === 0) return null;
-    if ((await countMembers(tx, conversationId)) > maxMembersOf(conversation)) {
+    // member_count was read under the lock; the trigger keeps it, no need to count again.
+    if (conversation.memberCount + added.length > maxMembersOf(conversation)) {
       throw badInput(`A group can have at most ${maxMembersOf(conversation)} members.`, 'phones');
     }
     const version = await bumpMemberVersion(tx, conversationId);

@@ -1,6 +1,7 @@
 // Running a group: roles, removal, handing ownership on, details, and the system messages that
 // record each change, on both backends. A non-member sees NOT_FOUND for everything; a MEMBER
 // attempting an admin action sees FORBIDDEN.
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   backends,
@@ -179,6 +180,27 @@ describe.each(backends())('groups on $name', ({ name, available }) => {
       expect(system.every((m) => m.body === null)).toBe(true);
       // System messages take seqs like any message: gap-free.
       expect(items.map((m) => m.seq)).toEqual(items.map((_, i) => i + 1));
+    },
+  );
+
+  it.skipIf(!available)(
+    'a group at its size limit takes nobody more, and the refused call adds nobody',
+    async () => {
+      const [owner, member, one, two] = await users(4);
+      const { id } = await group(owner!, [member!]);
+      // Pretend it holds 9,999 (its count is what the limit reads, kept by a trigger).
+      await app.database.db.execute(
+        sql`update conversations set member_count = 9999 where id = ${id}::uuid`,
+      );
+      const refused = await app.gql(ADD, { id, phones: [one!.phone, two!.phone] }, owner!.token);
+      expect(errorCode(refused)).toBe('BAD_USER_INPUT');
+      expect(await view(id, one!)).toBeNull();
+      expect(await systemTypes(id, owner!)).toEqual([]);
+      // One more fits exactly.
+      expect(
+        ok(await app.gql<{ addMembers: View }>(ADD, { id, phones: [one!.phone] }, owner!.token))
+          .addMembers.memberCount,
+      ).toBe(10_000);
     },
   );
 

@@ -18,6 +18,9 @@ import { peerOf, PresenceDot, titleOf } from './parts.js';
 
 type Conversation = ConversationFieldsFragment;
 
+/** The newest message a conversation's entry has counted (0: none). */
+const seqOf = (c: Conversation) => c.lastMessage?.seq ?? 0;
+
 /** Newest activity first, as the API lists them. */
 const byActivity = (a: Conversation, b: Conversation) => b.updatedAt.localeCompare(a.updatedAt);
 
@@ -39,12 +42,18 @@ export function Chat({
   const knownIds = useRef(new Set<string>());
   const openRef = useRef(openId);
   openRef.current = openId;
+  const listRef = useRef(conversations);
+  listRef.current = conversations;
 
   const merge = useCallback((incoming: Conversation[]) => {
     for (const c of incoming) knownIds.current.add(c.id);
     setConversations((list) => {
       const byId = new Map(list.map((c) => [c.id, c]));
-      for (const c of incoming) byId.set(c.id, c);
+      for (const c of incoming) {
+        // An answer older than what the live stream already brought changes nothing.
+        const known = byId.get(c.id);
+        if (!known || seqOf(c) >= seqOf(known)) byId.set(c.id, c);
+      }
       return [...byId.values()].sort(byActivity);
     });
     setPresence((known) => {
@@ -62,6 +71,21 @@ export function Chat({
     merge(data.conversations.edges.map((e) => e.node));
   }, [client, merge]);
 
+  /** One conversation as the server has it now (its count included), fetched once at a time. */
+  const refetching = useRef(new Set<string>());
+  const refetch = useCallback(
+    (id: string) => {
+      if (refetching.current.has(id)) return;
+      refetching.current.add(id);
+      client
+        .query(ConversationDocument, { id })
+        .then((data) => data.conversation && merge([data.conversation]))
+        .catch(() => undefined)
+        .finally(() => refetching.current.delete(id));
+    },
+    [client, merge],
+  );
+
   useEffect(() => {
     load().catch((err: unknown) => setError(String(err)));
     const stops = [
@@ -72,10 +96,15 @@ export function Chat({
           next: ({ messageAdded: m }) => {
             // The open conversation marks itself read (and reports the count back).
             const unread = m.sender.id !== me.id && m.conversationId !== openRef.current;
+            // A message the list's answer already counted is skipped; one past a gap (messages
+            // sent between the list's answer and the stream going live) means the count is
+            // behind: the conversation is fetched again, count and all.
+            const shown = listRef.current.find((c) => c.id === m.conversationId);
+            if (shown && m.seq > seqOf(shown) + 1) refetch(m.conversationId);
             setConversations((list) =>
               list
                 .map((c) =>
-                  c.id === m.conversationId
+                  c.id === m.conversationId && m.seq > seqOf(c)
                     ? {
                         ...c,
                         lastMessage: m,
@@ -87,8 +116,8 @@ export function Chat({
                 .sort(byActivity),
             );
             if (!knownIds.current.has(m.conversationId)) {
-              // A conversation someone else just started with us: fetched once, however many
-              // of its messages arrive before the answer.
+              // A conversation someone else just started with us (or the list's answer is not
+              // in yet): fetched once, however many of its messages arrive before the answer.
               knownIds.current.add(m.conversationId);
               client
                 .query(ConversationDocument, { id: m.conversationId })
@@ -98,9 +127,11 @@ export function Chat({
           },
         },
       ),
-      // Back from a dropped connection: counts and previews may have moved meanwhile.
-      client.ws.on('connected', (_socket, _payload, wasRetry) => {
-        if (wasRetry) load().catch(() => undefined);
+      // Connected (again): the stream is about to go live, and counts and previews may have
+      // moved since the first answer. Loading once more now narrows the window the stream
+      // cannot cover; a gap in seq (above) closes what is left of it.
+      client.ws.on('connected', () => {
+        load().catch(() => undefined);
       }),
       client.subscribe(
         PresenceChangedDocument,
@@ -112,7 +143,7 @@ export function Chat({
       ),
     ];
     return () => stops.forEach((stop) => stop());
-  }, [client, me.id, load, merge]);
+  }, [client, me.id, load, merge, refetch]);
 
   const openByPhone = async (e: React.FormEvent) => {
     e.preventDefault();

@@ -73,6 +73,11 @@ const EnvSchema = z.object({
     .max(1_000_000)
     .default(1),
   TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+  // argon2id cost of new password hashes (existing hashes keep theirs); the defaults are the
+  // argon2 package's own: 64 MiB, 3 passes, 4 lanes.
+  PASSWORD_HASH_MEMORY_KIB: z.coerce.number().int().min(64).max(4_194_304).default(65_536),
+  PASSWORD_HASH_TIME_COST: z.coerce.number().int().min(1).max(100).default(3),
+  PASSWORD_HASH_PARALLELISM: z.coerce.number().int().min(1).max(16).default(4),
   CORS_ORIGINS: z
     .string()
     .trim()
@@ -214,6 +219,12 @@ function isOrigin(value: string): boolean {
   }
 }
 
+export interface PasswordHashing {
+  readonly memoryKiB: number;
+  readonly timeCost: number;
+  readonly parallelism: number;
+}
+
 export interface Config {
   readonly port: number;
   /** Set: PostgreSQL via postgres.js. Unset: embedded PGlite in `dataDir`. */
@@ -262,6 +273,8 @@ export interface Config {
   readonly rateLimitMultiplier: number;
   /** Take the client address from X-Forwarded-For (behind a load balancer). */
   readonly trustProxy: boolean;
+  /** argon2id cost of new password hashes. */
+  readonly passwordHashing: PasswordHashing;
   /**
    * Origins whose browser pages may call the API (CORS). Auth is a bearer header, never a cookie,
    * so `*` leaks nothing a page could not get by other means; outside production it is the
@@ -496,6 +509,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     demoPage: e.DEMO_PAGE ? e.DEMO_PAGE === 'true' : e.NODE_ENV !== 'production',
     rateLimitMultiplier: e.RATE_LIMIT_MULTIPLIER,
     trustProxy: e.TRUST_PROXY === 'true',
+    passwordHashing: Object.freeze({
+      memoryKiB: e.PASSWORD_HASH_MEMORY_KIB,
+      timeCost: e.PASSWORD_HASH_TIME_COST,
+      parallelism: e.PASSWORD_HASH_PARALLELISM,
+    }),
     corsOrigins: e.CORS_ORIGINS ?? (e.NODE_ENV === 'production' ? Object.freeze([]) : '*'),
     presenceTtlMs: e.PRESENCE_TTL_MS,
     presenceGraceMs: e.PRESENCE_GRACE_MS,

@@ -20,7 +20,7 @@ import {
 } from './db/realtime-support.js';
 import { createAttachmentSweeper } from './domain/attachment-sweep.js';
 import { createUrlSigner } from './domain/attachment-urls.js';
-import { createTokenService } from './domain/auth.js';
+import { configurePasswordHashing, createTokenService } from './domain/auth.js';
 import type { Deps } from './domain/context.js';
 import { createEvents } from './domain/events.js';
 import { createMemberSets } from './domain/streams/member-sets.js';
@@ -87,6 +87,7 @@ export async function createServer(opts: {
   logger: Logger;
 }): Promise<ParleyServer> {
   const { config, database, bus, presenceStore, logger } = opts;
+  configurePasswordHashing(config.passwordHashing);
   const metrics = createMetrics({ outboxDepth: () => countOutbox(database.db) });
   const rateLimiter = createRateLimiter({
     redisUrl: config.redisUrl,

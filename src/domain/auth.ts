@@ -83,11 +83,38 @@ export async function authenticate(
   }
 }
 
-export const hashPassword = (password: string): Promise<string> =>
-  argon2.hash(password, { type: argon2.argon2id });
+export interface PasswordHashing {
+  readonly memoryKiB: number;
+  readonly timeCost: number;
+  readonly parallelism: number;
+}
+
+/** argon2id cost of new hashes (PASSWORD_HASH_*): one setting for the process. */
+let cost: PasswordHashing = { memoryKiB: 65_536, timeCost: 3, parallelism: 4 };
 
 // Verified against when the phone is unknown, so both failures take the same time.
 let dummyHash: Promise<string> | undefined;
+
+/** Sets the cost of new hashes (and of the stand-in verified for unknown accounts). */
+export function configurePasswordHashing(next: PasswordHashing): void {
+  if (
+    next.memoryKiB === cost.memoryKiB &&
+    next.timeCost === cost.timeCost &&
+    next.parallelism === cost.parallelism
+  ) {
+    return;
+  }
+  cost = next;
+  dummyHash = undefined;
+}
+
+export const hashPassword = (password: string): Promise<string> =>
+  argon2.hash(password, {
+    type: argon2.argon2id,
+    memoryCost: cost.memoryKiB,
+    timeCost: cost.timeCost,
+    parallelism: cost.parallelism,
+  });
 
 export async function verifyPassword(hash: string | undefined, password: string): Promise<boolean> {
   if (hash === undefined) {

@@ -13,6 +13,7 @@ import type { EventBus } from '../../src/realtime/bus.js';
 import { createBackplane } from '../../src/realtime/backplane.js';
 import { createServer } from '../../src/server.js';
 import { gqlAt } from './process.js';
+import { LIGHT_PASSWORD_HASHING } from './hashing.js';
 import { createDatabase } from './services.js';
 
 export type BackendName = 'pglite' | 'postgres';
@@ -106,6 +107,7 @@ export async function startApp(backend: BackendName, opts: StartOptions = {}): P
     REDIS_KEY_PREFIX: `test-${randomBytes(6).toString('hex')}:`,
     // Tests register many users from one address; the rate-limit tests set their own.
     RATE_LIMIT_MULTIPLIER: '1000',
+    ...LIGHT_PASSWORD_HASHING,
     ...opts.env,
   });
   const statements: string[] = [];

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LIGHT_PASSWORD_HASHING } from './hashing.js';
 import { getFreePort } from './services.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -43,6 +44,7 @@ export async function startServerProcess(
       PORT: String(port),
       // Tests register many users from one address; the rate-limit tests set their own.
       RATE_LIMIT_MULTIPLIER: '1000',
+      ...LIGHT_PASSWORD_HASHING,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -162,6 +162,33 @@ describe('EMBEDDED_SHARED_BUFFERS_MB', () => {
   });
 });
 
+describe('PASSWORD_HASH_*', () => {
+  it("hashes at argon2's own cost unless set, and takes a lighter or heavier one", () => {
+    expect(loadConfig({ JWT_SECRET: SECRET }).passwordHashing).toEqual({
+      memoryKiB: 65_536,
+      timeCost: 3,
+      parallelism: 4,
+    });
+    const config = loadConfig({
+      JWT_SECRET: SECRET,
+      PASSWORD_HASH_MEMORY_KIB: '19456',
+      PASSWORD_HASH_TIME_COST: '2',
+      PASSWORD_HASH_PARALLELISM: '1',
+    });
+    expect(config.passwordHashing).toEqual({ memoryKiB: 19_456, timeCost: 2, parallelism: 1 });
+  });
+
+  it('names a cost argon2 cannot take', () => {
+    for (const [name, value] of [
+      ['PASSWORD_HASH_MEMORY_KIB', '8'],
+      ['PASSWORD_HASH_TIME_COST', '0'],
+      ['PASSWORD_HASH_PARALLELISM', 'many'],
+    ] as const) {
+      expect(configError({ JWT_SECRET: SECRET, [name]: value }).message).toContain(name);
+    }
+  });
+});
+
 describe('loadConfig JWT_SECRET', () => {
   it('is required under NODE_ENV=production and is never generated there', () => {
     const dataDir = tempDir();

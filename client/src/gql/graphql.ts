@@ -12,8 +12,10 @@ export type ConversationVisibility = 'PRIVATE' | 'PUBLIC';
 export type CreateGroupConversationInput = {
   /** 1–1,000 characters. */
   description?: string | null | undefined;
+  /** Ids of other members (people found by `userByEmail`, say), beside or instead of phones. */
+  memberIds?: Array<string | number> | null | undefined;
   /** Phones of the other members; the caller is always a member (its OWNER). */
-  memberPhones: Array<string>;
+  memberPhones?: Array<string> | null | undefined;
   title: string;
   /** PRIVATE (the default): by invitation only; PUBLIC: listed and joinable by anyone signed in. */
   visibility?: ConversationVisibility | null | undefined;
@@ -24,9 +26,11 @@ export type EditMessageInput = {
   messageId: string | number;
 };
 
+/** Exactly one of `phone` and `email`. */
 export type LoginInput = {
+  email?: string | null | undefined;
   password: string;
-  phone: string;
+  phone?: string | null | undefined;
 };
 
 export type MessageStatus =
@@ -39,13 +43,16 @@ export type MessageStatus =
 
 export type PresenceStatus = 'OFFLINE' | 'ONLINE';
 
+/** Exactly one of `phone` and `email`. */
 export type RegisterInput = {
   /** 1–64 characters. */
   displayName: string;
+  /** An email address (at most 254 characters); unique without regard to letter case. */
+  email?: string | null | undefined;
   /** At least 8 characters. */
   password: string;
   /** E.164 after removing spaces, dashes, dots and brackets: + and 8–15 digits. */
-  phone: string;
+  phone?: string | null | undefined;
 };
 
 export type SendMessageInput = {
@@ -59,11 +66,27 @@ export type SendMessageInput = {
   /** A client-generated id (a UUID, say) that makes retries safe; at most 128 characters. */
   clientMessageId?: string | null | undefined;
   conversationId?: string | number | null | undefined;
+  /**
+   * Members of the conversation this message mentions (at most 50, in the order to show them). Each
+   * gets it counted in `unreadMentionCount` and is pushed even where they muted the conversation.
+   */
+  mentionUserIds?: Array<string | number> | null | undefined;
+  /**
+   * The message this one answers: a message of the same conversation that you can see and that is
+   * not deleted. It becomes the new message's `replyTo`, and the answered message's thread
+   * (`replies`) gains it.
+   */
+  replyToId?: string | number | null | undefined;
   toPhone?: string | null | undefined;
 };
 
+/** Fields left out stay as they are. */
 export type UpdateProfileInput = {
-  displayName: string;
+  displayName?: string | null | undefined;
+  /** Adds an email address to an account that has none (an address cannot be changed once set). */
+  email?: string | null | undefined;
+  /** Adds a phone number to an account that has none (a number cannot be changed once set). */
+  phone?: string | null | undefined;
 };
 
 export type RegisterMutationVariables = Exact<{
@@ -75,7 +98,7 @@ export type RegisterMutation = {
     token: string;
     user: {
       id: string;
-      phone: string;
+      phone: string | null;
       displayName: string;
       presence: { status: PresenceStatus; lastSeenAt: string | null } | null;
     };
@@ -91,7 +114,7 @@ export type LoginMutation = {
     token: string;
     user: {
       id: string;
-      phone: string;
+      phone: string | null;
       displayName: string;
       presence: { status: PresenceStatus; lastSeenAt: string | null } | null;
     };
@@ -103,7 +126,7 @@ export type MeQueryVariables = Exact<{ [key: string]: never }>;
 export type MeQuery = {
   me: {
     id: string;
-    phone: string;
+    phone: string | null;
     displayName: string;
     presence: { status: PresenceStatus; lastSeenAt: string | null } | null;
   };
@@ -116,7 +139,7 @@ export type UpdateProfileMutationVariables = Exact<{
 export type UpdateProfileMutation = {
   updateProfile: {
     id: string;
-    phone: string;
+    phone: string | null;
     displayName: string;
     presence: { status: PresenceStatus; lastSeenAt: string | null } | null;
   };
@@ -129,7 +152,7 @@ export type UserByPhoneQueryVariables = Exact<{
 export type UserByPhoneQuery = {
   userByPhone: {
     id: string;
-    phone: string;
+    phone: string | null;
     displayName: string;
     presence: { status: PresenceStatus; lastSeenAt: string | null } | null;
   } | null;
@@ -151,7 +174,7 @@ export type ConversationsQuery = {
         updatedAt: string;
         members: Array<{
           id: string;
-          phone: string;
+          phone: string | null;
           displayName: string;
           presence: { status: PresenceStatus; lastSeenAt: string | null } | null;
         }>;
@@ -202,7 +225,7 @@ export type ConversationQuery = {
     updatedAt: string;
     members: Array<{
       id: string;
-      phone: string;
+      phone: string | null;
       displayName: string;
       presence: { status: PresenceStatus; lastSeenAt: string | null } | null;
     }>;
@@ -245,7 +268,7 @@ export type StartDirectConversationMutation = {
     updatedAt: string;
     members: Array<{
       id: string;
-      phone: string;
+      phone: string | null;
       displayName: string;
       presence: { status: PresenceStatus; lastSeenAt: string | null } | null;
     }>;
@@ -288,7 +311,7 @@ export type CreateGroupConversationMutation = {
     updatedAt: string;
     members: Array<{
       id: string;
-      phone: string;
+      phone: string | null;
       displayName: string;
       presence: { status: PresenceStatus; lastSeenAt: string | null } | null;
     }>;
@@ -332,7 +355,7 @@ export type AddMembersMutation = {
     updatedAt: string;
     members: Array<{
       id: string;
-      phone: string;
+      phone: string | null;
       displayName: string;
       presence: { status: PresenceStatus; lastSeenAt: string | null } | null;
     }>;
@@ -385,7 +408,7 @@ export type PresenceFieldsFragment = { status: PresenceStatus; lastSeenAt: strin
 
 export type UserFieldsFragment = {
   id: string;
-  phone: string;
+  phone: string | null;
   displayName: string;
   presence: { status: PresenceStatus; lastSeenAt: string | null } | null;
 };
@@ -433,7 +456,7 @@ export type ConversationFieldsFragment = {
   updatedAt: string;
   members: Array<{
     id: string;
-    phone: string;
+    phone: string | null;
     displayName: string;
     presence: { status: PresenceStatus; lastSeenAt: string | null } | null;
   }>;
@@ -619,7 +642,7 @@ export type NodeQuery = {
         updatedAt: string;
         members: Array<{
           id: string;
-          phone: string;
+          phone: string | null;
           displayName: string;
           presence: { status: PresenceStatus; lastSeenAt: string | null } | null;
         }>;
@@ -674,7 +697,7 @@ export type NodeQuery = {
     | {
         __typename: 'User';
         id: string;
-        phone: string;
+        phone: string | null;
         displayName: string;
         presence: { status: PresenceStatus; lastSeenAt: string | null } | null;
       }

@@ -6,4 +6,8 @@ export const createGroupConversation: NonNullable<MutationResolvers['createGroup
   _parent,
   args,
   ctx,
-) => create(requireSession(ctx), args.input);
+) =>
+  create(requireSession(ctx), {
+    ...args.input,
+    memberPhones: args.input.memberPhones ?? [],
+  });

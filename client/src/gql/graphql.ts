@@ -125,6 +125,7 @@ export type MeQueryVariables = Exact<{ [key: string]: never }>;
 
 export type MeQuery = {
   me: {
+    email: string | null;
     id: string;
     phone: string | null;
     displayName: string;
@@ -151,6 +152,19 @@ export type UserByPhoneQueryVariables = Exact<{
 
 export type UserByPhoneQuery = {
   userByPhone: {
+    id: string;
+    phone: string | null;
+    displayName: string;
+    presence: { status: PresenceStatus; lastSeenAt: string | null } | null;
+  } | null;
+};
+
+export type UserByEmailQueryVariables = Exact<{
+  email: string;
+}>;
+
+export type UserByEmailQuery = {
+  userByEmail: {
     id: string;
     phone: string | null;
     displayName: string;
@@ -256,7 +270,9 @@ export type ConversationQuery = {
 };
 
 export type StartDirectConversationMutationVariables = Exact<{
-  phone: string;
+  phone?: string | null | undefined;
+  email?: string | null | undefined;
+  userId?: string | number | null | undefined;
 }>;
 
 export type StartDirectConversationMutation = {
@@ -343,7 +359,8 @@ export type CreateGroupConversationMutation = {
 
 export type AddMembersMutationVariables = Exact<{
   conversationId: string | number;
-  phones: Array<string> | string;
+  phones?: Array<string> | string | null | undefined;
+  userIds?: Array<string | number> | string | number | null | undefined;
 }>;
 
 export type AddMembersMutation = {
@@ -1282,7 +1299,10 @@ export const MeDocument = {
             name: { kind: 'Name', value: 'me' },
             selectionSet: {
               kind: 'SelectionSet',
-              selections: [{ kind: 'FragmentSpread', name: { kind: 'Name', value: 'UserFields' } }],
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'UserFields' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'email' } },
+              ],
             },
           },
         ],
@@ -1475,6 +1495,81 @@ export const UserByPhoneDocument = {
     },
   ],
 } as unknown as DocumentNode<UserByPhoneQuery, UserByPhoneQueryVariables>;
+export const UserByEmailDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'query',
+      name: { kind: 'Name', value: 'UserByEmail' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'email' } },
+          type: {
+            kind: 'NonNullType',
+            type: { kind: 'NamedType', name: { kind: 'Name', value: 'String' } },
+          },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'userByEmail' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'email' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'email' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [{ kind: 'FragmentSpread', name: { kind: 'Name', value: 'UserFields' } }],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'PresenceFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Presence' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'lastSeenAt' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'UserFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'User' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'phone' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'displayName' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'presence' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'PresenceFields' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<UserByEmailQuery, UserByEmailQueryVariables>;
 export const ConversationsDocument = {
   kind: 'Document',
   definitions: [
@@ -1872,10 +1967,17 @@ export const StartDirectConversationDocument = {
         {
           kind: 'VariableDefinition',
           variable: { kind: 'Variable', name: { kind: 'Name', value: 'phone' } },
-          type: {
-            kind: 'NonNullType',
-            type: { kind: 'NamedType', name: { kind: 'Name', value: 'String' } },
-          },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'String' } },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'email' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'String' } },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'userId' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } },
         },
       ],
       selectionSet: {
@@ -1889,6 +1991,16 @@ export const StartDirectConversationDocument = {
                 kind: 'Argument',
                 name: { kind: 'Name', value: 'phone' },
                 value: { kind: 'Variable', name: { kind: 'Name', value: 'phone' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'email' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'email' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'userId' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'userId' } },
               },
             ],
             selectionSet: {
@@ -2228,13 +2340,21 @@ export const AddMembersDocument = {
           kind: 'VariableDefinition',
           variable: { kind: 'Variable', name: { kind: 'Name', value: 'phones' } },
           type: {
-            kind: 'NonNullType',
+            kind: 'ListType',
             type: {
-              kind: 'ListType',
-              type: {
-                kind: 'NonNullType',
-                type: { kind: 'NamedType', name: { kind: 'Name', value: 'String' } },
-              },
+              kind: 'NonNullType',
+              type: { kind: 'NamedType', name: { kind: 'Name', value: 'String' } },
+            },
+          },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'userIds' } },
+          type: {
+            kind: 'ListType',
+            type: {
+              kind: 'NonNullType',
+              type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } },
             },
           },
         },
@@ -2255,6 +2375,11 @@ export const AddMembersDocument = {
                 kind: 'Argument',
                 name: { kind: 'Name', value: 'phones' },
                 value: { kind: 'Variable', name: { kind: 'Name', value: 'phones' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'userIds' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'userIds' } },
               },
             ],
             selectionSet: {

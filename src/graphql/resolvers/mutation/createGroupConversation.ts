@@ -6,8 +6,4 @@ export const createGroupConversation: NonNullable<MutationResolvers['createGroup
   _parent,
   args,
   ctx,
-) =>
-  create(requireSession(ctx), {
-    ...args.input,
-    memberPhones: args.input.memberPhones ?? [],
-  });
+) => create(requireSession(ctx), args.input);

@@ -6,4 +6,4 @@ export const updateProfile: NonNullable<MutationResolvers['updateProfile']> = (
   _parent,
   args,
   ctx,
-) => update(requireSession(ctx), { displayName: args.input.displayName ?? '' });
+) => update(requireSession(ctx), args.input);

@@ -8,6 +8,13 @@ import { totalUnreadCount } from '../../../domain/messages.js';
 export const User: UserResolvers = {
   id: (user) => user.id,
   phone: (user) => user.phone,
+  // The caller's own only: an address is how to reach someone, and nobody was asked to share it.
+  // (The row behind a User may be a message's sender, which carries no email: load it then.)
+  email: async (user, _args, ctx) => {
+    if (ctx.userId === null || ctx.userId !== user.id) return null;
+    if ('email' in user) return typeof user.email === 'string' ? user.email : null;
+    return (await ctx.loaders.user.load(user.id))?.email ?? null;
+  },
   displayName: (user) => user.displayName,
   presence: (user, _args, ctx) =>
     visiblePresence(ctx.deps, ctx.userId, user.id, (id) => ctx.presence.load(id)),

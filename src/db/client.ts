@@ -302,6 +302,21 @@ export function pgErrorCode(err: unknown): string | undefined {
 
 export const UNIQUE_VIOLATION = '23505';
 
+/**
+ * The constraint (or unique index) a database error names, looking through drizzle's wrapper:
+ * postgres.js calls it `constraint_name`, PGlite `constraint`.
+ */
+export function pgConstraint(err: unknown): string | undefined {
+  let current: unknown = err;
+  for (let depth = 0; depth < 5 && current; depth++) {
+    const e = current as { constraint_name?: unknown; constraint?: unknown };
+    const name = e.constraint_name ?? e.constraint;
+    if (typeof name === 'string' && name !== '') return name;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 // postgres.js's own codes for a connection that is gone or never came, and Node's socket errors.
 const CONNECTION_CODES = new Set([
   'CONNECTION_CLOSED',

@@ -37,7 +37,7 @@ const withSender = <T extends MessageRow>({
   senderPhone,
   senderDisplayName,
   ...message
-}: T & { senderPhone: string; senderDisplayName: string }) => ({
+}: T & { senderPhone: string | null; senderDisplayName: string }) => ({
   ...(message as unknown as T),
   sender: { id: message.senderId, phone: senderPhone, displayName: senderDisplayName },
 });
@@ -352,7 +352,7 @@ interface SentRow {
   attachment_count: number;
   existed: boolean;
   outbox_id: string | number | null;
-  sender_phone: string;
+  sender_phone: string | null;
   sender_display_name: string;
   member_version: number;
   change_seq: number | null;

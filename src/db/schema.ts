@@ -22,14 +22,24 @@ import {
 // Millisecond precision, so a timestamp round-trips through a JavaScript Date (and a cursor) exactly.
 const ts = (name: string) => timestamp(name, { withTimezone: true, precision: 3 });
 
-export const users = pgTable('users', {
-  id: uuid('id').primaryKey(),
-  phone: text('phone').notNull().unique('users_phone_key'),
-  displayName: text('display_name').notNull(),
-  passwordHash: text('password_hash').notNull(),
-  createdAt: ts('created_at').notNull().defaultNow(),
-  lastSeenAt: ts('last_seen_at'),
-});
+export const users = pgTable(
+  'users',
+  {
+    id: uuid('id').primaryKey(),
+    /** E.164; null for a user who signed up with an email only. */
+    phone: text('phone').unique('users_phone_key'),
+    /** As the user typed it; unique without regard to case (users_email_key on lower(email)). */
+    email: text('email'),
+    displayName: text('display_name').notNull(),
+    passwordHash: text('password_hash').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    lastSeenAt: ts('last_seen_at'),
+  },
+  (t) => [
+    uniqueIndex('users_email_key').on(sql`lower(${t.email})`),
+    check('users_identifier_check', sql`${t.phone} is not null or ${t.email} is not null`),
+  ],
+);
 
 export const conversations = pgTable(
   'conversations',
@@ -156,14 +166,43 @@ export const messages = pgTable(
       .default('USER'),
     /** What a SYSTEM message records (domain/system-messages.ts); null for USER messages. */
     systemEvent: jsonb('system_event').$type<SystemEventData>(),
+    /** The seq of the message (same conversation) this one replies to; null: not a reply. */
+    replyToSeq: integer('reply_to_seq'),
+    /** How many messages reply to this one (kept by the send function). */
+    replyCount: integer('reply_count').notNull().default(0),
+    /** Members mentioned, in the order the sender gave them; null: none. */
+    mentionUserIds: uuid('mention_user_ids').array(),
   },
   (t) => [
     primaryKey({ columns: [t.conversationId, t.seq] }),
+    index('messages_reply_idx')
+      .on(t.conversationId, t.replyToSeq, t.seq)
+      .where(sql`${t.replyToSeq} is not null`),
     index('messages_change_idx')
       .on(t.conversationId, t.changeSeq)
       .where(sql`${t.changeSeq} is not null`),
     unique('messages_client_message_id_key').on(t.conversationId, t.senderId, t.clientMessageId),
     check('messages_kind_check', sql`${t.kind} in ('USER', 'SYSTEM')`),
+  ],
+);
+
+/** Who is mentioned where: one row per (mentioned user, message), for unreadMentionCount. */
+export const messageMentions = pgTable(
+  'message_mentions',
+  {
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    conversationId: uuid('conversation_id').notNull(),
+    seq: integer('seq').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.conversationId, t.userId, t.seq] }),
+    foreignKey({
+      columns: [t.conversationId, t.seq],
+      foreignColumns: [messages.conversationId, messages.seq],
+      name: 'message_mentions_message_fk',
+    }).onDelete('cascade'),
   ],
 );
 
@@ -489,7 +528,11 @@ export const jobWorkers = pgTable('job_workers', {
 export type UserRow = typeof users.$inferSelect;
 export type ConversationRow = typeof conversations.$inferSelect;
 export type MemberRow = typeof conversationMembers.$inferSelect;
-export type MessageRow = typeof messages.$inferSelect;
+// Replies and mentions (drizzle/0013) are not read into message rows yet.
+export type MessageRow = Omit<
+  typeof messages.$inferSelect,
+  'replyToSeq' | 'replyCount' | 'mentionUserIds'
+>;
 export type AttachmentRow = typeof attachments.$inferSelect;
 export type InviteRow = typeof invites.$inferSelect;
 

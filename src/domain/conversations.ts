@@ -14,7 +14,7 @@ import {
   setRole,
   type ConversationView,
 } from '../db/conversations.js';
-import type { MemberRow } from '../db/schema.js';
+import type { MemberRow, UserRow } from '../db/schema.js';
 import type { Deps, Session } from './context.js';
 import type { Staged, StagedEvent } from './events.js';
 import {
@@ -27,11 +27,12 @@ import { isUuid, newId } from './ids.js';
 import { limits } from './limits.js';
 import { parseConnectionArgs, toConnection, type ConnectionArgs } from './pagination.js';
 import { parsePhone } from './phone.js';
-import { findUserByPhone } from '../db/users.js';
+import { parseEmail } from './email.js';
+import { findUserByEmail, findUserById, findUserByPhone } from '../db/users.js';
 import { hasBlocked } from '../db/blocks.js';
 import { requireAdmin } from './roles.js';
 import { systemMessage } from './system-messages.js';
-import { usersForPhones } from './users.js';
+import { usersForPhonesAndIds } from './users.js';
 
 /**
  * The 1:1 conversation of two users, created if needed. The unique key on the ordered pair makes
@@ -113,30 +114,71 @@ export const membersChanged = (
 /** Members named in a `members` event at most (above, instances reload the set instead). */
 const MAX_DELTA = 100;
 
-export async function requireOtherUser(
-  deps: Deps,
-  viewerId: string,
-  phoneInput: string,
-  field: string,
-) {
-  const phone = parsePhone(phoneInput, field);
-  const other = await findUserByPhone(deps.db, phone);
-  if (other?.id === viewerId) {
-    throw badInput('That is your own number: a direct conversation needs someone else.', field);
+/** Someone to talk to, named by exactly one of their phone, their email address or their id. */
+export type OtherUser =
+  | { phone: string; field: string }
+  | { email: string; field: string }
+  | { userId: string; field: string };
+
+/**
+ * The user named, who is not the caller. Someone who blocked the caller reads as nobody, NOT_FOUND
+ * like an unknown one: the caller is not told they are blocked.
+ */
+export async function requireOther(deps: Deps, viewerId: string, target: OtherUser) {
+  const { field } = target;
+  let other: UserRow | undefined;
+  let named: string;
+  let own: string;
+  if ('phone' in target) {
+    named = parsePhone(target.phone, field);
+    other = await findUserByPhone(deps.db, named);
+    own = 'That is your own number';
+  } else if ('email' in target) {
+    named = parseEmail(target.email, field);
+    other = await findUserByEmail(deps.db, named);
+    own = 'That is your own email address';
+  } else {
+    named = `the id "${target.userId.slice(0, 64)}"`;
+    other = isUuid(target.userId) ? await findUserById(deps.db, target.userId) : undefined;
+    own = 'That is your own id';
   }
-  // Someone who blocked the caller reads as nobody: the caller is not told they are blocked.
+  if (other?.id === viewerId) {
+    throw badInput(`${own}: a direct conversation needs someone else.`, field);
+  }
   if (!other || (await hasBlocked(deps.db, other.id, viewerId))) {
-    throw notFound(`No user is registered with ${phone}.`);
+    throw notFound(`No user is registered with ${named}.`);
   }
   return other;
 }
 
+/** The user of this phone, who is not the caller (see requireOther). */
+export const requireOtherUser = (deps: Deps, viewerId: string, phone: string, field: string) =>
+  requireOther(deps, viewerId, { phone, field });
+
 export async function startDirectConversation(
   session: Session,
-  phoneInput: string,
+  input: {
+    phone?: string | null | undefined;
+    email?: string | null | undefined;
+    userId?: string | null | undefined;
+  },
 ): Promise<ConversationView> {
   await session.deps.rateLimiter.consume('startDirectConversation', session.userId);
-  const other = await requireOtherUser(session.deps, session.userId, phoneInput, 'phone');
+  const named = (['phone', 'email', 'userId'] as const).filter(
+    (k) => input[k] !== null && input[k] !== undefined,
+  );
+  if (named.length !== 1) {
+    throw badInput('Give exactly one of phone, email and userId.', named[1] ?? 'phone');
+  }
+  const field = named[0]!;
+  const value = input[field]!;
+  const target: OtherUser =
+    field === 'phone'
+      ? { phone: value, field }
+      : field === 'email'
+        ? { email: value, field }
+        : { userId: value, field };
+  const other = await requireOther(session.deps, session.userId, target);
   const { id, staged } = await getOrCreateDirect(
     session.deps,
     session.deps.db,
@@ -172,14 +214,19 @@ export async function createGroupConversation(
   session: Session,
   input: {
     title: string;
-    memberPhones: readonly string[];
+    memberPhones?: readonly string[] | null | undefined;
+    memberIds?: readonly string[] | null | undefined;
     visibility?: 'PRIVATE' | 'PUBLIC' | null;
     description?: string | null;
   },
 ): Promise<ConversationView> {
   const title = parseTitle(input.title);
   const description = parseDescription(input.description);
-  const others = await usersForPhones(session, input.memberPhones, 'memberPhones');
+  const others = await usersForPhonesAndIds(
+    session,
+    { phones: input.memberPhones ?? [], ids: input.memberIds ?? [] },
+    { phones: 'memberPhones', ids: 'memberIds' },
+  );
   const memberIds = [...new Set([session.userId, ...others.map((u) => u.id)])];
   const id = newId();
   const visibility = input.visibility ?? 'PRIVATE';
@@ -206,14 +253,22 @@ const directHasTwoMembers = () =>
 export async function addMembers(
   session: Session,
   conversationId: string,
-  phones: readonly string[],
+  named: {
+    phones?: readonly string[] | null | undefined;
+    userIds?: readonly string[] | null | undefined;
+  },
 ): Promise<ConversationView> {
   // Membership first: resolving phones before it made any conversation id, even a made-up one,
   // an oracle for which phones are registered (issue 14). Checked again under the lock below.
   const view = await findConversation(session, conversationId);
   if (!view) throw conversationNotFound();
   if (view.kind === 'DIRECT') throw directHasTwoMembers();
-  const users = await usersForPhones(session, phones, 'phones');
+  const phones = named.phones ?? [];
+  const users = await usersForPhonesAndIds(
+    session,
+    { phones, ids: named.userIds ?? [] },
+    { phones: 'phones', ids: 'userIds' },
+  );
   const staged = await session.deps.db.transaction(async (tx) => {
     const conversation = await lockConversationForRole(tx, conversationId, session.userId);
     if (!conversation) throw conversationNotFound();
@@ -228,7 +283,10 @@ export async function addMembers(
     if (added.length === 0) return null;
     // member_count was read under the lock; the trigger keeps it, no need to count again.
     if (conversation.memberCount + added.length > maxMembersOf(conversation)) {
-      throw badInput(`A group can have at most ${maxMembersOf(conversation)} members.`, 'phones');
+      throw badInput(
+        `A group can have at most ${maxMembersOf(conversation)} members.`,
+        phones.length > 0 ? 'phones' : 'userIds',
+      );
     }
     const version = await bumpMemberVersion(tx, conversationId);
     // The new members' streams start before the system message that records their arrival.

@@ -15,8 +15,8 @@ export const limits = Object.freeze({
   maxDisplayNameLength: 64,
   maxTitleLength: 128,
   maxClientMessageIdLength: 128,
-  /** Phones in one createGroupConversation / addMembers call. */
-  maxPhonesPerCall: 2_000,
+  /** Phones and user ids together in one createGroupConversation / addMembers call. */
+  maxMembersPerCall: 2_000,
   maxGroupMembers: 10_000,
   /** A PUBLIC group (a big room anyone can join). */
   maxPublicMembers: 100_000,

@@ -15,8 +15,10 @@ export const rateRules = Object.freeze({
   sendMessage: { points: 120, windowSeconds: 60 },
   startDirectConversation: { points: 30, windowSeconds: 60 },
   /**
-   * Phone lookups are how numbers get enumerated: every phone resolved counts, whether asked one
-   * at a time (userByPhone) or in a list (createGroupConversation, addMembers).
+   * Phone and email lookups are how accounts get enumerated: every phone or address resolved
+   * counts, whether asked one at a time (userByPhone, userByEmail), in a list
+   * (createGroupConversation, addMembers) or by adding it to a profile (updateProfile answers
+   * CONFLICT when someone holds it). One budget for all, so mixing them is no faster.
    */
   userByPhone: { points: 30, windowSeconds: 60 },
   setTyping: { points: 60, windowSeconds: 60 },
@@ -38,15 +40,16 @@ export const rateRules = Object.freeze({
   registerPerLocalIp: { points: 1_000, windowSeconds: 3_600 },
   loginPerIp: { points: 30, windowSeconds: 60 },
   /**
-   * Sign-in attempts at one phone from one address: five within 15 minutes, then that address is
-   * locked out of that phone (any password) for 15 minutes. Every attempt counts before its
+   * Sign-in attempts at one phone (or email address, in any letter case: the buckets of both are
+   * named after phones) from one address: five within 15 minutes, then that address is locked
+   * out of that phone (any password) for 15 minutes. Every attempt counts before its
    * password is checked, so concurrent guesses cannot slip past the count; a success forgives
    * the address. Keyed by address as well so that a stranger's five wrong guesses lock only
    * themselves out, not the owner (issue 14).
    */
   loginAttemptsPerPhoneAndIp: { points: 5, windowSeconds: 900, blockSeconds: 900 },
   /**
-   * Sign-in attempts at one phone from all addresses together: the ceiling for guessers who
+   * Sign-in attempts at one phone (or email address) from all addresses together: the ceiling for guessers who
    * spread over many addresses. Loose enough that locking the owner out this way takes many
    * addresses (an address adds at most five per 15 minutes); a success does not forgive it.
    */
@@ -75,7 +78,7 @@ export const rateLimited = (retryAfterMs: number, what: string): DomainError => 
 export const describeBucket: Record<RateBucket, string> = {
   sendMessage: 'messages',
   startDirectConversation: 'new conversations',
-  userByPhone: 'phone lookups',
+  userByPhone: 'phone lookups and email lookups',
   setTyping: 'typing updates',
   uploadAttachment: 'uploads',
   createInvite: 'invite codes',
@@ -86,8 +89,8 @@ export const describeBucket: Record<RateBucket, string> = {
   registerPerLocalIp: 'registrations from this machine',
   loginPerIp: 'sign-in attempts from this address',
   loginAttemptsPerPhoneAndIp:
-    'sign-in attempts for this phone from this address; it is locked here for now',
-  loginAttemptsPerPhone: 'sign-in attempts for this phone; it is locked for now',
+    'sign-in attempts for this phone or email from this address; it is locked here for now',
+  loginAttemptsPerPhone: 'sign-in attempts for this phone or email; it is locked for now',
 };
 
 /** 127.0.0.0/8 or ::1, also IPv4-mapped: the server's own machine. */

@@ -13,7 +13,7 @@ import type { SystemEventData } from '../db/schema.js';
 /** A user's public fields as they travel. */
 export interface UserWire {
   id: string;
-  phone: string;
+  phone: string | null;
   displayName: string;
 }
 

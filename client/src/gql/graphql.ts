@@ -12,8 +12,10 @@ export type ConversationVisibility = 'PRIVATE' | 'PUBLIC';
 export type CreateGroupConversationInput = {
   /** 1–1,000 characters. */
   description?: string | null | undefined;
+  /** Ids of other members (people found by `userByEmail`, say), beside or instead of phones. */
+  memberIds?: Array<string | number> | null | undefined;
   /** Phones of the other members; the caller is always a member (its OWNER). */
-  memberPhones: Array<string>;
+  memberPhones?: Array<string> | null | undefined;
   title: string;
   /** PRIVATE (the default): by invitation only; PUBLIC: listed and joinable by anyone signed in. */
   visibility?: ConversationVisibility | null | undefined;
@@ -24,9 +26,11 @@ export type EditMessageInput = {
   messageId: string | number;
 };
 
+/** Exactly one of `phone` and `email`. */
 export type LoginInput = {
+  email?: string | null | undefined;
   password: string;
-  phone: string;
+  phone?: string | null | undefined;
 };
 
 export type MessageStatus =
@@ -39,13 +43,16 @@ export type MessageStatus =
 
 export type PresenceStatus = 'OFFLINE' | 'ONLINE';
 
+/** Exactly one of `phone` and `email`. */
 export type RegisterInput = {
   /** 1–64 characters. */
   displayName: string;
+  /** An email address (at most 254 characters); unique without regard to letter case. */
+  email?: string | null | undefined;
   /** At least 8 characters. */
   password: string;
   /** E.164 after removing spaces, dashes, dots and brackets: + and 8–15 digits. */
-  phone: string;
+  phone?: string | null | undefined;
 };
 
 export type SendMessageInput = {
@@ -59,11 +66,27 @@ export type SendMessageInput = {
   /** A client-generated id (a UUID, say) that makes retries safe; at most 128 characters. */
   clientMessageId?: string | null | undefined;
   conversationId?: string | number | null | undefined;
+  /**
+   * Members of the conversation this message mentions (at most 50, in the order to show them). Each
+   * gets it counted in `unreadMentionCount` and is pushed even where they muted the conversation.
+   */
+  mentionUserIds?: Array<string | number> | null | undefined;
+  /**
+   * The message this one answers: a message of the same conversation that you can see and that is
+   * not deleted. It becomes the new message's `replyTo`, and the answered message's thread
+   * (`replies`) gains it.
+   */
+  replyToId?: string | number | null | undefined;
   toPhone?: string | null | undefined;
 };
 
+/** Fields left out stay as they are. */
 export type UpdateProfileInput = {
-  displayName: string;
+  displayName?: string | null | undefined;
+  /** Adds an email address to an account that has none (an address cannot be changed once set). */
+  email?: string | null | undefined;
+  /** Adds a phone number to an account that has none (a number cannot be changed once set). */
+  phone?: string | null | undefined;
 };
 
 export type RegisterMutationVariables = Exact<{
@@ -75,7 +98,7 @@ export type RegisterMutation = {
     token: string;
     user: {
       id: string;
-      phone: string;
+      phone: string | null;
       displayName: string;
       presence: { status: PresenceStatus; lastSeenAt: string | null } | null;
     };
@@ -91,7 +114,7 @@ export type LoginMutation = {
     token: string;
     user: {
       id: string;
-      phone: string;
+      phone: string | null;
       displayName: string;
       presence: { status: PresenceStatus; lastSeenAt: string | null } | null;
     };
@@ -102,8 +125,9 @@ export type MeQueryVariables = Exact<{ [key: string]: never }>;
 
 export type MeQuery = {
   me: {
+    email: string | null;
     id: string;
-    phone: string;
+    phone: string | null;
     displayName: string;
     presence: { status: PresenceStatus; lastSeenAt: string | null } | null;
   };
@@ -116,7 +140,7 @@ export type UpdateProfileMutationVariables = Exact<{
 export type UpdateProfileMutation = {
   updateProfile: {
     id: string;
-    phone: string;
+    phone: string | null;
     displayName: string;
     presence: { status: PresenceStatus; lastSeenAt: string | null } | null;
   };
@@ -129,7 +153,20 @@ export type UserByPhoneQueryVariables = Exact<{
 export type UserByPhoneQuery = {
   userByPhone: {
     id: string;
-    phone: string;
+    phone: string | null;
+    displayName: string;
+    presence: { status: PresenceStatus; lastSeenAt: string | null } | null;
+  } | null;
+};
+
+export type UserByEmailQueryVariables = Exact<{
+  email: string;
+}>;
+
+export type UserByEmailQuery = {
+  userByEmail: {
+    id: string;
+    phone: string | null;
     displayName: string;
     presence: { status: PresenceStatus; lastSeenAt: string | null } | null;
   } | null;
@@ -151,7 +188,7 @@ export type ConversationsQuery = {
         updatedAt: string;
         members: Array<{
           id: string;
-          phone: string;
+          phone: string | null;
           displayName: string;
           presence: { status: PresenceStatus; lastSeenAt: string | null } | null;
         }>;
@@ -202,7 +239,7 @@ export type ConversationQuery = {
     updatedAt: string;
     members: Array<{
       id: string;
-      phone: string;
+      phone: string | null;
       displayName: string;
       presence: { status: PresenceStatus; lastSeenAt: string | null } | null;
     }>;
@@ -233,7 +270,9 @@ export type ConversationQuery = {
 };
 
 export type StartDirectConversationMutationVariables = Exact<{
-  phone: string;
+  phone?: string | null | undefined;
+  email?: string | null | undefined;
+  userId?: string | number | null | undefined;
 }>;
 
 export type StartDirectConversationMutation = {
@@ -245,7 +284,7 @@ export type StartDirectConversationMutation = {
     updatedAt: string;
     members: Array<{
       id: string;
-      phone: string;
+      phone: string | null;
       displayName: string;
       presence: { status: PresenceStatus; lastSeenAt: string | null } | null;
     }>;
@@ -288,7 +327,7 @@ export type CreateGroupConversationMutation = {
     updatedAt: string;
     members: Array<{
       id: string;
-      phone: string;
+      phone: string | null;
       displayName: string;
       presence: { status: PresenceStatus; lastSeenAt: string | null } | null;
     }>;
@@ -320,7 +359,8 @@ export type CreateGroupConversationMutation = {
 
 export type AddMembersMutationVariables = Exact<{
   conversationId: string | number;
-  phones: Array<string> | string;
+  phones?: Array<string> | string | null | undefined;
+  userIds?: Array<string | number> | string | number | null | undefined;
 }>;
 
 export type AddMembersMutation = {
@@ -332,7 +372,7 @@ export type AddMembersMutation = {
     updatedAt: string;
     members: Array<{
       id: string;
-      phone: string;
+      phone: string | null;
       displayName: string;
       presence: { status: PresenceStatus; lastSeenAt: string | null } | null;
     }>;
@@ -385,7 +425,7 @@ export type PresenceFieldsFragment = { status: PresenceStatus; lastSeenAt: strin
 
 export type UserFieldsFragment = {
   id: string;
-  phone: string;
+  phone: string | null;
   displayName: string;
   presence: { status: PresenceStatus; lastSeenAt: string | null } | null;
 };
@@ -433,7 +473,7 @@ export type ConversationFieldsFragment = {
   updatedAt: string;
   members: Array<{
     id: string;
-    phone: string;
+    phone: string | null;
     displayName: string;
     presence: { status: PresenceStatus; lastSeenAt: string | null } | null;
   }>;
@@ -619,7 +659,7 @@ export type NodeQuery = {
         updatedAt: string;
         members: Array<{
           id: string;
-          phone: string;
+          phone: string | null;
           displayName: string;
           presence: { status: PresenceStatus; lastSeenAt: string | null } | null;
         }>;
@@ -674,7 +714,7 @@ export type NodeQuery = {
     | {
         __typename: 'User';
         id: string;
-        phone: string;
+        phone: string | null;
         displayName: string;
         presence: { status: PresenceStatus; lastSeenAt: string | null } | null;
       }
@@ -1259,7 +1299,10 @@ export const MeDocument = {
             name: { kind: 'Name', value: 'me' },
             selectionSet: {
               kind: 'SelectionSet',
-              selections: [{ kind: 'FragmentSpread', name: { kind: 'Name', value: 'UserFields' } }],
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'UserFields' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'email' } },
+              ],
             },
           },
         ],
@@ -1452,6 +1495,81 @@ export const UserByPhoneDocument = {
     },
   ],
 } as unknown as DocumentNode<UserByPhoneQuery, UserByPhoneQueryVariables>;
+export const UserByEmailDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'query',
+      name: { kind: 'Name', value: 'UserByEmail' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'email' } },
+          type: {
+            kind: 'NonNullType',
+            type: { kind: 'NamedType', name: { kind: 'Name', value: 'String' } },
+          },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'userByEmail' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'email' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'email' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [{ kind: 'FragmentSpread', name: { kind: 'Name', value: 'UserFields' } }],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'PresenceFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Presence' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'lastSeenAt' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'UserFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'User' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'phone' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'displayName' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'presence' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'PresenceFields' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<UserByEmailQuery, UserByEmailQueryVariables>;
 export const ConversationsDocument = {
   kind: 'Document',
   definitions: [
@@ -1849,10 +1967,17 @@ export const StartDirectConversationDocument = {
         {
           kind: 'VariableDefinition',
           variable: { kind: 'Variable', name: { kind: 'Name', value: 'phone' } },
-          type: {
-            kind: 'NonNullType',
-            type: { kind: 'NamedType', name: { kind: 'Name', value: 'String' } },
-          },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'String' } },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'email' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'String' } },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'userId' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } },
         },
       ],
       selectionSet: {
@@ -1866,6 +1991,16 @@ export const StartDirectConversationDocument = {
                 kind: 'Argument',
                 name: { kind: 'Name', value: 'phone' },
                 value: { kind: 'Variable', name: { kind: 'Name', value: 'phone' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'email' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'email' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'userId' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'userId' } },
               },
             ],
             selectionSet: {
@@ -2205,13 +2340,21 @@ export const AddMembersDocument = {
           kind: 'VariableDefinition',
           variable: { kind: 'Variable', name: { kind: 'Name', value: 'phones' } },
           type: {
-            kind: 'NonNullType',
+            kind: 'ListType',
             type: {
-              kind: 'ListType',
-              type: {
-                kind: 'NonNullType',
-                type: { kind: 'NamedType', name: { kind: 'Name', value: 'String' } },
-              },
+              kind: 'NonNullType',
+              type: { kind: 'NamedType', name: { kind: 'Name', value: 'String' } },
+            },
+          },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'userIds' } },
+          type: {
+            kind: 'ListType',
+            type: {
+              kind: 'NonNullType',
+              type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } },
             },
           },
         },
@@ -2232,6 +2375,11 @@ export const AddMembersDocument = {
                 kind: 'Argument',
                 name: { kind: 'Name', value: 'phones' },
                 value: { kind: 'Variable', name: { kind: 'Name', value: 'phones' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'userIds' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'userIds' } },
               },
             ],
             selectionSet: {

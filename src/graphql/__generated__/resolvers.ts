@@ -87,6 +87,8 @@ export type Conversation = Node & {
   title?: Maybe<Scalars['String']['output']>;
   /** Messages of others after the caller's last read message. */
   unreadCount: Scalars['Int']['output'];
+  /** Of those, the ones that mention the caller (and are not deleted). */
+  unreadMentionCount: Scalars['Int']['output'];
   /** When the last message was sent (or the conversation created). */
   updatedAt: Scalars['DateTime']['output'];
   visibility: ConversationVisibility;
@@ -129,8 +131,10 @@ export type ConversationVisibility = 'PRIVATE' | 'PUBLIC';
 export type CreateGroupConversationInput = {
   /** 1–1,000 characters. */
   description?: InputMaybe<Scalars['String']['input']>;
+  /** Ids of other members (people found by `userByEmail`, say), beside or instead of phones. */
+  memberIds?: InputMaybe<Array<Scalars['ID']['input']>>;
   /** Phones of the other members; the caller is always a member (its OWNER). */
-  memberPhones: Array<Scalars['String']['input']>;
+  memberPhones?: InputMaybe<Array<Scalars['String']['input']>>;
   title: Scalars['String']['input'];
   /** PRIVATE (the default): by invitation only; PUBLIC: listed and joinable by anyone signed in. */
   visibility?: InputMaybe<ConversationVisibility>;
@@ -152,9 +156,11 @@ export type Invite = {
   usesLeft?: Maybe<Scalars['Int']['output']>;
 };
 
+/** Exactly one of `phone` and `email`. */
 export type LoginInput = {
+  email?: InputMaybe<Scalars['String']['input']>;
   password: Scalars['String']['input'];
-  phone: Scalars['String']['input'];
+  phone?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type MemberRole = 'ADMIN' | 'MEMBER' | 'OWNER';
@@ -189,8 +195,16 @@ export type Message = Node & {
   edits: Array<MessageEdit>;
   id: Scalars['ID']['output'];
   kind: MessageKind;
+  /** Members this message mentions, in the order the sender gave; empty once deleted. */
+  mentions: Array<User>;
   /** Reactions, one group per emoji, in the order each emoji was first used; empty once deleted. */
   reactions: Array<ReactionGroup>;
+  /** The messages that answer this one, oldest first (`first`: default 50, at most 100). */
+  replies: MessageConnection;
+  /** How many messages answer this one (deleted answers included: they stay in the thread as tombstones). */
+  replyCount: Scalars['Int']['output'];
+  /** The message this one answers (a tombstone, body null, if it was deleted since); null if none. */
+  replyTo?: Maybe<Message>;
   sender: User;
   /** Whether you blocked the sender (shown in groups you share; your client may hide it). */
   senderBlocked: Scalars['Boolean']['output'];
@@ -205,6 +219,11 @@ export type Message = Node & {
   streamCursor?: Maybe<Scalars['String']['output']>;
   /** For SYSTEM messages: what changed. */
   systemEvent?: Maybe<SystemEvent>;
+};
+
+export type MessageRepliesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 export type MessageConnection = {
@@ -257,7 +276,7 @@ export type MessageStatus =
 
 export type Mutation = {
   __typename?: 'Mutation';
-  /** Add people to a group (OWNER or ADMIN): one MEMBERS_ADDED system message. */
+  /** Add people, by phone or by id, to a group (OWNER or ADMIN): one MEMBERS_ADDED system message. */
   addMembers: Conversation;
   /**
    * React to a message with an emoji (one emoji, as one grapheme cluster, or a short `:name:` of
@@ -336,7 +355,10 @@ export type Mutation = {
    * after about 5 seconds, which subscribers see as `isTyping: false`.
    */
   setTyping: Scalars['Boolean']['output'];
-  /** Get or create the 1:1 conversation with the user who has this phone number. */
+  /**
+   * Get or create the 1:1 conversation with a user, named by exactly one of their phone number,
+   * their email address or their id (as `userByEmail` or a message's sender gives it).
+   */
   startDirectConversation: Conversation;
   /** Unblock a user. False when they were not blocked. */
   unblockUser: Scalars['Boolean']['output'];
@@ -354,7 +376,8 @@ export type Mutation = {
 
 export type MutationAddMembersArgs = {
   conversationId: Scalars['ID']['input'];
-  phones: Array<Scalars['String']['input']>;
+  phones?: InputMaybe<Array<Scalars['String']['input']>>;
+  userIds?: InputMaybe<Array<Scalars['ID']['input']>>;
 };
 
 export type MutationAddReactionArgs = {
@@ -448,7 +471,9 @@ export type MutationSetTypingArgs = {
 };
 
 export type MutationStartDirectConversationArgs = {
-  phone: Scalars['String']['input'];
+  email?: InputMaybe<Scalars['String']['input']>;
+  phone?: InputMaybe<Scalars['String']['input']>;
+  userId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 export type MutationUnblockUserArgs = {
@@ -547,6 +572,8 @@ export type Query = {
    * query is 1–200 characters; across all conversations at least 3. `first`: default 20, at most 50.
    */
   searchMessages: MessageSearchConnection;
+  /** A registered user found by email address (any letter case), or null. Rate-limited like `userByPhone`. */
+  userByEmail?: Maybe<User>;
   /** A registered user found by phone number (any common formatting), or null. */
   userByPhone?: Maybe<User>;
   /**
@@ -598,6 +625,10 @@ export type QuerySearchMessagesArgs = {
   query: Scalars['String']['input'];
 };
 
+export type QueryUserByEmailArgs = {
+  email: Scalars['String']['input'];
+};
+
 export type QueryUserByPhoneArgs = {
   phone: Scalars['String']['input'];
 };
@@ -625,13 +656,16 @@ export type ReadReceipt = {
   user: User;
 };
 
+/** Exactly one of `phone` and `email`. */
 export type RegisterInput = {
   /** 1–64 characters. */
   displayName: Scalars['String']['input'];
+  /** An email address (at most 254 characters); unique without regard to letter case. */
+  email?: InputMaybe<Scalars['String']['input']>;
   /** At least 8 characters. */
   password: Scalars['String']['input'];
   /** E.164 after removing spaces, dashes, dots and brackets: + and 8–15 digits. */
-  phone: Scalars['String']['input'];
+  phone?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type SendMessageInput = {
@@ -645,6 +679,17 @@ export type SendMessageInput = {
   /** A client-generated id (a UUID, say) that makes retries safe; at most 128 characters. */
   clientMessageId?: InputMaybe<Scalars['String']['input']>;
   conversationId?: InputMaybe<Scalars['ID']['input']>;
+  /**
+   * Members of the conversation this message mentions (at most 50, in the order to show them). Each
+   * gets it counted in `unreadMentionCount` and is pushed even where they muted the conversation.
+   */
+  mentionUserIds?: InputMaybe<Array<Scalars['ID']['input']>>;
+  /**
+   * The message this one answers: a message of the same conversation that you can see and that is
+   * not deleted. It becomes the new message's `replyTo`, and the answered message's thread
+   * (`replies`) gains it.
+   */
+  replyToId?: InputMaybe<Scalars['ID']['input']>;
   toPhone?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -749,16 +794,23 @@ export type UpdateConversationInput = {
   visibility?: InputMaybe<ConversationVisibility>;
 };
 
+/** Fields left out stay as they are. */
 export type UpdateProfileInput = {
-  displayName: Scalars['String']['input'];
+  displayName?: InputMaybe<Scalars['String']['input']>;
+  /** Adds an email address to an account that has none (an address cannot be changed once set). */
+  email?: InputMaybe<Scalars['String']['input']>;
+  /** Adds a phone number to an account that has none (a number cannot be changed once set). */
+  phone?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type User = Node & {
   __typename?: 'User';
   displayName: Scalars['String']['output'];
+  /** Your own email address; null on anyone else, and when you have none. */
+  email?: Maybe<Scalars['String']['output']>;
   id: Scalars['ID']['output'];
-  /** E.164, for example +15551234567. */
-  phone: Scalars['String']['output'];
+  /** E.164, for example +15551234567; null for a user who signed up with an email only. */
+  phone?: Maybe<Scalars['String']['output']>;
   /** Online status and last seen time; null unless you share a conversation with this user (or it is you). */
   presence?: Maybe<Presence>;
   /** Your unread messages over all your conversations (muted ones too), for a badge; null on anyone else. */
@@ -1019,6 +1071,7 @@ export type ConversationResolvers<
   readReceipts?: Resolver<Array<ResolversTypes['ReadReceipt']>, ParentType, ContextType>;
   title?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   unreadCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  unreadMentionCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   visibility?: Resolver<ResolversTypes['ConversationVisibility'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
@@ -1093,7 +1146,16 @@ export type MessageResolvers<
   edits?: Resolver<Array<ResolversTypes['MessageEdit']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['MessageKind'], ParentType, ContextType>;
+  mentions?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType>;
   reactions?: Resolver<Array<ResolversTypes['ReactionGroup']>, ParentType, ContextType>;
+  replies?: Resolver<
+    ResolversTypes['MessageConnection'],
+    ParentType,
+    ContextType,
+    Partial<MessageRepliesArgs>
+  >;
+  replyCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  replyTo?: Resolver<Maybe<ResolversTypes['Message']>, ParentType, ContextType>;
   sender?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
   senderBlocked?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -1155,7 +1217,7 @@ export type MutationResolvers<
     ResolversTypes['Conversation'],
     ParentType,
     ContextType,
-    RequireFields<MutationAddMembersArgs, 'conversationId' | 'phones'>
+    RequireFields<MutationAddMembersArgs, 'conversationId'>
   >;
   addReaction?: Resolver<
     ResolversTypes['Message'],
@@ -1281,7 +1343,7 @@ export type MutationResolvers<
     ResolversTypes['Conversation'],
     ParentType,
     ContextType,
-    RequireFields<MutationStartDirectConversationArgs, 'phone'>
+    Partial<MutationStartDirectConversationArgs>
   >;
   unblockUser?: Resolver<
     ResolversTypes['Boolean'],
@@ -1388,6 +1450,12 @@ export type QueryResolvers<
     ParentType,
     ContextType,
     RequireFields<QuerySearchMessagesArgs, 'query'>
+  >;
+  userByEmail?: Resolver<
+    Maybe<ResolversTypes['User']>,
+    ParentType,
+    ContextType,
+    RequireFields<QueryUserByEmailArgs, 'email'>
   >;
   userByPhone?: Resolver<
     Maybe<ResolversTypes['User']>,
@@ -1497,8 +1565,9 @@ export type UserResolvers<
   ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'],
 > = {
   displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  email?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  phone?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  phone?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   presence?: Resolver<Maybe<ResolversTypes['Presence']>, ParentType, ContextType>;
   totalUnreadCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;

@@ -17,6 +17,7 @@ import { me } from './query/me.js';
 import { messages } from './query/messages.js';
 import { node } from './query/node.js';
 import { nodes } from './query/nodes.js';
+import { userByEmail } from './query/userByEmail.js';
 import { userByPhone } from './query/userByPhone.js';
 import { vapidPublicKey } from './query/vapidPublicKey.js';
 import { blockedUsers } from './query/blockedUsers.js';
@@ -62,6 +63,7 @@ export const resolvers: Resolvers = {
   Query: {
     me,
     userByPhone,
+    userByEmail,
     conversation,
     conversations,
     messages,

@@ -7,9 +7,9 @@ import {
   ParleyError,
   RegisterDocument,
   type ParleyClient,
-  type UserFieldsFragment,
 } from '../../../client/src/index.js';
-import { Chat } from './Chat.js';
+import { Chat, type Me } from './Chat.js';
+import { identifierOf } from './parts.js';
 import { storedToken, storeToken } from './session.js';
 
 export function App() {
@@ -39,7 +39,7 @@ export function App() {
 }
 
 function Session({ client, onSignOut }: { client: ParleyClient; onSignOut(): void }) {
-  const [me, setMe] = useState<UserFieldsFragment | null>(null);
+  const [me, setMe] = useState<Me | null>(null);
   useEffect(() => {
     client.query(MeDocument, {}).then(
       (data) => setMe(data.me),
@@ -61,7 +61,8 @@ function AuthForms({
   onSignedIn(token: string): void;
 }) {
   const [mode, setMode] = useState<'register' | 'login'>('register');
-  const [phone, setPhone] = useState('');
+  // A phone number or an email address: whichever the person types (an @ makes it an address).
+  const [login, setLogin] = useState('');
   const [displayName, setDisplayName] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -72,11 +73,15 @@ function AuthForms({
     setBusy(true);
     setError(null);
     try {
+      const identifier = identifierOf(login);
       const auth =
         mode === 'register'
-          ? (await client.mutate(RegisterDocument, { input: { phone, displayName, password } }))
-              .register
-          : (await client.mutate(LoginDocument, { input: { phone, password } })).login;
+          ? (
+              await client.mutate(RegisterDocument, {
+                input: { ...identifier, displayName, password },
+              })
+            ).register
+          : (await client.mutate(LoginDocument, { input: { ...identifier, password } })).login;
       onSignedIn(auth.token);
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
@@ -105,13 +110,14 @@ function AuthForms({
       </div>
       <form onSubmit={submit} data-testid={`${mode}-form`}>
         <label>
-          Phone
+          Phone or email
           <input
             data-testid="auth-phone"
-            type="tel"
-            placeholder="+1 555 010 0001"
-            value={phone}
-            onChange={(e) => setPhone(e.target.value)}
+            type="text"
+            autoComplete="username"
+            placeholder="+1 555 010 0001 or ann@example.com"
+            value={login}
+            onChange={(e) => setLogin(e.target.value)}
             required
           />
         </label>

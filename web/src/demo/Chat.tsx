@@ -1,4 +1,4 @@
-// The signed-in page: conversations (unread badges, presence dots), opening a chat by phone,
+// The signed-in page: conversations (unread badges, presence dots), opening a chat by phone or email,
 // and the open conversation (ChatView). One messageAdded stream for every conversation keeps the
 // list current; presenceChanged keeps the dots current.
 import { useCallback, useEffect, useRef, useState } from 'react';
@@ -14,9 +14,12 @@ import {
   type UserFieldsFragment,
 } from '../../../client/src/index.js';
 import { ChatView } from './ChatView.js';
-import { peerOf, PresenceDot, titleOf } from './parts.js';
+import { identifierOf, peerOf, PresenceDot, titleOf } from './parts.js';
 
 type Conversation = ConversationFieldsFragment;
+
+/** The signed-in user: their email is theirs to see (null on everyone else). */
+export type Me = UserFieldsFragment & { email?: string | null };
 
 /** The newest message a conversation's entry has counted (0: none). */
 const seqOf = (c: Conversation) => c.lastMessage?.seq ?? 0;
@@ -30,7 +33,7 @@ export function Chat({
   onSignOut,
 }: {
   client: ParleyClient;
-  me: UserFieldsFragment;
+  me: Me;
   onSignOut(): void;
 }) {
   const [conversations, setConversations] = useState<Conversation[]>([]);
@@ -149,9 +152,10 @@ export function Chat({
     e.preventDefault();
     setError(null);
     try {
-      const { startDirectConversation: c } = await client.mutate(StartDirectConversationDocument, {
-        phone,
-      });
+      const { startDirectConversation: c } = await client.mutate(
+        StartDirectConversationDocument,
+        identifierOf(phone),
+      );
       merge([c]);
       setOpenId(c.id);
       setPhone('');
@@ -173,7 +177,8 @@ export function Chat({
         <header className="me" data-testid="me">
           <div>
             <strong>{me.displayName}</strong>
-            <small>{me.phone}</small>
+            {/* An account made with an email address has no phone. */}
+            <small>{me.phone ?? me.email}</small>
           </div>
           <button data-testid="sign-out" onClick={onSignOut}>
             Sign out
@@ -182,8 +187,8 @@ export function Chat({
         <form className="new-chat" onSubmit={openByPhone}>
           <input
             data-testid="new-chat-phone"
-            type="tel"
-            placeholder="Open a chat by phone"
+            type="text"
+            placeholder="Open a chat by phone or email"
             value={phone}
             onChange={(e) => setPhone(e.target.value)}
             required
@@ -237,7 +242,9 @@ export function Chat({
             onRead={onRead}
           />
         ) : (
-          <p className="placeholder">Pick a conversation, or open one by phone number.</p>
+          <p className="placeholder">
+            Pick a conversation, or open one by phone number or email address.
+          </p>
         )}
       </main>
     </div>

@@ -7,6 +7,10 @@ import type {
 
 type Conversation = ConversationFieldsFragment;
 
+/** What a person typed to name an account, as the API takes it: an @ makes it an email address. */
+export const identifierOf = (typed: string): { phone: string } | { email: string } =>
+  typed.includes('@') ? { email: typed } : { phone: typed };
+
 /** The other member of a direct conversation. */
 export function peerOf(c: Conversation, me: UserFieldsFragment): UserFieldsFragment | undefined {
   return c.kind === 'DIRECT' ? c.members.find((m) => m.id !== me.id) : undefined;

@@ -6,4 +6,4 @@ export const startDirectConversation: NonNullable<MutationResolvers['startDirect
   _parent,
   args,
   ctx,
-) => start(requireSession(ctx), args.phone);
+) => start(requireSession(ctx), args);

@@ -229,6 +229,27 @@ describe.each(backends())('replies and mentions on $name', ({ name, available })
       expect(issued.filter((q) => /from "messages" where/.test(q))).toHaveLength(1);
       expect(page.map((m) => m.replyTo?.seq ?? null)).toEqual([null, parent.seq, r1.seq, null]);
       expect(page.map((m) => m.mentions.map((u) => u.id))).toEqual([[], [], [a.id, b.id], [c.id]]);
+
+      // A page of a time window (its own statement, db/message-windows.ts) carries them too.
+      const windowed = ok(
+        await app.gql<{
+          messages: {
+            edges: { node: { replyTo: { seq: number } | null; mentions: { id: string }[] } }[];
+          };
+        }>(
+          `query($c: ID!, $since: DateTime!) { messages(conversationId: $c, first: 50, since: $since) {
+            edges { node { replyTo { seq } mentions { id } } }
+          } }`,
+          { c: id, since: '2000-01-01T00:00:00Z' },
+          b.token,
+        ),
+      ).messages.edges.map((e) => e.node);
+      expect(windowed).toEqual(
+        page.map((m) => ({
+          replyTo: m.replyTo && { seq: m.replyTo.seq },
+          mentions: m.mentions.map((u) => ({ id: u.id })),
+        })),
+      );
     },
   );
 

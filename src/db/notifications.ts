@@ -237,6 +237,8 @@ export interface WebhookEventRow {
   senderId: string | null;
   senderName: string | null;
   body: string | null;
+  /** message.undelivered: the message mentions the recipient. */
+  mentioned: boolean;
 }
 
 /** The endpoint's position in a conversation's events (created at 0 when new). */
@@ -273,7 +275,8 @@ export async function pendingWebhookEvents(
   const rows = await queryRows<Record<string, unknown>>(
     db,
     sql`select e.id::int8 as id, e.type, e.seq, e.user_id, e.created_at,
-               m.sender_id, u.display_name as sender_name, m.body
+               m.sender_id, u.display_name as sender_name, m.body,
+               coalesce(e.user_id = any(m.mention_user_ids), false) as mentioned
           from webhook_events e
           left join messages m on m.conversation_id = e.conversation_id and m.seq = e.seq
           left join users u on u.id = m.sender_id
@@ -290,6 +293,7 @@ export async function pendingWebhookEvents(
     senderId: (r.sender_id as string | null) ?? null,
     senderName: (r.sender_name as string | null) ?? null,
     body: (r.body as string | null) ?? null,
+    mentioned: r.mentioned === true,
   }));
 }
 

@@ -226,6 +226,7 @@ export function webhookBody(
     if (event.senderName) data.senderName = event.senderName;
     const text = withPreview ? preview(event.body) : undefined;
     if (text !== undefined) data.preview = text;
+    if (event.mentioned) data.mentioned = true;
   } else if (event.userId) {
     data.userId = event.userId;
   }

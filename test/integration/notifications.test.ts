@@ -412,9 +412,9 @@ describe.concurrent.each(backends())(
         const undelivered = hooks
           .received()
           .filter((d) => d.type === 'message.undelivered' && dataOf(d).conversationId === id);
-        expect(undelivered.map((d) => [dataOf(d).recipientId, dataOf(d).seq])).toEqual([
-          [mentioned.id, m.seq],
-        ]);
+        expect(
+          undelivered.map((d) => [dataOf(d).recipientId, dataOf(d).seq, dataOf(d).mentioned]),
+        ).toEqual([[mentioned.id, m.seq, true]]);
       },
     );
 

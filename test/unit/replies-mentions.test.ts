@@ -5,7 +5,7 @@ import { DomainError } from '../../src/domain/errors.js';
 import { fromWire, messageEvent } from '../../src/domain/events.js';
 import { encodeMessageId } from '../../src/domain/ids.js';
 import { maxMentions, parseMentionUserIds } from '../../src/domain/mentions.js';
-import { pushPayload } from '../../src/domain/notifications.js';
+import { pushPayload, webhookBody } from '../../src/domain/notifications.js';
 import { parseRepliesArgs, parseReplyToId } from '../../src/domain/replies.js';
 import type { MessageRow } from '../../src/db/schema.js';
 import type { MessageWire } from '../../src/realtime/events.js';
@@ -149,5 +149,21 @@ describe('push payload of a mention', () => {
     expect(pushPayload({ ...message, mentioned: true }, true)).toMatchObject({ mentioned: true });
     expect(pushPayload({ ...message, mentioned: false }, true)).not.toHaveProperty('mentioned');
     expect(pushPayload(message, true)).not.toHaveProperty('mentioned');
+  });
+
+  it('so does message.undelivered for a webhook', () => {
+    const event = {
+      type: 'message.undelivered',
+      seq: 4,
+      userId: randomUUID(),
+      createdAt: new Date(),
+      senderId: randomUUID(),
+      senderName: 'Ann',
+      body: '@Bob lunch?',
+      mentioned: true,
+    };
+    expect(webhookBody(message.conversationId, event, true).data).toMatchObject({
+      mentioned: true,
+    });
   });
 });

@@ -100,6 +100,8 @@ export interface PushClaim {
   attachmentCount: number;
   senderName: string;
   createdAt: Date;
+  /** The message mentions the recipient. */
+  mentioned: boolean;
 }
 
 export type PushKey = Pick<PushClaim, 'conversationId' | 'seq' | 'endpoint'>;
@@ -114,7 +116,8 @@ export async function findPushClaims(
     db,
     sql`select d.seq, d.endpoint, d.user_id, d.attempts, d.sending_at, d.created_at,
                ps.p256dh, ps.auth, cm.last_read_seq, m.body, m.deleted_at is not null as deleted,
-               m.attachment_count, u.display_name
+               m.attachment_count, u.display_name,
+               coalesce(d.user_id = any(m.mention_user_ids), false) as mentioned
           from push_deliveries d
           join messages m on m.conversation_id = d.conversation_id and m.seq = d.seq
           join users u on u.id = m.sender_id
@@ -143,6 +146,7 @@ export async function findPushClaims(
     attachmentCount: Number(row.attachment_count),
     senderName: row.display_name as string,
     createdAt: date(row.created_at)!,
+    mentioned: row.mentioned === true,
   }));
 }
 
@@ -233,6 +237,8 @@ export interface WebhookEventRow {
   senderId: string | null;
   senderName: string | null;
   body: string | null;
+  /** message.undelivered: the message mentions the recipient. */
+  mentioned: boolean;
 }
 
 /** The endpoint's position in a conversation's events (created at 0 when new). */
@@ -269,7 +275,8 @@ export async function pendingWebhookEvents(
   const rows = await queryRows<Record<string, unknown>>(
     db,
     sql`select e.id::int8 as id, e.type, e.seq, e.user_id, e.created_at,
-               m.sender_id, u.display_name as sender_name, m.body
+               m.sender_id, u.display_name as sender_name, m.body,
+               coalesce(e.user_id = any(m.mention_user_ids), false) as mentioned
           from webhook_events e
           left join messages m on m.conversation_id = e.conversation_id and m.seq = e.seq
           left join users u on u.id = m.sender_id
@@ -286,6 +293,7 @@ export async function pendingWebhookEvents(
     senderId: (r.sender_id as string | null) ?? null,
     senderName: (r.sender_name as string | null) ?? null,
     body: (r.body as string | null) ?? null,
+    mentioned: r.mentioned === true,
   }));
 }
 

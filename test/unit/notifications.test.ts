@@ -111,6 +111,7 @@ describe('what a push and a webhook carry', () => {
           senderId: null,
           senderName: null,
           body: null,
+          mentioned: false,
         },
         true,
       ),
@@ -129,11 +130,13 @@ describe('what a push and a webhook carry', () => {
         senderId: 'u3',
         senderName: 'Bo',
         body: 'hi',
+        mentioned: false,
       },
       false,
     );
     expect(undelivered.data).toMatchObject({ seq: 3, recipientId: 'u2', senderId: 'u3' });
     expect(undelivered.data).not.toHaveProperty('preview');
+    expect(undelivered.data).not.toHaveProperty('mentioned');
   });
 });
 

@@ -187,6 +187,57 @@ describe.skipIf(!chromiumPath)('the demo chat page in Chromium', () => {
     expect(foreign).toEqual([]);
   });
 
+  it("two people find a message by search, react to it and see each other's reactions live", async () => {
+    const suffix = String(Date.now()).slice(-7);
+    const lea = await openPage();
+    const max = await openPage();
+    await register(lea.page, `+1 555 5${suffix}`, 'Lea');
+    await register(max.page, `+1 555 6${suffix}`, 'Max');
+    await lea.page.fill(id('new-chat-phone'), `+1 555 6${suffix}`);
+    await lea.page.click(id('new-chat-submit'));
+    await send(lea.page, 'Picnic at the lighthouse on Saturday?');
+
+    // Max searches a word of it: the result names the conversation and marks the match; it
+    // opens that conversation.
+    await max.page.fill(id('search-input'), 'lighthouse');
+    await max.page.press(id('search-input'), 'Enter');
+    const result = max.page.locator(id('search-result'), { hasText: 'Lea' });
+    await expect(result.locator('mark').textContent()).resolves.toBe('lighthouse');
+    await result.click();
+    await max.page.locator(id('chat-title'), { hasText: 'Lea' }).waitFor();
+    await max.page.locator(id('messages', { 'data-loaded': 'true' })).waitFor();
+    const picnicOn = (page: Page) =>
+      page.locator(id('message'), { hasText: 'Picnic at the lighthouse' });
+
+    // Lea reacts with 👍 from the picker: Max sees the chip appear, not highlighted for him.
+    await picnicOn(lea.page).locator(id('react-button')).click();
+    await picnicOn(lea.page)
+      .locator(id('react-option', { 'data-emoji': '👍' }))
+      .click();
+    await picnicOn(lea.page)
+      .locator(id('reaction-chip', { 'data-emoji': '👍', 'data-count': '1', 'data-mine': 'true' }))
+      .waitFor();
+    const maxChip = picnicOn(max.page).locator(id('reaction-chip', { 'data-emoji': '👍' }));
+    await picnicOn(max.page)
+      .locator(id('reaction-chip', { 'data-emoji': '👍', 'data-count': '1', 'data-mine': 'false' }))
+      .waitFor();
+
+    // Max clicks the chip to add his: 2 on both pages, live; clicked again, it is back to 1.
+    await maxChip.click();
+    await picnicOn(max.page)
+      .locator(id('reaction-chip', { 'data-emoji': '👍', 'data-count': '2', 'data-mine': 'true' }))
+      .waitFor();
+    await picnicOn(lea.page)
+      .locator(id('reaction-chip', { 'data-emoji': '👍', 'data-count': '2', 'data-mine': 'true' }))
+      .waitFor();
+    await maxChip.click();
+    await picnicOn(lea.page)
+      .locator(id('reaction-chip', { 'data-emoji': '👍', 'data-count': '1' }))
+      .waitFor();
+    await lea.page.screenshot({ path: path.join(ARTIFACTS, 'reactions.png') });
+    await Promise.all([lea.context.close(), max.context.close()]);
+  });
+
   it('GraphiQL at /graphql runs a query and a subscription with the pasted token', async () => {
     const context = await browser.newContext({ viewport: { width: 1200, height: 700 } });
     context.on('request', (r) => requested.add(r.url()));

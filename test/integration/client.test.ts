@@ -1,14 +1,20 @@
 // The typed client (client/) against a real server: typed operations over HTTP, errors with their
-// codes, and messageAdded subscriptions that come back after the network drops — every message
-// exactly once, including those sent while the client was cut off.
+// codes, messageAdded subscriptions that come back after the network drops — every message
+// exactly once, including those sent while the client was cut off — and reactions (seen live over
+// messageUpdated) and search with its marked snippets.
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  AddReactionDocument,
   CreateGroupConversationDocument,
+  EditMessageDocument,
   MeDocument,
   MessageAddedDocument,
   MessagesDocument,
+  MessageUpdatedDocument,
   NodeDocument,
+  RemoveReactionDocument,
+  SearchMessagesDocument,
   SendMessageDocument,
   createParleyClient,
   ParleyError,
@@ -258,4 +264,94 @@ describe('the typed client (client/)', () => {
     expect(connections[0]).toBe('connected');
     expect(connections).toContain('closed');
   }, 60_000); // the client's real reconnect backoff (0.5, 1, 2, 4 s…) runs while the network is down
+
+  it('reacts and takes a reaction back; the other member sees each change live over messageUpdated', async () => {
+    const annClient = clientOf(ann);
+    const bobClient = clientOf(bob);
+    const { createGroupConversation: group } = await annClient.mutate(
+      CreateGroupConversationDocument,
+      { input: { title: 'Reactions', memberPhones: [bob.phone] } },
+    );
+    const send = async (body: string) =>
+      (
+        await annClient.mutate(SendMessageDocument, {
+          input: { conversationId: group.id, body },
+        })
+      ).sendMessage;
+    const warmUp = await send('warm-up');
+    const message = await send('Cake on Friday?');
+
+    const updates = collect();
+    bobClient.subscribe(
+      MessageUpdatedDocument,
+      { conversationId: group.id },
+      { next: (d) => updates.next(d.messageUpdated), error: (e) => updates.error(e) },
+    );
+    // The stream starts "now": edit until an edit shows that it is live.
+    for (let i = 1; updates.items.length === 0; i++) {
+      await annClient.mutate(EditMessageDocument, {
+        input: { messageId: warmUp.id, body: `warm-up ${i}` },
+      });
+      await updates.until(() => updates.items.length > 0, 1_000).catch(() => undefined);
+    }
+    const reactionsSeen = () => updates.items.filter((m) => m.id === message.id);
+
+    const { addReaction } = await annClient.mutate(AddReactionDocument, {
+      messageId: message.id,
+      emoji: '🎉',
+    });
+    expect(addReaction.reactions).toEqual([{ emoji: '🎉', count: 1, reactedByMe: true }]);
+    await updates.until(() => reactionsSeen().length === 1);
+    // As Bob sees it: not his.
+    expect(reactionsSeen()[0]!.reactions).toEqual([{ emoji: '🎉', count: 1, reactedByMe: false }]);
+
+    const { addReaction: both } = await bobClient.mutate(AddReactionDocument, {
+      messageId: message.id,
+      emoji: '🎉',
+    });
+    expect(both.reactions).toEqual([{ emoji: '🎉', count: 2, reactedByMe: true }]);
+
+    const { removeReaction } = await annClient.mutate(RemoveReactionDocument, {
+      messageId: message.id,
+      emoji: '🎉',
+    });
+    expect(removeReaction.reactions).toEqual([{ emoji: '🎉', count: 1, reactedByMe: false }]);
+    await updates.until(() => reactionsSeen().length === 3);
+    expect(reactionsSeen().map((m) => m.reactions)).toEqual([
+      [{ emoji: '🎉', count: 1, reactedByMe: false }],
+      [{ emoji: '🎉', count: 2, reactedByMe: true }],
+      [{ emoji: '🎉', count: 1, reactedByMe: true }],
+    ]);
+
+    // Not an emoji: refused with the API's code.
+    const refused = await annClient
+      .mutate(AddReactionDocument, { messageId: message.id, emoji: 'cake' })
+      .catch((e: unknown) => e);
+    expect((refused as ParleyError).code).toBe('BAD_USER_INPUT');
+  });
+
+  it('searches the conversations of its user and gets the match marked in a snippet', async () => {
+    const annClient = clientOf(ann);
+    const { sendMessage } = await annClient.mutate(SendMessageDocument, {
+      input: { toPhone: bob.phone, body: 'Shall we see the quokkas at the zoo on Sunday?' },
+    });
+    const { searchMessages } = await clientOf(bob).query(SearchMessagesDocument, {
+      query: 'quokka',
+    });
+    expect(searchMessages.edges).toHaveLength(1);
+    const [hit] = searchMessages.edges;
+    expect(hit!.node).toMatchObject({
+      id: sendMessage.id,
+      conversationId: sendMessage.conversationId,
+      sender: { displayName: 'Ann' },
+    });
+    expect(hit!.snippet).toBe('Shall we see the «quokka»s at the zoo on Sunday?');
+
+    // Someone outside the conversation finds nothing.
+    const carol = await registerUser(app, 'Carol');
+    const { searchMessages: none } = await clientOf(carol).query(SearchMessagesDocument, {
+      query: 'quokka',
+    });
+    expect(none.edges).toEqual([]);
+  });
 });

@@ -200,6 +200,7 @@ export type ConversationsQuery = {
             url: string;
             thumbnailUrl: string | null;
           }>;
+          reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
         } | null;
       };
     }>;
@@ -251,6 +252,7 @@ export type ConversationQuery = {
         url: string;
         thumbnailUrl: string | null;
       }>;
+      reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
     } | null;
   } | null;
 };
@@ -294,6 +296,7 @@ export type StartDirectConversationMutation = {
         url: string;
         thumbnailUrl: string | null;
       }>;
+      reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
     } | null;
   };
 };
@@ -337,6 +340,7 @@ export type CreateGroupConversationMutation = {
         url: string;
         thumbnailUrl: string | null;
       }>;
+      reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
     } | null;
   };
 };
@@ -381,6 +385,7 @@ export type AddMembersMutation = {
         url: string;
         thumbnailUrl: string | null;
       }>;
+      reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
     } | null;
   };
 };
@@ -435,7 +440,10 @@ export type MessageFieldsFragment = {
     url: string;
     thumbnailUrl: string | null;
   }>;
+  reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
 };
+
+export type ReactionFieldsFragment = { emoji: string; count: number; reactedByMe: boolean };
 
 export type AttachmentFieldsFragment = {
   id: string;
@@ -482,6 +490,7 @@ export type ConversationFieldsFragment = {
       url: string;
       thumbnailUrl: string | null;
     }>;
+    reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
   } | null;
 };
 
@@ -526,6 +535,7 @@ export type MessagesQuery = {
           url: string;
           thumbnailUrl: string | null;
         }>;
+        reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
       };
     }>;
     pageInfo: {
@@ -564,6 +574,7 @@ export type SendMessageMutation = {
       url: string;
       thumbnailUrl: string | null;
     }>;
+    reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
   };
 };
 
@@ -594,6 +605,7 @@ export type EditMessageMutation = {
       url: string;
       thumbnailUrl: string | null;
     }>;
+    reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
   };
 };
 
@@ -624,6 +636,7 @@ export type DeleteMessageMutation = {
       url: string;
       thumbnailUrl: string | null;
     }>;
+    reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
   };
 };
 
@@ -668,6 +681,7 @@ export type NodeQuery = {
             url: string;
             thumbnailUrl: string | null;
           }>;
+          reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
         } | null;
       }
     | {
@@ -693,6 +707,7 @@ export type NodeQuery = {
           url: string;
           thumbnailUrl: string | null;
         }>;
+        reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
       }
     | {
         __typename: 'User';
@@ -702,6 +717,99 @@ export type NodeQuery = {
         presence: { status: PresenceStatus; lastSeenAt: string | null } | null;
       }
     | null;
+};
+
+export type AddReactionMutationVariables = Exact<{
+  messageId: string | number;
+  emoji: string;
+}>;
+
+export type AddReactionMutation = {
+  addReaction: {
+    id: string;
+    conversationId: string;
+    seq: number;
+    cursor: string;
+    body: string | null;
+    clientMessageId: string | null;
+    createdAt: string;
+    editedAt: string | null;
+    deletedAt: string | null;
+    status: MessageStatus;
+    sender: { id: string; displayName: string };
+    attachments: Array<{
+      id: string;
+      mimeType: string;
+      size: number;
+      width: number | null;
+      height: number | null;
+      filename: string;
+      url: string;
+      thumbnailUrl: string | null;
+    }>;
+    reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
+  };
+};
+
+export type RemoveReactionMutationVariables = Exact<{
+  messageId: string | number;
+  emoji: string;
+}>;
+
+export type RemoveReactionMutation = {
+  removeReaction: {
+    id: string;
+    conversationId: string;
+    seq: number;
+    cursor: string;
+    body: string | null;
+    clientMessageId: string | null;
+    createdAt: string;
+    editedAt: string | null;
+    deletedAt: string | null;
+    status: MessageStatus;
+    sender: { id: string; displayName: string };
+    attachments: Array<{
+      id: string;
+      mimeType: string;
+      size: number;
+      width: number | null;
+      height: number | null;
+      filename: string;
+      url: string;
+      thumbnailUrl: string | null;
+    }>;
+    reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
+  };
+};
+
+export type SearchMessagesQueryVariables = Exact<{
+  query: string;
+  conversationId?: string | number | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+export type SearchMessagesQuery = {
+  searchMessages: {
+    edges: Array<{
+      cursor: string;
+      snippet: string;
+      node: {
+        id: string;
+        conversationId: string;
+        seq: number;
+        createdAt: string;
+        sender: { id: string; displayName: string };
+      };
+    }>;
+    pageInfo: {
+      hasNextPage: boolean;
+      hasPreviousPage: boolean;
+      startCursor: string | null;
+      endCursor: string | null;
+    };
+  };
 };
 
 export type MessageAddedSubscriptionVariables = Exact<{
@@ -732,6 +840,7 @@ export type MessageAddedSubscription = {
       url: string;
       thumbnailUrl: string | null;
     }>;
+    reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
   };
 };
 
@@ -762,6 +871,7 @@ export type MessageUpdatedSubscription = {
       url: string;
       thumbnailUrl: string | null;
     }>;
+    reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
   };
 };
 
@@ -878,6 +988,24 @@ export const AttachmentFieldsFragmentDoc = {
     },
   ],
 } as unknown as DocumentNode<AttachmentFieldsFragment, unknown>;
+export const ReactionFieldsFragmentDoc = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ReactionFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ReactionGroup' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'emoji' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'reactedByMe' } },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<ReactionFieldsFragment, unknown>;
 export const MessageFieldsFragmentDoc = {
   kind: 'Document',
   definitions: [
@@ -919,6 +1047,16 @@ export const MessageFieldsFragmentDoc = {
               ],
             },
           },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'reactions' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ReactionFields' } },
+              ],
+            },
+          },
         ],
       },
     },
@@ -937,6 +1075,19 @@ export const MessageFieldsFragmentDoc = {
           { kind: 'Field', name: { kind: 'Name', value: 'filename' } },
           { kind: 'Field', name: { kind: 'Name', value: 'url' } },
           { kind: 'Field', name: { kind: 'Name', value: 'thumbnailUrl' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ReactionFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ReactionGroup' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'emoji' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'reactedByMe' } },
         ],
       },
     },
@@ -1010,6 +1161,19 @@ export const ConversationFieldsFragmentDoc = {
     },
     {
       kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ReactionFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ReactionGroup' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'emoji' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'reactedByMe' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
       name: { kind: 'Name', value: 'UserFields' },
       typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'User' } },
       selectionSet: {
@@ -1066,6 +1230,16 @@ export const ConversationFieldsFragmentDoc = {
               kind: 'SelectionSet',
               selections: [
                 { kind: 'FragmentSpread', name: { kind: 'Name', value: 'AttachmentFields' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'reactions' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ReactionFields' } },
               ],
             },
           },
@@ -1604,6 +1778,19 @@ export const ConversationsDocument = {
     },
     {
       kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ReactionFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ReactionGroup' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'emoji' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'reactedByMe' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
       name: { kind: 'Name', value: 'MessageFields' },
       typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
       selectionSet: {
@@ -1637,6 +1824,16 @@ export const ConversationsDocument = {
               kind: 'SelectionSet',
               selections: [
                 { kind: 'FragmentSpread', name: { kind: 'Name', value: 'AttachmentFields' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'reactions' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ReactionFields' } },
               ],
             },
           },
@@ -1787,6 +1984,19 @@ export const ConversationDocument = {
     },
     {
       kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ReactionFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ReactionGroup' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'emoji' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'reactedByMe' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
       name: { kind: 'Name', value: 'MessageFields' },
       typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
       selectionSet: {
@@ -1820,6 +2030,16 @@ export const ConversationDocument = {
               kind: 'SelectionSet',
               selections: [
                 { kind: 'FragmentSpread', name: { kind: 'Name', value: 'AttachmentFields' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'reactions' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ReactionFields' } },
               ],
             },
           },
@@ -1956,6 +2176,19 @@ export const StartDirectConversationDocument = {
     },
     {
       kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ReactionFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ReactionGroup' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'emoji' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'reactedByMe' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
       name: { kind: 'Name', value: 'MessageFields' },
       typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
       selectionSet: {
@@ -1989,6 +2222,16 @@ export const StartDirectConversationDocument = {
               kind: 'SelectionSet',
               selections: [
                 { kind: 'FragmentSpread', name: { kind: 'Name', value: 'AttachmentFields' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'reactions' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ReactionFields' } },
               ],
             },
           },
@@ -2131,6 +2374,19 @@ export const CreateGroupConversationDocument = {
     },
     {
       kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ReactionFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ReactionGroup' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'emoji' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'reactedByMe' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
       name: { kind: 'Name', value: 'MessageFields' },
       typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
       selectionSet: {
@@ -2164,6 +2420,16 @@ export const CreateGroupConversationDocument = {
               kind: 'SelectionSet',
               selections: [
                 { kind: 'FragmentSpread', name: { kind: 'Name', value: 'AttachmentFields' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'reactions' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ReactionFields' } },
               ],
             },
           },
@@ -2322,6 +2588,19 @@ export const AddMembersDocument = {
     },
     {
       kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ReactionFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ReactionGroup' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'emoji' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'reactedByMe' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
       name: { kind: 'Name', value: 'MessageFields' },
       typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
       selectionSet: {
@@ -2355,6 +2634,16 @@ export const AddMembersDocument = {
               kind: 'SelectionSet',
               selections: [
                 { kind: 'FragmentSpread', name: { kind: 'Name', value: 'AttachmentFields' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'reactions' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ReactionFields' } },
               ],
             },
           },
@@ -2656,6 +2945,19 @@ export const MessagesDocument = {
     },
     {
       kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ReactionFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ReactionGroup' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'emoji' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'reactedByMe' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
       name: { kind: 'Name', value: 'MessageFields' },
       typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
       selectionSet: {
@@ -2689,6 +2991,16 @@ export const MessagesDocument = {
               kind: 'SelectionSet',
               selections: [
                 { kind: 'FragmentSpread', name: { kind: 'Name', value: 'AttachmentFields' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'reactions' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ReactionFields' } },
               ],
             },
           },
@@ -2771,6 +3083,19 @@ export const SendMessageDocument = {
     },
     {
       kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ReactionFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ReactionGroup' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'emoji' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'reactedByMe' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
       name: { kind: 'Name', value: 'MessageFields' },
       typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
       selectionSet: {
@@ -2804,6 +3129,16 @@ export const SendMessageDocument = {
               kind: 'SelectionSet',
               selections: [
                 { kind: 'FragmentSpread', name: { kind: 'Name', value: 'AttachmentFields' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'reactions' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ReactionFields' } },
               ],
             },
           },
@@ -2872,6 +3207,19 @@ export const EditMessageDocument = {
     },
     {
       kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ReactionFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ReactionGroup' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'emoji' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'reactedByMe' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
       name: { kind: 'Name', value: 'MessageFields' },
       typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
       selectionSet: {
@@ -2905,6 +3253,16 @@ export const EditMessageDocument = {
               kind: 'SelectionSet',
               selections: [
                 { kind: 'FragmentSpread', name: { kind: 'Name', value: 'AttachmentFields' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'reactions' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ReactionFields' } },
               ],
             },
           },
@@ -2973,6 +3331,19 @@ export const DeleteMessageDocument = {
     },
     {
       kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ReactionFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ReactionGroup' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'emoji' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'reactedByMe' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
       name: { kind: 'Name', value: 'MessageFields' },
       typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
       selectionSet: {
@@ -3006,6 +3377,16 @@ export const DeleteMessageDocument = {
               kind: 'SelectionSet',
               selections: [
                 { kind: 'FragmentSpread', name: { kind: 'Name', value: 'AttachmentFields' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'reactions' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ReactionFields' } },
               ],
             },
           },
@@ -3146,6 +3527,19 @@ export const NodeDocument = {
     },
     {
       kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ReactionFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ReactionGroup' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'emoji' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'reactedByMe' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
       name: { kind: 'Name', value: 'MessageFields' },
       typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
       selectionSet: {
@@ -3179,6 +3573,16 @@ export const NodeDocument = {
               kind: 'SelectionSet',
               selections: [
                 { kind: 'FragmentSpread', name: { kind: 'Name', value: 'AttachmentFields' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'reactions' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ReactionFields' } },
               ],
             },
           },
@@ -3220,6 +3624,410 @@ export const NodeDocument = {
     },
   ],
 } as unknown as DocumentNode<NodeQuery, NodeQueryVariables>;
+export const AddReactionDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'mutation',
+      name: { kind: 'Name', value: 'AddReaction' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'messageId' } },
+          type: {
+            kind: 'NonNullType',
+            type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } },
+          },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'emoji' } },
+          type: {
+            kind: 'NonNullType',
+            type: { kind: 'NamedType', name: { kind: 'Name', value: 'String' } },
+          },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'addReaction' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'messageId' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'messageId' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'emoji' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'emoji' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'MessageFields' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'AttachmentFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Attachment' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'mimeType' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'size' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'width' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'height' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'filename' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'url' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'thumbnailUrl' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ReactionFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ReactionGroup' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'emoji' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'reactedByMe' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'MessageFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'conversationId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'seq' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'cursor' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'body' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'clientMessageId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'editedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'deletedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'sender' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'displayName' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'attachments' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'AttachmentFields' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'reactions' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ReactionFields' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<AddReactionMutation, AddReactionMutationVariables>;
+export const RemoveReactionDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'mutation',
+      name: { kind: 'Name', value: 'RemoveReaction' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'messageId' } },
+          type: {
+            kind: 'NonNullType',
+            type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } },
+          },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'emoji' } },
+          type: {
+            kind: 'NonNullType',
+            type: { kind: 'NamedType', name: { kind: 'Name', value: 'String' } },
+          },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'removeReaction' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'messageId' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'messageId' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'emoji' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'emoji' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'MessageFields' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'AttachmentFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Attachment' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'mimeType' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'size' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'width' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'height' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'filename' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'url' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'thumbnailUrl' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ReactionFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ReactionGroup' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'emoji' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'reactedByMe' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'MessageFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'conversationId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'seq' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'cursor' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'body' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'clientMessageId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'editedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'deletedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'sender' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'displayName' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'attachments' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'AttachmentFields' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'reactions' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ReactionFields' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<RemoveReactionMutation, RemoveReactionMutationVariables>;
+export const SearchMessagesDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'query',
+      name: { kind: 'Name', value: 'SearchMessages' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'query' } },
+          type: {
+            kind: 'NonNullType',
+            type: { kind: 'NamedType', name: { kind: 'Name', value: 'String' } },
+          },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'conversationId' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'first' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'Int' } },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'after' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'String' } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'searchMessages' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'query' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'query' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'conversationId' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'conversationId' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'first' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'first' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'after' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'after' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'edges' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'cursor' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'snippet' } },
+                      {
+                        kind: 'Field',
+                        name: { kind: 'Name', value: 'node' },
+                        selectionSet: {
+                          kind: 'SelectionSet',
+                          selections: [
+                            { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                            { kind: 'Field', name: { kind: 'Name', value: 'conversationId' } },
+                            { kind: 'Field', name: { kind: 'Name', value: 'seq' } },
+                            { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+                            {
+                              kind: 'Field',
+                              name: { kind: 'Name', value: 'sender' },
+                              selectionSet: {
+                                kind: 'SelectionSet',
+                                selections: [
+                                  { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                                  { kind: 'Field', name: { kind: 'Name', value: 'displayName' } },
+                                ],
+                              },
+                            },
+                          ],
+                        },
+                      },
+                    ],
+                  },
+                },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'pageInfo' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'FragmentSpread', name: { kind: 'Name', value: 'PageInfoFields' } },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'PageInfoFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'PageInfo' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'hasNextPage' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'hasPreviousPage' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'startCursor' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'endCursor' } },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<SearchMessagesQuery, SearchMessagesQueryVariables>;
 export const MessageAddedDocument = {
   kind: 'Document',
   definitions: [
@@ -3287,6 +4095,19 @@ export const MessageAddedDocument = {
     },
     {
       kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ReactionFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ReactionGroup' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'emoji' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'reactedByMe' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
       name: { kind: 'Name', value: 'MessageFields' },
       typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
       selectionSet: {
@@ -3320,6 +4141,16 @@ export const MessageAddedDocument = {
               kind: 'SelectionSet',
               selections: [
                 { kind: 'FragmentSpread', name: { kind: 'Name', value: 'AttachmentFields' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'reactions' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ReactionFields' } },
               ],
             },
           },
@@ -3385,6 +4216,19 @@ export const MessageUpdatedDocument = {
     },
     {
       kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ReactionFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ReactionGroup' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'emoji' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'reactedByMe' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
       name: { kind: 'Name', value: 'MessageFields' },
       typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
       selectionSet: {
@@ -3418,6 +4262,16 @@ export const MessageUpdatedDocument = {
               kind: 'SelectionSet',
               selections: [
                 { kind: 'FragmentSpread', name: { kind: 'Name', value: 'AttachmentFields' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'reactions' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ReactionFields' } },
               ],
             },
           },

@@ -1,11 +1,15 @@
 // One open conversation: history with scroll-back paging, live messages (messageAdded resumed
-// from the newest cursor), the composer with a typing indicator both ways, and read ticks.
+// from the newest cursor) and changes to them (messageUpdated: edits, deletes, reactions), the
+// composer with a typing indicator both ways, and read ticks.
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import {
+  AddReactionDocument,
   MarkReadDocument,
   MessageAddedDocument,
   MessagesDocument,
+  MessageUpdatedDocument,
   ReadReceiptUpdatedDocument,
+  RemoveReactionDocument,
   SendMessageDocument,
   SetTypingDocument,
   TypingChangedDocument,
@@ -16,6 +20,7 @@ import {
   type PresenceStatus,
   type UserFieldsFragment,
 } from '../../../client/src/index.js';
+import { MessageItem } from './MessageItem.js';
 import { peerOf, PresenceDot, titleOf } from './parts.js';
 import { newClientMessageId } from './session.js';
 
@@ -32,10 +37,11 @@ function mergeMessages(list: Message[], incoming: Message[]): Message[] {
   return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
 }
 
-const TICKS: Record<MessageStatus, string> = { SENT: '✓', DELIVERED: '✓✓', READ: '✓✓' };
-
-const time = (iso: string) =>
-  new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+/** A newer state of messages already shown (one not shown, older than the page, stays out). */
+function replaceMessages(list: Message[], updated: Message[]): Message[] {
+  const bySeq = new Map(updated.map((m) => [m.seq, m]));
+  return list.map((m) => bySeq.get(m.seq) ?? m);
+}
 
 export function ChatView({
   client,
@@ -74,15 +80,34 @@ export function ChatView({
   };
 
   // History first, then live from its newest cursor: nothing missed in between, nothing twice.
+  // Changes are listened to before history is read: those that arrive first are applied on top
+  // of it (every later change arrives later still, so the last one applied is the newest state).
   useEffect(() => {
     let stopLive = () => {};
     let cancelled = false;
+    let early: Message[] | null = [];
+    const stopUpdates = client.subscribe(
+      MessageUpdatedDocument,
+      { conversationId },
+      {
+        next: ({ messageUpdated: m }) => {
+          if (early) early.push(m);
+          else setMessages((list) => replaceMessages(list, [m]));
+        },
+      },
+    );
     client
       .query(MessagesDocument, { conversationId, last: PAGE })
       .then(({ messages: page }) => {
         if (cancelled) return;
         scrollPlan.current = { kind: 'bottom' };
-        setMessages(page.edges.map((e) => e.node));
+        setMessages(
+          replaceMessages(
+            page.edges.map((e) => e.node),
+            early ?? [],
+          ),
+        );
+        early = null;
         setOlder({
           cursor: page.pageInfo.hasPreviousPage ? (page.pageInfo.startCursor ?? null) : null,
           loading: false,
@@ -127,6 +152,7 @@ export function ChatView({
     return () => {
       cancelled = true;
       stopLive();
+      stopUpdates();
       stops.forEach((stop) => stop());
     };
   }, [client, conversationId, me.id]);
@@ -205,7 +231,11 @@ export function ChatView({
     }
     try {
       const { sendMessage: m } = await client.mutate(SendMessageDocument, {
-        input: { conversationId, body, clientMessageId: newClientMessageId() },
+        input: {
+          conversationId,
+          body,
+          clientMessageId: newClientMessageId(),
+        },
       });
       scrollPlan.current = { kind: 'bottom' };
       setMessages((list) => mergeMessages(list, [m]));
@@ -214,6 +244,20 @@ export function ChatView({
       setError(err instanceof Error ? err.message : String(err));
     }
   };
+
+  const react = useCallback(
+    (m: Message, emoji: string, add: boolean) => {
+      const done = add
+        ? client.mutate(AddReactionDocument, { messageId: m.id, emoji }).then((d) => d.addReaction)
+        : client
+            .mutate(RemoveReactionDocument, { messageId: m.id, emoji })
+            .then((d) => d.removeReaction);
+      done
+        .then((updated) => setMessages((list) => replaceMessages(list, [updated])))
+        .catch((err: unknown) => setError(err instanceof Error ? err.message : String(err)));
+    },
+    [client],
+  );
 
   const others = conversation.members.filter((m) => m.id !== me.id);
   /** READ once every other member's receipt covers it; else what the server said. */
@@ -245,32 +289,15 @@ export function ChatView({
         )}
         {messages.map((m) => {
           const mine = m.sender.id === me.id;
-          const status = statusOf(m);
           return (
-            <div
+            <MessageItem
               key={m.seq}
-              className={`message ${mine ? 'mine' : 'theirs'}`}
-              data-testid="message"
-              data-seq={m.seq}
-            >
-              {!mine && conversation.kind === 'GROUP' && <small>{m.sender.displayName}</small>}
-              <span className="body" data-testid="message-body">
-                {m.body ?? <em>deleted</em>}
-              </span>
-              <span className="meta">
-                {time(m.createdAt)}
-                {mine && (
-                  <span
-                    className={`ticks ${status.toLowerCase()}`}
-                    data-testid="ticks"
-                    data-status={status}
-                    title={status.toLowerCase()}
-                  >
-                    {TICKS[status]}
-                  </span>
-                )}
-              </span>
-            </div>
+              message={m}
+              mine={mine}
+              showSender={!mine && conversation.kind === 'GROUP'}
+              status={statusOf(m)}
+              onReact={react}
+            />
           );
         })}
       </div>

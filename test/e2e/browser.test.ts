@@ -187,7 +187,7 @@ describe.skipIf(!chromiumPath)('the demo chat page in Chromium', () => {
     expect(foreign).toEqual([]);
   });
 
-  it("two people find a message by search, react to it and see each other's reactions live", async () => {
+  it("two people find a message by search, react to it, see each other's reactions live and reply", async () => {
     const suffix = String(Date.now()).slice(-7);
     const lea = await openPage();
     const max = await openPage();
@@ -234,7 +234,42 @@ describe.skipIf(!chromiumPath)('the demo chat page in Chromium', () => {
     await picnicOn(lea.page)
       .locator(id('reaction-chip', { 'data-emoji': '👍', 'data-count': '1' }))
       .waitFor();
-    await lea.page.screenshot({ path: path.join(ARTIFACTS, 'reactions.png') });
+
+    // Max replies to it: the composer says to whom (cancellable); Lea sees the reply live with the
+    // quote above it, and her message counts it.
+    await picnicOn(max.page).locator(id('reply-button')).click();
+    await max.page.locator(id('replying-to'), { hasText: 'Replying to Lea: Picnic' }).waitFor();
+    await max.page.click(id('cancel-reply'));
+    await max.page.locator(id('replying-to')).waitFor({ state: 'detached' });
+    await picnicOn(max.page).locator(id('reply-button')).click();
+    await send(max.page, 'Yes! I will bring the cake');
+    await max.page.locator(id('replying-to')).waitFor({ state: 'detached' });
+    const replyOnLea = lea.page.locator(id('message'), { hasText: 'I will bring the cake' });
+    await replyOnLea.locator(id('reply-quote'), { hasText: 'Picnic at the lighthouse' }).waitFor();
+    await picnicOn(lea.page).locator(id('reply-count'), { hasText: '1 reply' }).waitFor();
+    await picnicOn(max.page).locator(id('reply-count'), { hasText: '1 reply' }).waitFor();
+    await lea.page.screenshot({ path: path.join(ARTIFACTS, 'reactions-replies.png') });
+
+    // Lea deletes her message (through the API: the page has no delete): the quote above the
+    // reply turns into "deleted message" live.
+    const token = (await lea.page.evaluate<string | null>("localStorage.getItem('parley.token')"))!;
+    const conversationId = await lea.page
+      .locator(id('chat-view'))
+      .getAttribute('data-conversation-id');
+    const { messages } = await okAt<{ messages: { edges: { node: { id: string } }[] } }>(
+      server,
+      `query($id: ID!) { messages(conversationId: $id, first: 1) { edges { node { id } } } }`,
+      { id: conversationId },
+      token,
+    );
+    await okAt(
+      server,
+      `mutation($id: ID!) { deleteMessage(messageId: $id) { id } }`,
+      { id: messages.edges[0]!.node.id },
+      token,
+    );
+    const replyOnMax = max.page.locator(id('message'), { hasText: 'I will bring the cake' });
+    await replyOnMax.locator(id('reply-quote'), { hasText: 'deleted message' }).waitFor();
     await Promise.all([lea.context.close(), max.context.close()]);
   });
 

@@ -1,12 +1,13 @@
 // The typed client (client/) against a real server: typed operations over HTTP, errors with their
 // codes, messageAdded subscriptions that come back after the network drops — every message
 // exactly once, including those sent while the client was cut off — and reactions (seen live over
-// messageUpdated) and search with its marked snippets.
+// messageUpdated), search with its marked snippets, and replies with the message they answer.
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AddReactionDocument,
   CreateGroupConversationDocument,
+  DeleteMessageDocument,
   EditMessageDocument,
   MeDocument,
   MessageAddedDocument,
@@ -14,6 +15,7 @@ import {
   MessageUpdatedDocument,
   NodeDocument,
   RemoveReactionDocument,
+  RepliesDocument,
   SearchMessagesDocument,
   SendMessageDocument,
   createParleyClient,
@@ -353,5 +355,38 @@ describe('the typed client (client/)', () => {
       query: 'quokka',
     });
     expect(none.edges).toEqual([]);
+  });
+
+  it('sends a reply: it comes back with the message it answers, which counts and lists it', async () => {
+    const annClient = clientOf(ann);
+    const bobClient = clientOf(bob);
+    const { sendMessage: question } = await annClient.mutate(SendMessageDocument, {
+      input: { toPhone: bob.phone, body: 'Tea or coffee?' },
+    });
+    const { sendMessage: answer } = await bobClient.mutate(SendMessageDocument, {
+      input: { conversationId: question.conversationId, body: 'Tea', replyToId: question.id },
+    });
+    expect(answer.replyTo).toEqual({
+      id: question.id,
+      seq: question.seq,
+      body: 'Tea or coffee?',
+      deletedAt: null,
+      sender: { id: ann.id, displayName: 'Ann' },
+    });
+    expect(question.replyCount).toBe(0);
+
+    const { node } = await annClient.query(RepliesDocument, { messageId: question.id });
+    const thread = node && 'replies' in node ? node : null;
+    expect(thread?.replyCount).toBe(1);
+    expect(thread?.replies.edges.map((e) => e.node.id)).toEqual([answer.id]);
+
+    // The answered message deleted: the reply quotes a tombstone.
+    await annClient.mutate(DeleteMessageDocument, { messageId: question.id });
+    const { messages } = await bobClient.query(MessagesDocument, {
+      conversationId: question.conversationId,
+      last: 1,
+    });
+    expect(messages.edges[0]!.node.replyTo).toMatchObject({ id: question.id, body: null });
+    expect(messages.edges[0]!.node.replyTo?.deletedAt).toBeTruthy();
   });
 });

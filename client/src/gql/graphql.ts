@@ -189,6 +189,7 @@ export type ConversationsQuery = {
           editedAt: string | null;
           deletedAt: string | null;
           status: MessageStatus;
+          replyCount: number;
           sender: { id: string; displayName: string };
           attachments: Array<{
             id: string;
@@ -201,6 +202,13 @@ export type ConversationsQuery = {
             thumbnailUrl: string | null;
           }>;
           reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
+          replyTo: {
+            id: string;
+            seq: number;
+            body: string | null;
+            deletedAt: string | null;
+            sender: { id: string; displayName: string };
+          } | null;
         } | null;
       };
     }>;
@@ -241,6 +249,7 @@ export type ConversationQuery = {
       editedAt: string | null;
       deletedAt: string | null;
       status: MessageStatus;
+      replyCount: number;
       sender: { id: string; displayName: string };
       attachments: Array<{
         id: string;
@@ -253,6 +262,13 @@ export type ConversationQuery = {
         thumbnailUrl: string | null;
       }>;
       reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
+      replyTo: {
+        id: string;
+        seq: number;
+        body: string | null;
+        deletedAt: string | null;
+        sender: { id: string; displayName: string };
+      } | null;
     } | null;
   } | null;
 };
@@ -285,6 +301,7 @@ export type StartDirectConversationMutation = {
       editedAt: string | null;
       deletedAt: string | null;
       status: MessageStatus;
+      replyCount: number;
       sender: { id: string; displayName: string };
       attachments: Array<{
         id: string;
@@ -297,6 +314,13 @@ export type StartDirectConversationMutation = {
         thumbnailUrl: string | null;
       }>;
       reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
+      replyTo: {
+        id: string;
+        seq: number;
+        body: string | null;
+        deletedAt: string | null;
+        sender: { id: string; displayName: string };
+      } | null;
     } | null;
   };
 };
@@ -329,6 +353,7 @@ export type CreateGroupConversationMutation = {
       editedAt: string | null;
       deletedAt: string | null;
       status: MessageStatus;
+      replyCount: number;
       sender: { id: string; displayName: string };
       attachments: Array<{
         id: string;
@@ -341,6 +366,13 @@ export type CreateGroupConversationMutation = {
         thumbnailUrl: string | null;
       }>;
       reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
+      replyTo: {
+        id: string;
+        seq: number;
+        body: string | null;
+        deletedAt: string | null;
+        sender: { id: string; displayName: string };
+      } | null;
     } | null;
   };
 };
@@ -374,6 +406,7 @@ export type AddMembersMutation = {
       editedAt: string | null;
       deletedAt: string | null;
       status: MessageStatus;
+      replyCount: number;
       sender: { id: string; displayName: string };
       attachments: Array<{
         id: string;
@@ -386,6 +419,13 @@ export type AddMembersMutation = {
         thumbnailUrl: string | null;
       }>;
       reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
+      replyTo: {
+        id: string;
+        seq: number;
+        body: string | null;
+        deletedAt: string | null;
+        sender: { id: string; displayName: string };
+      } | null;
     } | null;
   };
 };
@@ -429,6 +469,7 @@ export type MessageFieldsFragment = {
   editedAt: string | null;
   deletedAt: string | null;
   status: MessageStatus;
+  replyCount: number;
   sender: { id: string; displayName: string };
   attachments: Array<{
     id: string;
@@ -441,6 +482,21 @@ export type MessageFieldsFragment = {
     thumbnailUrl: string | null;
   }>;
   reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
+  replyTo: {
+    id: string;
+    seq: number;
+    body: string | null;
+    deletedAt: string | null;
+    sender: { id: string; displayName: string };
+  } | null;
+};
+
+export type QuotedMessageFieldsFragment = {
+  id: string;
+  seq: number;
+  body: string | null;
+  deletedAt: string | null;
+  sender: { id: string; displayName: string };
 };
 
 export type ReactionFieldsFragment = { emoji: string; count: number; reactedByMe: boolean };
@@ -479,6 +535,7 @@ export type ConversationFieldsFragment = {
     editedAt: string | null;
     deletedAt: string | null;
     status: MessageStatus;
+    replyCount: number;
     sender: { id: string; displayName: string };
     attachments: Array<{
       id: string;
@@ -491,6 +548,13 @@ export type ConversationFieldsFragment = {
       thumbnailUrl: string | null;
     }>;
     reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
+    replyTo: {
+      id: string;
+      seq: number;
+      body: string | null;
+      deletedAt: string | null;
+      sender: { id: string; displayName: string };
+    } | null;
   } | null;
 };
 
@@ -524,6 +588,7 @@ export type MessagesQuery = {
         editedAt: string | null;
         deletedAt: string | null;
         status: MessageStatus;
+        replyCount: number;
         sender: { id: string; displayName: string };
         attachments: Array<{
           id: string;
@@ -536,6 +601,13 @@ export type MessagesQuery = {
           thumbnailUrl: string | null;
         }>;
         reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
+        replyTo: {
+          id: string;
+          seq: number;
+          body: string | null;
+          deletedAt: string | null;
+          sender: { id: string; displayName: string };
+        } | null;
       };
     }>;
     pageInfo: {
@@ -563,6 +635,7 @@ export type SendMessageMutation = {
     editedAt: string | null;
     deletedAt: string | null;
     status: MessageStatus;
+    replyCount: number;
     sender: { id: string; displayName: string };
     attachments: Array<{
       id: string;
@@ -575,6 +648,13 @@ export type SendMessageMutation = {
       thumbnailUrl: string | null;
     }>;
     reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
+    replyTo: {
+      id: string;
+      seq: number;
+      body: string | null;
+      deletedAt: string | null;
+      sender: { id: string; displayName: string };
+    } | null;
   };
 };
 
@@ -594,6 +674,7 @@ export type EditMessageMutation = {
     editedAt: string | null;
     deletedAt: string | null;
     status: MessageStatus;
+    replyCount: number;
     sender: { id: string; displayName: string };
     attachments: Array<{
       id: string;
@@ -606,6 +687,13 @@ export type EditMessageMutation = {
       thumbnailUrl: string | null;
     }>;
     reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
+    replyTo: {
+      id: string;
+      seq: number;
+      body: string | null;
+      deletedAt: string | null;
+      sender: { id: string; displayName: string };
+    } | null;
   };
 };
 
@@ -625,6 +713,7 @@ export type DeleteMessageMutation = {
     editedAt: string | null;
     deletedAt: string | null;
     status: MessageStatus;
+    replyCount: number;
     sender: { id: string; displayName: string };
     attachments: Array<{
       id: string;
@@ -637,7 +726,73 @@ export type DeleteMessageMutation = {
       thumbnailUrl: string | null;
     }>;
     reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
+    replyTo: {
+      id: string;
+      seq: number;
+      body: string | null;
+      deletedAt: string | null;
+      sender: { id: string; displayName: string };
+    } | null;
   };
+};
+
+export type RepliesQueryVariables = Exact<{
+  messageId: string | number;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+export type RepliesQuery = {
+  node:
+    | {
+        id: string;
+        replyCount: number;
+        replies: {
+          edges: Array<{
+            cursor: string;
+            node: {
+              id: string;
+              conversationId: string;
+              seq: number;
+              cursor: string;
+              body: string | null;
+              clientMessageId: string | null;
+              createdAt: string;
+              editedAt: string | null;
+              deletedAt: string | null;
+              status: MessageStatus;
+              replyCount: number;
+              sender: { id: string; displayName: string };
+              attachments: Array<{
+                id: string;
+                mimeType: string;
+                size: number;
+                width: number | null;
+                height: number | null;
+                filename: string;
+                url: string;
+                thumbnailUrl: string | null;
+              }>;
+              reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
+              replyTo: {
+                id: string;
+                seq: number;
+                body: string | null;
+                deletedAt: string | null;
+                sender: { id: string; displayName: string };
+              } | null;
+            };
+          }>;
+          pageInfo: {
+            hasNextPage: boolean;
+            hasPreviousPage: boolean;
+            startCursor: string | null;
+            endCursor: string | null;
+          };
+        };
+      }
+    | Record<PropertyKey, never>
+    | null;
 };
 
 export type NodeQueryVariables = Exact<{
@@ -670,6 +825,7 @@ export type NodeQuery = {
           editedAt: string | null;
           deletedAt: string | null;
           status: MessageStatus;
+          replyCount: number;
           sender: { id: string; displayName: string };
           attachments: Array<{
             id: string;
@@ -682,6 +838,13 @@ export type NodeQuery = {
             thumbnailUrl: string | null;
           }>;
           reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
+          replyTo: {
+            id: string;
+            seq: number;
+            body: string | null;
+            deletedAt: string | null;
+            sender: { id: string; displayName: string };
+          } | null;
         } | null;
       }
     | {
@@ -696,6 +859,7 @@ export type NodeQuery = {
         editedAt: string | null;
         deletedAt: string | null;
         status: MessageStatus;
+        replyCount: number;
         sender: { id: string; displayName: string };
         attachments: Array<{
           id: string;
@@ -708,6 +872,13 @@ export type NodeQuery = {
           thumbnailUrl: string | null;
         }>;
         reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
+        replyTo: {
+          id: string;
+          seq: number;
+          body: string | null;
+          deletedAt: string | null;
+          sender: { id: string; displayName: string };
+        } | null;
       }
     | {
         __typename: 'User';
@@ -736,6 +907,7 @@ export type AddReactionMutation = {
     editedAt: string | null;
     deletedAt: string | null;
     status: MessageStatus;
+    replyCount: number;
     sender: { id: string; displayName: string };
     attachments: Array<{
       id: string;
@@ -748,6 +920,13 @@ export type AddReactionMutation = {
       thumbnailUrl: string | null;
     }>;
     reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
+    replyTo: {
+      id: string;
+      seq: number;
+      body: string | null;
+      deletedAt: string | null;
+      sender: { id: string; displayName: string };
+    } | null;
   };
 };
 
@@ -768,6 +947,7 @@ export type RemoveReactionMutation = {
     editedAt: string | null;
     deletedAt: string | null;
     status: MessageStatus;
+    replyCount: number;
     sender: { id: string; displayName: string };
     attachments: Array<{
       id: string;
@@ -780,6 +960,13 @@ export type RemoveReactionMutation = {
       thumbnailUrl: string | null;
     }>;
     reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
+    replyTo: {
+      id: string;
+      seq: number;
+      body: string | null;
+      deletedAt: string | null;
+      sender: { id: string; displayName: string };
+    } | null;
   };
 };
 
@@ -829,6 +1016,7 @@ export type MessageAddedSubscription = {
     editedAt: string | null;
     deletedAt: string | null;
     status: MessageStatus;
+    replyCount: number;
     sender: { id: string; displayName: string };
     attachments: Array<{
       id: string;
@@ -841,6 +1029,13 @@ export type MessageAddedSubscription = {
       thumbnailUrl: string | null;
     }>;
     reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
+    replyTo: {
+      id: string;
+      seq: number;
+      body: string | null;
+      deletedAt: string | null;
+      sender: { id: string; displayName: string };
+    } | null;
   };
 };
 
@@ -860,6 +1055,7 @@ export type MessageUpdatedSubscription = {
     editedAt: string | null;
     deletedAt: string | null;
     status: MessageStatus;
+    replyCount: number;
     sender: { id: string; displayName: string };
     attachments: Array<{
       id: string;
@@ -872,6 +1068,13 @@ export type MessageUpdatedSubscription = {
       thumbnailUrl: string | null;
     }>;
     reactions: Array<{ emoji: string; count: number; reactedByMe: boolean }>;
+    replyTo: {
+      id: string;
+      seq: number;
+      body: string | null;
+      deletedAt: string | null;
+      sender: { id: string; displayName: string };
+    } | null;
   };
 };
 
@@ -1006,6 +1209,36 @@ export const ReactionFieldsFragmentDoc = {
     },
   ],
 } as unknown as DocumentNode<ReactionFieldsFragment, unknown>;
+export const QuotedMessageFieldsFragmentDoc = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'QuotedMessageFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'seq' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'body' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'deletedAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'sender' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'displayName' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<QuotedMessageFieldsFragment, unknown>;
 export const MessageFieldsFragmentDoc = {
   kind: 'Document',
   definitions: [
@@ -1057,6 +1290,17 @@ export const MessageFieldsFragmentDoc = {
               ],
             },
           },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'replyTo' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'QuotedMessageFields' } },
+              ],
+            },
+          },
+          { kind: 'Field', name: { kind: 'Name', value: 'replyCount' } },
         ],
       },
     },
@@ -1088,6 +1332,31 @@ export const MessageFieldsFragmentDoc = {
           { kind: 'Field', name: { kind: 'Name', value: 'emoji' } },
           { kind: 'Field', name: { kind: 'Name', value: 'count' } },
           { kind: 'Field', name: { kind: 'Name', value: 'reactedByMe' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'QuotedMessageFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'seq' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'body' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'deletedAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'sender' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'displayName' } },
+              ],
+            },
+          },
         ],
       },
     },
@@ -1174,6 +1443,31 @@ export const ConversationFieldsFragmentDoc = {
     },
     {
       kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'QuotedMessageFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'seq' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'body' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'deletedAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'sender' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'displayName' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
       name: { kind: 'Name', value: 'UserFields' },
       typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'User' } },
       selectionSet: {
@@ -1243,6 +1537,17 @@ export const ConversationFieldsFragmentDoc = {
               ],
             },
           },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'replyTo' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'QuotedMessageFields' } },
+              ],
+            },
+          },
+          { kind: 'Field', name: { kind: 'Name', value: 'replyCount' } },
         ],
       },
     },
@@ -1791,6 +2096,31 @@ export const ConversationsDocument = {
     },
     {
       kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'QuotedMessageFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'seq' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'body' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'deletedAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'sender' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'displayName' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
       name: { kind: 'Name', value: 'MessageFields' },
       typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
       selectionSet: {
@@ -1837,6 +2167,17 @@ export const ConversationsDocument = {
               ],
             },
           },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'replyTo' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'QuotedMessageFields' } },
+              ],
+            },
+          },
+          { kind: 'Field', name: { kind: 'Name', value: 'replyCount' } },
         ],
       },
     },
@@ -1997,6 +2338,31 @@ export const ConversationDocument = {
     },
     {
       kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'QuotedMessageFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'seq' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'body' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'deletedAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'sender' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'displayName' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
       name: { kind: 'Name', value: 'MessageFields' },
       typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
       selectionSet: {
@@ -2043,6 +2409,17 @@ export const ConversationDocument = {
               ],
             },
           },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'replyTo' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'QuotedMessageFields' } },
+              ],
+            },
+          },
+          { kind: 'Field', name: { kind: 'Name', value: 'replyCount' } },
         ],
       },
     },
@@ -2189,6 +2566,31 @@ export const StartDirectConversationDocument = {
     },
     {
       kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'QuotedMessageFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'seq' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'body' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'deletedAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'sender' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'displayName' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
       name: { kind: 'Name', value: 'MessageFields' },
       typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
       selectionSet: {
@@ -2235,6 +2637,17 @@ export const StartDirectConversationDocument = {
               ],
             },
           },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'replyTo' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'QuotedMessageFields' } },
+              ],
+            },
+          },
+          { kind: 'Field', name: { kind: 'Name', value: 'replyCount' } },
         ],
       },
     },
@@ -2387,6 +2800,31 @@ export const CreateGroupConversationDocument = {
     },
     {
       kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'QuotedMessageFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'seq' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'body' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'deletedAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'sender' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'displayName' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
       name: { kind: 'Name', value: 'MessageFields' },
       typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
       selectionSet: {
@@ -2433,6 +2871,17 @@ export const CreateGroupConversationDocument = {
               ],
             },
           },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'replyTo' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'QuotedMessageFields' } },
+              ],
+            },
+          },
+          { kind: 'Field', name: { kind: 'Name', value: 'replyCount' } },
         ],
       },
     },
@@ -2601,6 +3050,31 @@ export const AddMembersDocument = {
     },
     {
       kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'QuotedMessageFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'seq' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'body' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'deletedAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'sender' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'displayName' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
       name: { kind: 'Name', value: 'MessageFields' },
       typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
       selectionSet: {
@@ -2647,6 +3121,17 @@ export const AddMembersDocument = {
               ],
             },
           },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'replyTo' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'QuotedMessageFields' } },
+              ],
+            },
+          },
+          { kind: 'Field', name: { kind: 'Name', value: 'replyCount' } },
         ],
       },
     },
@@ -2958,6 +3443,31 @@ export const MessagesDocument = {
     },
     {
       kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'QuotedMessageFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'seq' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'body' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'deletedAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'sender' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'displayName' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
       name: { kind: 'Name', value: 'MessageFields' },
       typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
       selectionSet: {
@@ -3004,6 +3514,17 @@ export const MessagesDocument = {
               ],
             },
           },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'replyTo' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'QuotedMessageFields' } },
+              ],
+            },
+          },
+          { kind: 'Field', name: { kind: 'Name', value: 'replyCount' } },
         ],
       },
     },
@@ -3096,6 +3617,31 @@ export const SendMessageDocument = {
     },
     {
       kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'QuotedMessageFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'seq' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'body' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'deletedAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'sender' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'displayName' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
       name: { kind: 'Name', value: 'MessageFields' },
       typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
       selectionSet: {
@@ -3142,6 +3688,17 @@ export const SendMessageDocument = {
               ],
             },
           },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'replyTo' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'QuotedMessageFields' } },
+              ],
+            },
+          },
+          { kind: 'Field', name: { kind: 'Name', value: 'replyCount' } },
         ],
       },
     },
@@ -3220,6 +3777,31 @@ export const EditMessageDocument = {
     },
     {
       kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'QuotedMessageFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'seq' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'body' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'deletedAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'sender' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'displayName' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
       name: { kind: 'Name', value: 'MessageFields' },
       typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
       selectionSet: {
@@ -3266,6 +3848,17 @@ export const EditMessageDocument = {
               ],
             },
           },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'replyTo' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'QuotedMessageFields' } },
+              ],
+            },
+          },
+          { kind: 'Field', name: { kind: 'Name', value: 'replyCount' } },
         ],
       },
     },
@@ -3344,6 +3937,31 @@ export const DeleteMessageDocument = {
     },
     {
       kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'QuotedMessageFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'seq' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'body' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'deletedAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'sender' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'displayName' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
       name: { kind: 'Name', value: 'MessageFields' },
       typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
       selectionSet: {
@@ -3390,11 +4008,273 @@ export const DeleteMessageDocument = {
               ],
             },
           },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'replyTo' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'QuotedMessageFields' } },
+              ],
+            },
+          },
+          { kind: 'Field', name: { kind: 'Name', value: 'replyCount' } },
         ],
       },
     },
   ],
 } as unknown as DocumentNode<DeleteMessageMutation, DeleteMessageMutationVariables>;
+export const RepliesDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'query',
+      name: { kind: 'Name', value: 'Replies' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'messageId' } },
+          type: {
+            kind: 'NonNullType',
+            type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } },
+          },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'first' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'Int' } },
+        },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'after' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'String' } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'node' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'id' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'messageId' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                {
+                  kind: 'InlineFragment',
+                  typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'replyCount' } },
+                      {
+                        kind: 'Field',
+                        name: { kind: 'Name', value: 'replies' },
+                        arguments: [
+                          {
+                            kind: 'Argument',
+                            name: { kind: 'Name', value: 'first' },
+                            value: { kind: 'Variable', name: { kind: 'Name', value: 'first' } },
+                          },
+                          {
+                            kind: 'Argument',
+                            name: { kind: 'Name', value: 'after' },
+                            value: { kind: 'Variable', name: { kind: 'Name', value: 'after' } },
+                          },
+                        ],
+                        selectionSet: {
+                          kind: 'SelectionSet',
+                          selections: [
+                            {
+                              kind: 'Field',
+                              name: { kind: 'Name', value: 'edges' },
+                              selectionSet: {
+                                kind: 'SelectionSet',
+                                selections: [
+                                  { kind: 'Field', name: { kind: 'Name', value: 'cursor' } },
+                                  {
+                                    kind: 'Field',
+                                    name: { kind: 'Name', value: 'node' },
+                                    selectionSet: {
+                                      kind: 'SelectionSet',
+                                      selections: [
+                                        {
+                                          kind: 'FragmentSpread',
+                                          name: { kind: 'Name', value: 'MessageFields' },
+                                        },
+                                      ],
+                                    },
+                                  },
+                                ],
+                              },
+                            },
+                            {
+                              kind: 'Field',
+                              name: { kind: 'Name', value: 'pageInfo' },
+                              selectionSet: {
+                                kind: 'SelectionSet',
+                                selections: [
+                                  {
+                                    kind: 'FragmentSpread',
+                                    name: { kind: 'Name', value: 'PageInfoFields' },
+                                  },
+                                ],
+                              },
+                            },
+                          ],
+                        },
+                      },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'AttachmentFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Attachment' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'mimeType' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'size' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'width' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'height' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'filename' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'url' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'thumbnailUrl' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'ReactionFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'ReactionGroup' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'emoji' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'count' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'reactedByMe' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'QuotedMessageFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'seq' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'body' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'deletedAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'sender' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'displayName' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'MessageFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'conversationId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'seq' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'cursor' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'body' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'clientMessageId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'editedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'deletedAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'sender' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'displayName' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'attachments' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'AttachmentFields' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'reactions' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'ReactionFields' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'replyTo' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'QuotedMessageFields' } },
+              ],
+            },
+          },
+          { kind: 'Field', name: { kind: 'Name', value: 'replyCount' } },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'PageInfoFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'PageInfo' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'hasNextPage' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'hasPreviousPage' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'startCursor' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'endCursor' } },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<RepliesQuery, RepliesQueryVariables>;
 export const NodeDocument = {
   kind: 'Document',
   definitions: [
@@ -3540,6 +4420,31 @@ export const NodeDocument = {
     },
     {
       kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'QuotedMessageFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'seq' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'body' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'deletedAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'sender' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'displayName' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
       name: { kind: 'Name', value: 'MessageFields' },
       typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
       selectionSet: {
@@ -3586,6 +4491,17 @@ export const NodeDocument = {
               ],
             },
           },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'replyTo' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'QuotedMessageFields' } },
+              ],
+            },
+          },
+          { kind: 'Field', name: { kind: 'Name', value: 'replyCount' } },
         ],
       },
     },
@@ -3710,6 +4626,31 @@ export const AddReactionDocument = {
     },
     {
       kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'QuotedMessageFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'seq' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'body' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'deletedAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'sender' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'displayName' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
       name: { kind: 'Name', value: 'MessageFields' },
       typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
       selectionSet: {
@@ -3756,6 +4697,17 @@ export const AddReactionDocument = {
               ],
             },
           },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'replyTo' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'QuotedMessageFields' } },
+              ],
+            },
+          },
+          { kind: 'Field', name: { kind: 'Name', value: 'replyCount' } },
         ],
       },
     },
@@ -3847,6 +4799,31 @@ export const RemoveReactionDocument = {
     },
     {
       kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'QuotedMessageFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'seq' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'body' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'deletedAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'sender' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'displayName' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
       name: { kind: 'Name', value: 'MessageFields' },
       typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
       selectionSet: {
@@ -3893,6 +4870,17 @@ export const RemoveReactionDocument = {
               ],
             },
           },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'replyTo' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'QuotedMessageFields' } },
+              ],
+            },
+          },
+          { kind: 'Field', name: { kind: 'Name', value: 'replyCount' } },
         ],
       },
     },
@@ -4108,6 +5096,31 @@ export const MessageAddedDocument = {
     },
     {
       kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'QuotedMessageFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'seq' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'body' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'deletedAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'sender' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'displayName' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
       name: { kind: 'Name', value: 'MessageFields' },
       typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
       selectionSet: {
@@ -4154,6 +5167,17 @@ export const MessageAddedDocument = {
               ],
             },
           },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'replyTo' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'QuotedMessageFields' } },
+              ],
+            },
+          },
+          { kind: 'Field', name: { kind: 'Name', value: 'replyCount' } },
         ],
       },
     },
@@ -4229,6 +5253,31 @@ export const MessageUpdatedDocument = {
     },
     {
       kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'QuotedMessageFields' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'seq' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'body' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'deletedAt' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'sender' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'displayName' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
       name: { kind: 'Name', value: 'MessageFields' },
       typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
       selectionSet: {
@@ -4275,6 +5324,17 @@ export const MessageUpdatedDocument = {
               ],
             },
           },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'replyTo' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'FragmentSpread', name: { kind: 'Name', value: 'QuotedMessageFields' } },
+              ],
+            },
+          },
+          { kind: 'Field', name: { kind: 'Name', value: 'replyCount' } },
         ],
       },
     },

@@ -15,6 +15,11 @@ import type { AttachmentRow, MemberRow, MessageRow, UserRow } from './schema.js'
 import { findUsersByIds } from './users.js';
 import { blockedAmong } from './blocks.js';
 import { findEarlierBodies, type MessageEditRow } from './message-edits.js';
+import { countUnreadMentions } from './mentions.js';
+import { findReplyPages, type ReplyPage, type ReplyPageQuery } from './replies.js';
+
+/** A page of one message's thread: the message and the window. */
+export type ReplyPageKey = MessageKey & ReplyPageQuery;
 
 export interface Loaders {
   user: DataLoader<string, UserRow | undefined>;
@@ -36,9 +41,14 @@ export interface Loaders {
   blocked: DataLoader<string, boolean>;
   /** Earlier bodies of a message, oldest first. */
   edits: DataLoader<MessageKey, MessageEditRow[], string>;
+  /** A page of a message's replies (one statement per window for all the messages asked). */
+  replies: DataLoader<ReplyPageKey, ReplyPage, string>;
+  /** The viewer's unread mentions in a conversation (0 when not a member). */
+  unreadMentions: DataLoader<string, number>;
 }
 
 const keyOf = (k: MessageKey) => `${k.conversationId}:${k.seq}`;
+const replyKeyOf = (k: ReplyPageKey) => `${k.conversationId}:${k.seq}:${k.afterSeq}:${k.limit}`;
 
 export function createLoaders(
   db: Executor,
@@ -63,6 +73,8 @@ class LazyLoaders implements Loaders {
   #delivered?: Loaders['delivered'];
   #blocked?: Loaders['blocked'];
   #edits?: Loaders['edits'];
+  #replies?: Loaders['replies'];
+  #unreadMentions?: Loaders['unreadMentions'];
 
   constructor(
     private readonly db: Executor,
@@ -157,6 +169,42 @@ class LazyLoaders implements Loaders {
         return keys.map((k) => byKey.get(keyOf(k)) ?? []);
       },
       { cacheKeyFn: keyOf, cache },
+    ));
+  }
+
+  get replies(): Loaders['replies'] {
+    const { db, cache } = this;
+    const windowOf = (k: ReplyPageKey) => `${k.afterSeq}:${k.limit}`;
+    return (this.#replies ??= new DataLoader(
+      async (keys) => {
+        // Usually one window (the same `first`/`after` on every message of a page).
+        const byWindow = new Map<string, ReplyPageKey[]>();
+        for (const k of keys) {
+          const list = byWindow.get(windowOf(k)) ?? [];
+          list.push(k);
+          byWindow.set(windowOf(k), list);
+        }
+        const pages = new Map<string, ReplyPage>();
+        for (const list of byWindow.values()) {
+          const found = await findReplyPages(db, list, list[0]!);
+          list.forEach((k, i) => pages.set(replyKeyOf(k), found[i]!));
+        }
+        return keys.map((k) => pages.get(replyKeyOf(k))!);
+      },
+      { cacheKeyFn: replyKeyOf, cache },
+    ));
+  }
+
+  get unreadMentions(): Loaders['unreadMentions'] {
+    const { db, viewerId, cache } = this;
+    return (this.#unreadMentions ??= new DataLoader(
+      async (conversationIds) => {
+        const counts = viewerId
+          ? await countUnreadMentions(db, viewerId, conversationIds)
+          : new Map<string, number>();
+        return conversationIds.map((id) => counts.get(id) ?? 0);
+      },
+      { cache },
     ));
   }
 

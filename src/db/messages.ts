@@ -2,6 +2,7 @@ import { and, asc, desc, eq, getTableColumns, gt, lt, sql, type SQL } from 'driz
 import {
   arrayLiteral,
   pairIn,
+  pgErrorCode,
   pgArray,
   preparedStatement,
   prepareOnce,
@@ -77,7 +78,7 @@ export async function updateMessage(
   db: Executor,
   key: MessageKey,
   // Empty: only the change position moves (a reaction changed).
-  change: { body?: string | null; editedAt?: Date; deletedAt?: Date },
+  change: { body?: string | null; editedAt?: Date; deletedAt?: Date; mentionUserIds?: null },
 ): Promise<LiveMessage | undefined> {
   const [position] = await db
     .update(conversations)
@@ -231,12 +232,16 @@ export type PageRow = [
   senderDisplayName: string,
   kind: 'USER' | 'SYSTEM',
   systemEvent: SystemEventData | null,
+  replyToSeq: number | null,
+  replyCount: number,
+  mentionUserIds: unknown,
 ];
 
 const memberPageSql = (forward: boolean) => sql`
   select v.last_seq, v.last_delivered_seq, p.seq, p.sender_id, p.body, p.client_message_id,
          p.created_at, p.edited_at, p.deleted_at, p.attachment_count, p.change_seq,
-         p.sender_phone, p.sender_display_name, p.kind, p.system_event
+         p.sender_phone, p.sender_display_name, p.kind, p.system_event,
+         p.reply_to_seq, p.reply_count, p.mention_user_ids
     from (select c.last_seq, m.last_delivered_seq
             from conversations c
             join conversation_members m
@@ -246,13 +251,24 @@ const memberPageSql = (forward: boolean) => sql`
       select msg.seq, msg.sender_id, msg.body, msg.client_message_id, msg.created_at,
              msg.edited_at, msg.deleted_at, msg.attachment_count, msg.change_seq,
              u.phone as sender_phone, u.display_name as sender_display_name,
-             msg.kind, msg.system_event
+             msg.kind, msg.system_event, msg.reply_to_seq, msg.reply_count, msg.mention_user_ids
         from messages msg
         join users u on u.id = msg.sender_id
        where msg.conversation_id = ${sql.placeholder('conversationId')}
          and msg.seq > ${sql.placeholder('afterSeq')} and msg.seq < ${sql.placeholder('beforeSeq')}
        order by msg.seq ${forward ? sql`asc` : sql`desc`}
        limit ${sql.placeholder('limit')}) p on true`;
+
+/**
+ * A uuid[] as the drivers give it (an array; its text form '{…}' where a driver left it unparsed)
+ * → the ids, or null for NULL.
+ */
+export function uuidsOrNull(v: unknown): string[] | null {
+  if (v === null || v === undefined) return null;
+  if (Array.isArray(v)) return v as string[];
+  const text = String(v);
+  return text === '{}' ? [] : text.slice(1, -1).split(',');
+}
 
 /** A timestamp as the drivers give it (postgres.js: text, PGlite: a Date) → a Date. */
 export const toDate = (v: string | Date) => (typeof v === 'string' ? new Date(v) : v);
@@ -315,14 +331,28 @@ export function pageMessages(
       changeSeq: r[10],
       kind: r[13],
       systemEvent: r[14],
+      replyToSeq: r[15],
+      replyCount: Number(r[16]),
+      mentionUserIds: uuidsOrNull(r[17]),
       sender: { id: r[3], phone: r[11], displayName: r[12] },
     };
   }
   return messages;
 }
 
-/** Raised by parley_send_message when an attachment id is not the sender's unattached upload. */
-export const ATTACHMENT_NOT_AVAILABLE = 'P0002';
+/**
+ * SQLSTATEs the send function raises (drizzle/0014) for what the sender asked that cannot be:
+ * an attachment that is not their unattached upload, a reply to no message of the conversation,
+ * a reply to a deleted or SYSTEM message, a mention of someone who is not a member.
+ */
+const REFUSALS = {
+  P0002: 'attachmentNotAvailable',
+  PY001: 'replyNotFound',
+  PY002: 'replyNotAnswerable',
+  PY003: 'mentionNotMember',
+} as const;
+
+export type SendRefusal = (typeof REFUSALS)[keyof typeof REFUSALS];
 
 export interface SendResult {
   message: MessageRow;
@@ -334,12 +364,7 @@ export interface SendResult {
   outboxId: number | null;
 }
 
-/**
- * The whole send in one statement (see drizzle/0007_stream_positions.sql).
- * Undefined when the sender is not a member of the conversation; rejects with SQLSTATE
- * ATTACHMENT_NOT_AVAILABLE when an attachment is not an unattached upload of the sender.
- */
-/** A row of the send functions (drizzle/0007 parley_send_message, 0008 parley_send_messages). */
+/** A row of the send functions (drizzle/0014 parley_send_message and parley_send_messages). */
 interface SentRow {
   conversation_id: string;
   seq: number;
@@ -356,6 +381,9 @@ interface SentRow {
   sender_display_name: string;
   member_version: number;
   change_seq: number | null;
+  reply_to_seq: number | null;
+  reply_count: number;
+  mention_user_ids: unknown;
 }
 
 function toSendResult(row: SentRow): SendResult {
@@ -374,6 +402,9 @@ function toSendResult(row: SentRow): SendResult {
       // The send functions make (and find by client message id) people's messages only.
       kind: 'USER',
       systemEvent: null,
+      replyToSeq: row.reply_to_seq,
+      replyCount: Number(row.reply_count),
+      mentionUserIds: uuidsOrNull(row.mention_user_ids),
     },
     existed: row.existed,
     outboxId: row.outbox_id === null ? null : Number(row.outbox_id),
@@ -382,34 +413,50 @@ function toSendResult(row: SentRow): SendResult {
   };
 }
 
+/** A message sent on its own (see sendInOneStatement). */
+export interface SendOneInput {
+  conversationId: string;
+  senderId: string;
+  body: string;
+  clientMessageId: string | null;
+  /** Uploads of the sender to attach (validated uuids); empty: none. */
+  attachmentIds: readonly string[];
+  /** The seq of the message (same conversation) it replies to; null: none. */
+  replyToSeq: number | null;
+  /** Members it mentions (validated, distinct uuids, in order); empty: none. */
+  mentionUserIds: readonly string[];
+}
+
 /**
- * The whole send in one statement (see drizzle/0007_stream_positions.sql), for a message with
- * attachments; a message without goes through sendBatch. Undefined when the sender is not a
- * member of the conversation; rejects with SQLSTATE ATTACHMENT_NOT_AVAILABLE when an attachment
- * is not an unattached upload of the sender.
+ * The whole send in one statement (drizzle/0014 parley_send_message), for a message with
+ * attachments, a reply or mentions; a plain message goes through sendBatch. Undefined when the
+ * sender is not a member of the conversation; `refused` (and nothing written) when what it asks
+ * cannot be: see SendRefusal.
  */
 export async function sendInOneStatement(
   db: Executor,
-  input: {
-    conversationId: string;
-    senderId: string;
-    body: string;
-    clientMessageId: string | null;
-    /** Uploads of the sender to attach (validated uuids); empty: none. */
-    attachmentIds: readonly string[];
-  },
-): Promise<SendResult | undefined> {
-  const [row] = (await sendOneQuery(db).execute({
-    conversationId: input.conversationId,
-    senderId: input.senderId,
-    body: input.body,
-    clientMessageId: input.clientMessageId,
-    attachmentIds: arrayLiteral(input.attachmentIds),
-  })) as unknown as SentRow[];
-  return row && toSendResult(row);
+  input: SendOneInput,
+): Promise<SendResult | { refused: SendRefusal } | undefined> {
+  try {
+    const [row] = (await sendOneQuery(db).execute({
+      conversationId: input.conversationId,
+      senderId: input.senderId,
+      body: input.body,
+      clientMessageId: input.clientMessageId,
+      attachmentIds: arrayLiteral(input.attachmentIds),
+      replyToSeq: input.replyToSeq,
+      mentionUserIds: input.mentionUserIds.length > 0 ? arrayLiteral(input.mentionUserIds) : null,
+    })) as unknown as SentRow[];
+    return row && toSendResult(row);
+  } catch (err) {
+    // The one statement failed as a whole: nothing was written.
+    const refused = REFUSALS[pgErrorCode(err) as keyof typeof REFUSALS] as SendRefusal | undefined;
+    if (refused) return { refused };
+    throw err;
+  }
 }
 
-/** One message of a batch sent into one conversation (without attachments). */
+/** One message of a batch sent into one conversation (no attachments, reply or mentions). */
 export interface SendItem {
   senderId: string;
   body: string;
@@ -432,6 +479,9 @@ const SENT_COLUMNS = [
   'sender_display_name',
   'member_version',
   'change_seq',
+  'reply_to_seq',
+  'reply_count',
+  'mention_user_ids',
 ] as const;
 
 /** The send functions' columns, selected by name (`ord` too for a batch). */
@@ -443,7 +493,7 @@ const sendOneQuery = prepareOnce((db) =>
   db
     .select(sentColumns(SENT_COLUMNS))
     .from(
-      sql`parley_send_message(${sql.placeholder('conversationId')}::uuid, ${sql.placeholder('senderId')}::uuid, ${sql.placeholder('body')}::text, ${sql.placeholder('clientMessageId')}::text, ${sql.placeholder('attachmentIds')}::uuid[])`,
+      sql`parley_send_message(${sql.placeholder('conversationId')}::uuid, ${sql.placeholder('senderId')}::uuid, ${sql.placeholder('body')}::text, ${sql.placeholder('clientMessageId')}::text, ${sql.placeholder('attachmentIds')}::uuid[], ${sql.placeholder('replyToSeq')}::int, ${sql.placeholder('mentionUserIds')}::uuid[])`,
     )
     .prepare('send_message'),
 );
@@ -458,7 +508,7 @@ const sendBatchQuery = prepareOnce((db) =>
 );
 
 /**
- * Sends messages into one conversation in one statement and one commit (drizzle/0008): seqs in
+ * Sends messages into one conversation in one statement and one commit (drizzle/0014): seqs in
  * item order, after the conversation's last. Result i is item i's message; undefined where the
  * sender is not a member.
  */

@@ -100,6 +100,8 @@ export interface PushClaim {
   attachmentCount: number;
   senderName: string;
   createdAt: Date;
+  /** The message mentions the recipient. */
+  mentioned: boolean;
 }
 
 export type PushKey = Pick<PushClaim, 'conversationId' | 'seq' | 'endpoint'>;
@@ -114,7 +116,8 @@ export async function findPushClaims(
     db,
     sql`select d.seq, d.endpoint, d.user_id, d.attempts, d.sending_at, d.created_at,
                ps.p256dh, ps.auth, cm.last_read_seq, m.body, m.deleted_at is not null as deleted,
-               m.attachment_count, u.display_name
+               m.attachment_count, u.display_name,
+               coalesce(d.user_id = any(m.mention_user_ids), false) as mentioned
           from push_deliveries d
           join messages m on m.conversation_id = d.conversation_id and m.seq = d.seq
           join users u on u.id = m.sender_id
@@ -143,6 +146,7 @@ export async function findPushClaims(
     attachmentCount: Number(row.attachment_count),
     senderName: row.display_name as string,
     createdAt: date(row.created_at)!,
+    mentioned: row.mentioned === true,
   }));
 }
 

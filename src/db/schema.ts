@@ -528,11 +528,7 @@ export const jobWorkers = pgTable('job_workers', {
 export type UserRow = typeof users.$inferSelect;
 export type ConversationRow = typeof conversations.$inferSelect;
 export type MemberRow = typeof conversationMembers.$inferSelect;
-// Replies and mentions (drizzle/0013) are not read into message rows yet.
-export type MessageRow = Omit<
-  typeof messages.$inferSelect,
-  'replyToSeq' | 'replyCount' | 'mentionUserIds'
->;
+export type MessageRow = typeof messages.$inferSelect;
 export type AttachmentRow = typeof attachments.$inferSelect;
 export type InviteRow = typeof invites.$inferSelect;
 

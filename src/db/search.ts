@@ -5,7 +5,7 @@
 // repeats so the planner may use them.
 import { sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Executor } from './client.js';
-import { toDate, toDateOrNull } from './messages.js';
+import { toDate, toDateOrNull, uuidsOrNull } from './messages.js';
 import type { MessageRow, SystemEventData } from './schema.js';
 
 /** Where a match stands in the result order (rank, then newest first). */
@@ -49,6 +49,9 @@ interface HitRow {
   attachment_count: number;
   change_seq: number | null;
   system_event: SystemEventData | null;
+  reply_to_seq: number | null;
+  reply_count: number;
+  mention_user_ids: unknown;
   rank: number | string;
   substring: boolean;
   headline: string | null;
@@ -90,7 +93,8 @@ export async function searchMessageRows(db: Executor, q: SearchQuery): Promise<S
            end as headline
       from (select m.conversation_id, m.seq, m.sender_id, m.body, m.client_message_id,
                    m.created_at, m.edited_at, m.deleted_at, m.attachment_count, m.change_seq,
-                   m.system_event, ${rank} as rank, m.body ilike ${q.pattern} as substring
+                   m.system_event, m.reply_to_seq, m.reply_count, m.mention_user_ids,
+                   ${rank} as rank, m.body ilike ${q.pattern} as substring
               from conversation_members cm
               join messages m on m.conversation_id = cm.conversation_id
              where ${sql.join(conditions, sql` and `)}
@@ -112,6 +116,9 @@ export async function searchMessageRows(db: Executor, q: SearchQuery): Promise<S
       changeSeq: r.change_seq,
       kind: 'USER',
       systemEvent: r.system_event,
+      replyToSeq: r.reply_to_seq,
+      replyCount: Number(r.reply_count),
+      mentionUserIds: uuidsOrNull(r.mention_user_ids),
     };
     return {
       message,

@@ -185,6 +185,11 @@ export function messageEvent(
     attachmentCount: m.attachmentCount,
     changeSeq: m.changeSeq,
     ...(m.kind === 'SYSTEM' ? { kind: m.kind, systemEvent: m.systemEvent } : {}),
+    ...(m.replyToSeq !== null ? { replyToSeq: m.replyToSeq } : {}),
+    ...(m.replyCount > 0 ? { replyCount: m.replyCount } : {}),
+    ...(m.mentionUserIds && m.mentionUserIds.length > 0
+      ? { mentionUserIds: m.mentionUserIds }
+      : {}),
     sender: { id: live.sender.id, phone: live.sender.phone, displayName: live.sender.displayName },
     memberVersion: live.memberVersion,
   };
@@ -205,6 +210,10 @@ export const fromWire = (m: MessageWire): LiveMessageRow => {
       changeSeq: m.changeSeq ?? null,
       kind: m.kind ?? 'USER',
       systemEvent: m.systemEvent ?? null,
+      // Absent when not a reply, not replied to, mentioning nobody (and before replies existed).
+      replyToSeq: m.replyToSeq ?? null,
+      replyCount: m.replyCount ?? 0,
+      mentionUserIds: m.mentionUserIds ?? null,
       createdAt: new Date(m.createdAt),
       editedAt: m.editedAt ? new Date(m.editedAt) : null,
       deletedAt: m.deletedAt ? new Date(m.deletedAt) : null,

@@ -1,5 +1,5 @@
 import { deleteAttachmentsOf, discardBlobs } from '../db/attachments.js';
-import { pgErrorCode, type Executor, type Tx } from '../db/client.js';
+import type { Executor, Tx } from '../db/client.js';
 import { deleteEarlierBodies, keepEarlierBody } from '../db/message-edits.js';
 import { listMessagesInWindow, type SeqRun } from '../db/message-windows.js';
 import {
@@ -9,8 +9,8 @@ import {
   totalUnread,
   type ConversationView,
 } from '../db/conversations.js';
+import { deleteMentionsOf } from '../db/mentions.js';
 import {
-  ATTACHMENT_NOT_AVAILABLE,
   findMessage,
   listMessages as listMessageRows,
   listMessagesOfMember,
@@ -18,6 +18,7 @@ import {
   updateMessage,
   type MemberPosition,
   type MessagePageQuery,
+  type SendRefusal,
   type SendResult,
 } from '../db/messages.js';
 import type { AttachmentRow, LiveMessageRow, MemberRow, MessageRow } from '../db/schema.js';
@@ -37,6 +38,8 @@ import { messageEvent, route, type Staged } from './events.js';
 import { topics } from '../realtime/events.js';
 import { blobKeysOf } from '../storage/blob-store.js';
 import { limits } from './limits.js';
+import { mentionNotMember, parseMentionUserIds } from './mentions.js';
+import { parseReplyToId, replyTargetNotAnswerable, replyTargetNotFound } from './replies.js';
 import { tellOwnDevices } from './streams/conversation-updates.js';
 import {
   parseConnectionArgs,
@@ -76,7 +79,19 @@ export interface SendMessageInput {
   body?: string | null | undefined;
   clientMessageId?: string | null | undefined;
   attachmentIds?: readonly string[] | null | undefined;
+  /** The message (same conversation) this one answers. */
+  replyToId?: string | null | undefined;
+  /** Members this one mentions, in order. */
+  mentionUserIds?: readonly string[] | null | undefined;
 }
+
+/** What the send function refused, as the sender is told it (nothing was written). */
+const refusalError: Record<SendRefusal, () => DomainError> = {
+  attachmentNotAvailable: attachmentNotFound,
+  replyNotFound: replyTargetNotFound,
+  replyNotAnswerable: replyTargetNotAnswerable,
+  mentionNotMember,
+};
 
 /**
  * Sends a message. Its seq is taken inside the transaction from the locked conversation row, so
@@ -96,13 +111,19 @@ export async function sendMessage(session: Session, input: SendMessageInput): Pr
     attachmentIds.length > 0 && (input.body ?? '').trim() === '' ? '' : parseBody(input.body ?? '');
   const clientMessageId = parseClientMessageId(input.clientMessageId);
   if (hasConversation && !isUuid(input.conversationId!)) throw conversationNotFound();
+  // A reply to a message elsewhere is refused here when the conversation is known already (with
+  // toPhone, once the 1:1 is found); all else about the reply and the mentions is checked by the
+  // send, under the conversation's lock.
+  const replyTo = parseReplyToId(input.replyToId, hasConversation ? input.conversationId! : null);
+  const mentionUserIds = parseMentionUserIds(input.mentionUserIds);
   const recipient = hasPhone
     ? await requireOtherUser(session.deps, session.userId, input.toPhone!, 'toPhone')
     : null;
   const senderId = session.userId;
 
   const { deps } = session;
-  // The whole send in one statement: membership, dedup, seq, insert, read mark and outbox.
+  // The whole send in one statement: membership, dedup, reply and mention checks, seq, insert,
+  // read mark and outbox.
   const inOneStatement = (db: Executor, conversationId: string) =>
     sendInOneStatement(db, {
       conversationId,
@@ -110,17 +131,20 @@ export async function sendMessage(session: Session, input: SendMessageInput): Pr
       body,
       clientMessageId,
       attachmentIds,
-    }).catch((err: unknown) => {
-      // Nothing was written: the one statement failed as a whole.
-      if (pgErrorCode(err) === ATTACHMENT_NOT_AVAILABLE) throw attachmentNotFound();
-      throw err;
+      replyToSeq: replyTo?.seq ?? null,
+      mentionUserIds,
     });
 
-  // No row: the sender is not a member.
-  const found = (sent: SendResult | undefined) => {
+  // No row: the sender is not a member. Refused: nothing was written.
+  const found = (sent: SendResult | { refused: SendRefusal } | undefined) => {
     if (!sent) throw conversationNotFound();
+    if ('refused' in sent) throw refusalError[sent.refused]();
     return sent;
   };
+  // Messages with attachments, a reply or mentions are sent on their own (parley_send_message);
+  // the group commit batch (parley_send_messages) takes plain messages only, which are nearly all
+  // of them: passing per-message arrays of mentions through it is not worth its complexity.
+  const alone = attachmentIds.length > 0 || replyTo !== null || mentionUserIds.length > 0;
 
   let result: SendResult;
   const staged: Staged[] = [];
@@ -128,15 +152,17 @@ export async function sendMessage(session: Session, input: SendMessageInput): Pr
     // Opening the 1:1 and sending commit together, or not at all.
     result = await deps.db.transaction(async (tx) => {
       const direct = await getOrCreateDirect(deps, tx, senderId, recipient.id);
+      // Rolls the opening back too.
+      if (replyTo && replyTo.conversationId !== direct.id) throw replyTargetNotFound();
       if (direct.staged) staged.push(direct.staged);
       return found(await inOneStatement(tx, direct.id));
     });
   } else {
     result = found(
-      attachmentIds.length === 0
-        ? // Gathered with the other sends into this conversation (one commit for them all).
-          await deps.sends.send(input.conversationId!, { senderId, body, clientMessageId })
-        : await inOneStatement(deps.db, input.conversationId!),
+      alone
+        ? await inOneStatement(deps.db, input.conversationId!)
+        : // Gathered with the other sends into this conversation (one commit for them all).
+          await deps.sends.send(input.conversationId!, { senderId, body, clientMessageId }),
     );
   }
   if (!result.existed && result.outboxId !== null) {
@@ -159,7 +185,7 @@ export async function sendMessage(session: Session, input: SendMessageInput): Pr
 async function updateAndAnnounce(
   session: Session,
   key: MessageKey,
-  change: { body: string | null; editedAt?: Date; deletedAt?: Date },
+  change: { body: string | null; editedAt?: Date; deletedAt?: Date; mentionUserIds?: null },
   alsoInTransaction: {
     before?: (tx: Tx) => Promise<unknown>;
     after?: (tx: Tx) => Promise<unknown>;
@@ -229,11 +255,13 @@ export async function deleteMessage(session: Session, messageId: string): Promis
   const hasFiles = message.attachmentCount > 0;
   const discard = async (tx: Tx) => {
     await deleteEarlierBodies(tx, key);
+    // Whom it mentioned goes too: it counts in nobody's unreadMentionCount any more.
+    await deleteMentionsOf(tx, key, message.mentionUserIds ?? []);
     if (!hasFiles) return;
     const rows = await deleteAttachmentsOf(tx, key);
     await discardBlobs(tx, rows.flatMap(blobKeysOf));
   };
-  const deleted = { body: null, deletedAt: new Date() };
+  const deleted = { body: null, deletedAt: new Date(), mentionUserIds: null };
   const updated = await updateAndAnnounce(session, key, deleted, { after: discard });
   if (hasFiles) session.deps.attachments.removeDiscardedSoon();
   return updated ?? message;
@@ -261,6 +289,7 @@ async function moveRead(session: Session, messageId: string, direction: 'forward
       : await rewindRead(db, key.conversationId, session.userId, key.seq - 1);
   if (!read) throw conversationNotFound(); // left meanwhile
   session.loaders.members.clear(key.conversationId);
+  session.loaders.unreadMentions.clear(key.conversationId);
   if (read.lastReadSeq !== view.viewerLastReadSeq) {
     session.deps.events.publishEphemeral(topics.activity(key.conversationId), {
       type: 'receipt',

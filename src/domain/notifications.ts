@@ -152,6 +152,8 @@ export interface PushPayload {
   /** The start of the body; absent when previews are off or the message has no text. */
   preview?: string;
   attachments?: number;
+  /** The message mentions the recipient (it is pushed even where they muted the conversation). */
+  mentioned?: true;
 }
 
 export function preview(body: string | null): string | undefined {
@@ -167,6 +169,8 @@ export function pushPayload(
     senderName: string;
     body: string | null;
     attachmentCount: number;
+    /** Whether the message mentions the recipient. */
+    mentioned?: boolean;
   },
   withPreview: boolean,
 ): PushPayload {
@@ -179,6 +183,7 @@ export function pushPayload(
     senderName: message.senderName,
     ...(text !== undefined ? { preview: text } : {}),
     ...(message.attachmentCount > 0 ? { attachments: message.attachmentCount } : {}),
+    ...(message.mentioned ? { mentioned: true as const } : {}),
   };
 }
 

@@ -37,6 +37,14 @@ export interface MessageWire {
   /** Absent in events made before system messages existed: USER. */
   kind?: 'USER' | 'SYSTEM';
   systemEvent?: SystemEventData | null;
+  /**
+   * Replies and mentions (drizzle/0013), present only when set: the seq of the message this one
+   * answers, how many answer it (as of the event: a new reply does not re-announce its parent),
+   * and whom it mentions. Absent in events made before them: none, 0, none.
+   */
+  replyToSeq?: number;
+  replyCount?: number;
+  mentionUserIds?: string[];
 }
 
 export type MessageEvent =

@@ -2,6 +2,7 @@ import { findAttachment } from '../../../db/attachments.js';
 import type { UserRow } from '../../../db/schema.js';
 import { membershipsOf } from '../../../domain/conversations.js';
 import { lastMessageOf, listMessagesOf, unreadCount } from '../../../domain/messages.js';
+import { unreadMentionCount } from '../../../domain/mentions.js';
 import { muteOf } from '../../../domain/privacy.js';
 import type { ConversationResolvers } from '../../__generated__/resolvers.js';
 import { requireSession } from '../../context.js';
@@ -16,6 +17,7 @@ export const Conversation: ConversationResolvers = {
   },
   lastMessage: (c, _args, ctx) => lastMessageOf(requireSession(ctx), c),
   unreadCount: (c) => unreadCount(c),
+  unreadMentionCount: (c, _args, ctx) => unreadMentionCount(requireSession(ctx), c),
   // The conversation was loaded for this viewer: no second membership lookup.
   messages: (c, args, ctx) => listMessagesOf(requireSession(ctx), c, args),
   isMuted: (c) => muteOf(c).muted,

@@ -3,7 +3,9 @@ import type { LiveMessageRow } from '../../../db/schema.js';
 import type { StreamItem } from '../../../domain/streams/messages.js';
 import { attachmentsOf, editsOf, messageCursor, statusOf } from '../../../domain/messages.js';
 import { senderBlocked } from '../../../domain/privacy.js';
+import { mentionsOf } from '../../../domain/mentions.js';
 import { reactionsOf } from '../../../domain/reactions.js';
+import { repliesOf, replyToOf } from '../../../domain/replies.js';
 import type { MessageResolvers } from '../../__generated__/resolvers.js';
 import { requireSession } from '../../context.js';
 import { requireUser } from './User.js';
@@ -23,4 +25,9 @@ export const Message: MessageResolvers = {
   edits: (m, _args, ctx) => editsOf(requireSession(ctx), m),
   kind: (m) => m.kind,
   systemEvent: (m) => (m.systemEvent ? { ...m.systemEvent, actorId: m.senderId } : null),
+  // Batched per execution: the parents, threads and mentioned users of a page are a read each.
+  replyTo: (m, _args, ctx) => replyToOf(requireSession(ctx), m),
+  replyCount: (m) => m.replyCount,
+  replies: (m, args, ctx) => repliesOf(requireSession(ctx), m, args),
+  mentions: (m, _args, ctx) => mentionsOf(requireSession(ctx), m),
 };

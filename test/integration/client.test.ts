@@ -28,13 +28,17 @@ import { registerUser, startApp, type TestApp, type TestUser } from '../support/
 /**
  * A network the test can cut: while down, new connections go to a closed port (refused, as
  * graphql-ws sees an unreachable server); `drop()` also cuts the open ones (TCP reset).
+ * `refused()` resolves once a connection was refused.
  */
 function flakyNetwork() {
   const sockets = new Set<WebSocket>();
   let up = true;
+  let onRefused = () => {};
+  const refused = new Promise<void>((resolve) => (onRefused = resolve));
   class FlakyWebSocket extends WebSocket {
     constructor(address: string, protocols?: string | string[]) {
       super(up ? address : 'ws://127.0.0.1:9/graphql', protocols);
+      if (!up) this.once('error', () => onRefused());
       sockets.add(this);
       this.once('close', () => sockets.delete(this));
     }
@@ -48,6 +52,7 @@ function flakyNetwork() {
     restore() {
       up = true;
     },
+    refused: () => refused,
   };
 }
 
@@ -229,6 +234,9 @@ describe('the typed client (client/)', () => {
     await carolClient.mutate(SendMessageDocument, {
       input: { conversationId: fromCarol.conversationId, body: 'carol 2' },
     });
+    // At least one reconnect fails while the network is down (an error, not a close, to
+    // graphql-ws): the client keeps trying.
+    await network.refused();
     network.restore();
     await reconnected;
     // And right after he is back.

@@ -60,13 +60,14 @@ const windowPageSql = (forward: boolean) => sql`
           from v)
   select b.last_seq, b.last_delivered_seq, p.seq, p.sender_id, p.body, p.client_message_id,
          p.created_at, p.edited_at, p.deleted_at, p.attachment_count, p.change_seq,
-         p.sender_phone, p.sender_display_name, p.kind, p.system_event, b.low, b.high
+         p.sender_phone, p.sender_display_name, p.kind, p.system_event,
+         p.reply_to_seq, p.reply_count, p.mention_user_ids, b.low, b.high
     from b
     left join lateral (
       select msg.seq, msg.sender_id, msg.body, msg.client_message_id, msg.created_at,
              msg.edited_at, msg.deleted_at, msg.attachment_count, msg.change_seq,
              u.phone as sender_phone, u.display_name as sender_display_name,
-             msg.kind, msg.system_event
+             msg.kind, msg.system_event, msg.reply_to_seq, msg.reply_count, msg.mention_user_ids
         from messages msg
         join users u on u.id = msg.sender_id
        where msg.conversation_id = ${sql.placeholder('conversationId')}
@@ -110,7 +111,8 @@ export async function listMessagesInWindow(
   if (!first) return undefined;
   return {
     position: { lastSeq: first[0], viewerLastDeliveredSeq: first[1] },
-    run: { low: Number(first[15]), high: Number(first[16]) },
+    // After the page's columns (PageRow): the window's run.
+    run: { low: Number(first[18]), high: Number(first[19]) },
     messages: pageMessages(conversationId, rows as unknown as PageRow[], forward),
   };
 }

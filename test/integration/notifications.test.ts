@@ -38,6 +38,7 @@ interface PushJson {
   seq: number;
   senderName: string;
   preview?: string;
+  mentioned?: true;
 }
 
 // The tests run at once (each has its own conversation and devices); most of their time is the
@@ -353,6 +354,67 @@ describe.concurrent.each(backends())(
           .received()
           .filter((d) => d.type === 'message.undelivered' && dataOf(d).conversationId === id);
         expect(undelivered.map((d) => dataOf(d).recipientId)).toEqual([plain.id]);
+      },
+    );
+
+    it.skipIf(!available)(
+      'a mention pushes a muted member, once; a muted member not mentioned and a blocker mentioned get nothing',
+      async () => {
+        const { sender, others, id } = await room(3);
+        const [mentioned, quiet, blocker] = others as [
+          TestUser & { endpoint: string },
+          TestUser & { endpoint: string },
+          TestUser & { endpoint: string },
+        ];
+        for (const member of [mentioned, quiet]) {
+          ok(
+            await app.gql(
+              `mutation($id: ID!) { muteConversation(conversationId: $id) { id } }`,
+              { id },
+              member.token,
+            ),
+          );
+        }
+        ok(
+          await app.gql(
+            `mutation($u: ID!) { blockUser(userId: $u) }`,
+            { u: sender.id },
+            blocker.token,
+          ),
+        );
+        const m = ok(
+          await app.gql<{ sendMessage: { id: string; seq: number } }>(
+            SEND,
+            {
+              input: {
+                conversationId: id,
+                body: 'are you coming?',
+                mentionUserIds: [mentioned.id, blocker.id],
+              },
+            },
+            sender.token,
+          ),
+        ).sendMessage;
+        const later = await send(sender, id, 'no mention here');
+        await push.waitFor(() => push.received(mentioned.endpoint).length >= 1, 10_000);
+        await hooks.waitFor(
+          (all) =>
+            all.some((d) => d.type === 'message.undelivered' && dataOf(d).conversationId === id),
+          10_000,
+        );
+        await sleep(PUSH_DELAY_MS + 500);
+        expect(pushesTo(mentioned.endpoint)).toEqual([
+          expect.objectContaining({ seq: m.seq, messageId: m.id, mentioned: true }),
+        ]);
+        expect(later.seq).toBe(m.seq + 1);
+        expect(push.received(quiet.endpoint)).toEqual([]);
+        expect(push.received(blocker.endpoint)).toEqual([]);
+        const undelivered = hooks
+          .received()
+          .filter((d) => d.type === 'message.undelivered' && dataOf(d).conversationId === id);
+        expect(undelivered.map((d) => [dataOf(d).recipientId, dataOf(d).seq])).toEqual([
+          [mentioned.id, m.seq],
+        ]);
       },
     );
 

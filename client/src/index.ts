@@ -109,6 +109,10 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     // graphql-ws still ends subscriptions on protocol errors it deems fatal. Its own backoff
     // doubles without a cap; a chat should be back within half a minute of the network.
     retryAttempts: Infinity,
+    // graphql-ws retries only after a close event by default: a reconnect that fails with an
+    // error event (the server still down: connection refused) would end every subscription.
+    // Fatal close codes are still thrown before this is asked.
+    shouldRetry: () => true,
     retryWait: (retries) =>
       new Promise((resolve) =>
         setTimeout(resolve, Math.min(30_000, 500 * 2 ** retries) + Math.random() * 500),

@@ -187,6 +187,92 @@ describe.skipIf(!chromiumPath)('the demo chat page in Chromium', () => {
     expect(foreign).toEqual([]);
   });
 
+  it("two people find a message by search, react to it, see each other's reactions live and reply", async () => {
+    const suffix = String(Date.now()).slice(-7);
+    const lea = await openPage();
+    const max = await openPage();
+    await register(lea.page, `+1 555 5${suffix}`, 'Lea');
+    await register(max.page, `+1 555 6${suffix}`, 'Max');
+    await lea.page.fill(id('new-chat-phone'), `+1 555 6${suffix}`);
+    await lea.page.click(id('new-chat-submit'));
+    await send(lea.page, 'Picnic at the lighthouse on Saturday?');
+
+    // Max searches a word of it: the result names the conversation and marks the match; it
+    // opens that conversation.
+    await max.page.fill(id('search-input'), 'lighthouse');
+    await max.page.press(id('search-input'), 'Enter');
+    const result = max.page.locator(id('search-result'), { hasText: 'Lea' });
+    await expect(result.locator('mark').textContent()).resolves.toBe('lighthouse');
+    await result.click();
+    await max.page.locator(id('chat-title'), { hasText: 'Lea' }).waitFor();
+    await max.page.locator(id('messages', { 'data-loaded': 'true' })).waitFor();
+    const picnicOn = (page: Page) =>
+      page.locator(id('message'), { hasText: 'Picnic at the lighthouse' });
+
+    // Lea reacts with 👍 from the picker: Max sees the chip appear, not highlighted for him.
+    await picnicOn(lea.page).locator(id('react-button')).click();
+    await picnicOn(lea.page)
+      .locator(id('react-option', { 'data-emoji': '👍' }))
+      .click();
+    await picnicOn(lea.page)
+      .locator(id('reaction-chip', { 'data-emoji': '👍', 'data-count': '1', 'data-mine': 'true' }))
+      .waitFor();
+    const maxChip = picnicOn(max.page).locator(id('reaction-chip', { 'data-emoji': '👍' }));
+    await picnicOn(max.page)
+      .locator(id('reaction-chip', { 'data-emoji': '👍', 'data-count': '1', 'data-mine': 'false' }))
+      .waitFor();
+
+    // Max clicks the chip to add his: 2 on both pages, live; clicked again, it is back to 1.
+    await maxChip.click();
+    await picnicOn(max.page)
+      .locator(id('reaction-chip', { 'data-emoji': '👍', 'data-count': '2', 'data-mine': 'true' }))
+      .waitFor();
+    await picnicOn(lea.page)
+      .locator(id('reaction-chip', { 'data-emoji': '👍', 'data-count': '2', 'data-mine': 'true' }))
+      .waitFor();
+    await maxChip.click();
+    await picnicOn(lea.page)
+      .locator(id('reaction-chip', { 'data-emoji': '👍', 'data-count': '1' }))
+      .waitFor();
+
+    // Max replies to it: the composer says to whom (cancellable); Lea sees the reply live with the
+    // quote above it, and her message counts it.
+    await picnicOn(max.page).locator(id('reply-button')).click();
+    await max.page.locator(id('replying-to'), { hasText: 'Replying to Lea: Picnic' }).waitFor();
+    await max.page.click(id('cancel-reply'));
+    await max.page.locator(id('replying-to')).waitFor({ state: 'detached' });
+    await picnicOn(max.page).locator(id('reply-button')).click();
+    await send(max.page, 'Yes! I will bring the cake');
+    await max.page.locator(id('replying-to')).waitFor({ state: 'detached' });
+    const replyOnLea = lea.page.locator(id('message'), { hasText: 'I will bring the cake' });
+    await replyOnLea.locator(id('reply-quote'), { hasText: 'Picnic at the lighthouse' }).waitFor();
+    await picnicOn(lea.page).locator(id('reply-count'), { hasText: '1 reply' }).waitFor();
+    await picnicOn(max.page).locator(id('reply-count'), { hasText: '1 reply' }).waitFor();
+    await lea.page.screenshot({ path: path.join(ARTIFACTS, 'reactions-replies.png') });
+
+    // Lea deletes her message (through the API: the page has no delete): the quote above the
+    // reply turns into "deleted message" live.
+    const token = (await lea.page.evaluate<string | null>("localStorage.getItem('parley.token')"))!;
+    const conversationId = await lea.page
+      .locator(id('chat-view'))
+      .getAttribute('data-conversation-id');
+    const { messages } = await okAt<{ messages: { edges: { node: { id: string } }[] } }>(
+      server,
+      `query($id: ID!) { messages(conversationId: $id, first: 1) { edges { node { id } } } }`,
+      { id: conversationId },
+      token,
+    );
+    await okAt(
+      server,
+      `mutation($id: ID!) { deleteMessage(messageId: $id) { id } }`,
+      { id: messages.edges[0]!.node.id },
+      token,
+    );
+    const replyOnMax = max.page.locator(id('message'), { hasText: 'I will bring the cake' });
+    await replyOnMax.locator(id('reply-quote'), { hasText: 'deleted message' }).waitFor();
+    await Promise.all([lea.context.close(), max.context.close()]);
+  });
+
   it('GraphiQL at /graphql runs a query and a subscription with the pasted token', async () => {
     const context = await browser.newContext({ viewport: { width: 1200, height: 700 } });
     context.on('request', (r) => requested.add(r.url()));

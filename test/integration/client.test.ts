@@ -1,14 +1,22 @@
 // The typed client (client/) against a real server: typed operations over HTTP, errors with their
-// codes, and messageAdded subscriptions that come back after the network drops — every message
-// exactly once, including those sent while the client was cut off.
+// codes, messageAdded subscriptions that come back after the network drops — every message
+// exactly once, including those sent while the client was cut off — and reactions (seen live over
+// messageUpdated), search with its marked snippets, and replies with the message they answer.
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  AddReactionDocument,
   CreateGroupConversationDocument,
+  DeleteMessageDocument,
+  EditMessageDocument,
   MeDocument,
   MessageAddedDocument,
   MessagesDocument,
+  MessageUpdatedDocument,
   NodeDocument,
+  RemoveReactionDocument,
+  RepliesDocument,
+  SearchMessagesDocument,
   SendMessageDocument,
   createParleyClient,
   ParleyError,
@@ -20,13 +28,17 @@ import { registerUser, startApp, type TestApp, type TestUser } from '../support/
 /**
  * A network the test can cut: while down, new connections go to a closed port (refused, as
  * graphql-ws sees an unreachable server); `drop()` also cuts the open ones (TCP reset).
+ * `refused()` resolves once a connection was refused.
  */
 function flakyNetwork() {
   const sockets = new Set<WebSocket>();
   let up = true;
+  let onRefused = () => {};
+  const refused = new Promise<void>((resolve) => (onRefused = resolve));
   class FlakyWebSocket extends WebSocket {
     constructor(address: string, protocols?: string | string[]) {
       super(up ? address : 'ws://127.0.0.1:9/graphql', protocols);
+      if (!up) this.once('error', () => onRefused());
       sockets.add(this);
       this.once('close', () => sockets.delete(this));
     }
@@ -40,6 +52,7 @@ function flakyNetwork() {
     restore() {
       up = true;
     },
+    refused: () => refused,
   };
 }
 
@@ -221,6 +234,9 @@ describe('the typed client (client/)', () => {
     await carolClient.mutate(SendMessageDocument, {
       input: { conversationId: fromCarol.conversationId, body: 'carol 2' },
     });
+    // At least one reconnect fails while the network is down (an error, not a close, to
+    // graphql-ws): the client keeps trying.
+    await network.refused();
     network.restore();
     await reconnected;
     // And right after he is back.
@@ -258,4 +274,127 @@ describe('the typed client (client/)', () => {
     expect(connections[0]).toBe('connected');
     expect(connections).toContain('closed');
   }, 60_000); // the client's real reconnect backoff (0.5, 1, 2, 4 s…) runs while the network is down
+
+  it('reacts and takes a reaction back; the other member sees each change live over messageUpdated', async () => {
+    const annClient = clientOf(ann);
+    const bobClient = clientOf(bob);
+    const { createGroupConversation: group } = await annClient.mutate(
+      CreateGroupConversationDocument,
+      { input: { title: 'Reactions', memberPhones: [bob.phone] } },
+    );
+    const send = async (body: string) =>
+      (
+        await annClient.mutate(SendMessageDocument, {
+          input: { conversationId: group.id, body },
+        })
+      ).sendMessage;
+    const warmUp = await send('warm-up');
+    const message = await send('Cake on Friday?');
+
+    const updates = collect();
+    bobClient.subscribe(
+      MessageUpdatedDocument,
+      { conversationId: group.id },
+      { next: (d) => updates.next(d.messageUpdated), error: (e) => updates.error(e) },
+    );
+    // The stream starts "now": edit until an edit shows that it is live.
+    for (let i = 1; updates.items.length === 0; i++) {
+      await annClient.mutate(EditMessageDocument, {
+        input: { messageId: warmUp.id, body: `warm-up ${i}` },
+      });
+      await updates.until(() => updates.items.length > 0, 1_000).catch(() => undefined);
+    }
+    const reactionsSeen = () => updates.items.filter((m) => m.id === message.id);
+
+    const { addReaction } = await annClient.mutate(AddReactionDocument, {
+      messageId: message.id,
+      emoji: '🎉',
+    });
+    expect(addReaction.reactions).toEqual([{ emoji: '🎉', count: 1, reactedByMe: true }]);
+    await updates.until(() => reactionsSeen().length === 1);
+    // As Bob sees it: not his.
+    expect(reactionsSeen()[0]!.reactions).toEqual([{ emoji: '🎉', count: 1, reactedByMe: false }]);
+
+    const { addReaction: both } = await bobClient.mutate(AddReactionDocument, {
+      messageId: message.id,
+      emoji: '🎉',
+    });
+    expect(both.reactions).toEqual([{ emoji: '🎉', count: 2, reactedByMe: true }]);
+
+    const { removeReaction } = await annClient.mutate(RemoveReactionDocument, {
+      messageId: message.id,
+      emoji: '🎉',
+    });
+    expect(removeReaction.reactions).toEqual([{ emoji: '🎉', count: 1, reactedByMe: false }]);
+    await updates.until(() => reactionsSeen().length === 3);
+    expect(reactionsSeen().map((m) => m.reactions)).toEqual([
+      [{ emoji: '🎉', count: 1, reactedByMe: false }],
+      [{ emoji: '🎉', count: 2, reactedByMe: true }],
+      [{ emoji: '🎉', count: 1, reactedByMe: true }],
+    ]);
+
+    // Not an emoji: refused with the API's code.
+    const refused = await annClient
+      .mutate(AddReactionDocument, { messageId: message.id, emoji: 'cake' })
+      .catch((e: unknown) => e);
+    expect((refused as ParleyError).code).toBe('BAD_USER_INPUT');
+  });
+
+  it('searches the conversations of its user and gets the match marked in a snippet', async () => {
+    const annClient = clientOf(ann);
+    const { sendMessage } = await annClient.mutate(SendMessageDocument, {
+      input: { toPhone: bob.phone, body: 'Shall we see the quokkas at the zoo on Sunday?' },
+    });
+    const { searchMessages } = await clientOf(bob).query(SearchMessagesDocument, {
+      query: 'quokka',
+    });
+    expect(searchMessages.edges).toHaveLength(1);
+    const [hit] = searchMessages.edges;
+    expect(hit!.node).toMatchObject({
+      id: sendMessage.id,
+      conversationId: sendMessage.conversationId,
+      sender: { displayName: 'Ann' },
+    });
+    expect(hit!.snippet).toBe('Shall we see the «quokka»s at the zoo on Sunday?');
+
+    // Someone outside the conversation finds nothing.
+    const carol = await registerUser(app, 'Carol');
+    const { searchMessages: none } = await clientOf(carol).query(SearchMessagesDocument, {
+      query: 'quokka',
+    });
+    expect(none.edges).toEqual([]);
+  });
+
+  it('sends a reply: it comes back with the message it answers, which counts and lists it', async () => {
+    const annClient = clientOf(ann);
+    const bobClient = clientOf(bob);
+    const { sendMessage: question } = await annClient.mutate(SendMessageDocument, {
+      input: { toPhone: bob.phone, body: 'Tea or coffee?' },
+    });
+    const { sendMessage: answer } = await bobClient.mutate(SendMessageDocument, {
+      input: { conversationId: question.conversationId, body: 'Tea', replyToId: question.id },
+    });
+    expect(answer.replyTo).toEqual({
+      id: question.id,
+      seq: question.seq,
+      body: 'Tea or coffee?',
+      deletedAt: null,
+      sender: { id: ann.id, displayName: 'Ann' },
+    });
+    expect(question.replyCount).toBe(0);
+
+    const { node } = await annClient.query(RepliesDocument, { messageId: question.id });
+    const thread = node && 'replies' in node ? node : null;
+    expect(thread?.replyCount).toBe(1);
+    expect(thread?.replies.edges.map((e) => e.node.id)).toEqual([answer.id]);
+
+    // The answered message deleted: the reply quotes a tombstone.
+    await annClient.mutate(DeleteMessageDocument, { messageId: question.id });
+    const { messages } = await bobClient.query(MessagesDocument, {
+      conversationId: question.conversationId,
+      last: 1,
+    });
+    expect(messages.edges[0]!.node.replyTo).toMatchObject({ id: question.id, body: null });
+    expect(messages.edges[0]!.node.replyTo?.deletedAt).toBeTruthy();
+  });
 });

@@ -1,5 +1,6 @@
-// The signed-in page: conversations (unread badges, presence dots), opening a chat by phone or email,
-// and the open conversation (ChatView). One messageAdded stream for every conversation keeps the
+// The signed-in page: conversations (unread badges, presence dots), opening a chat by phone or
+// email, searching messages (Search), and the open conversation (ChatView). One messageAdded
+// stream for every conversation keeps the
 // list current; presenceChanged keeps the dots current.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import {
@@ -15,6 +16,7 @@ import {
 } from '../../../client/src/index.js';
 import { ChatView } from './ChatView.js';
 import { identifierOf, peerOf, PresenceDot, titleOf } from './parts.js';
+import { Search } from './Search.js';
 
 type Conversation = ConversationFieldsFragment;
 
@@ -164,6 +166,33 @@ export function Chat({
     }
   };
 
+  /** Opens a conversation, fetching it first when the list does not have it. */
+  const openConversation = useCallback(
+    (id: string) => {
+      if (listRef.current.some((c) => c.id === id)) {
+        setOpenId(id);
+        return;
+      }
+      client
+        .query(ConversationDocument, { id })
+        .then((data) => {
+          if (!data.conversation) return;
+          merge([data.conversation]);
+          setOpenId(id);
+        })
+        .catch((err: unknown) => setError(String(err)));
+    },
+    [client, merge],
+  );
+
+  const searchTitle = useCallback(
+    (id: string) => {
+      const c = conversations.find((x) => x.id === id);
+      return c ? titleOf(c, me) : null;
+    },
+    [conversations, me],
+  );
+
   const onRead = useCallback((conversationId: string, unreadCount: number) => {
     setConversations((list) =>
       list.map((c) => (c.id === conversationId ? { ...c, unreadCount } : c)),
@@ -197,6 +226,14 @@ export function Chat({
             Open
           </button>
         </form>
+        <Search
+          client={client}
+          titleOf={searchTitle}
+          onResults={(ids) => {
+            for (const id of ids) if (!listRef.current.some((c) => c.id === id)) refetch(id);
+          }}
+          onOpen={openConversation}
+        />
         {error && (
           <p className="error" data-testid="chat-error">
             {error}

@@ -1,11 +1,15 @@
 // One open conversation: history with scroll-back paging, live messages (messageAdded resumed
-// from the newest cursor), the composer with a typing indicator both ways, and read ticks.
+// from the newest cursor) and changes to them (messageUpdated: edits, deletes, reactions), the
+// composer with a typing indicator both ways and a reply mode, and read ticks.
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import {
+  AddReactionDocument,
   MarkReadDocument,
   MessageAddedDocument,
   MessagesDocument,
+  MessageUpdatedDocument,
   ReadReceiptUpdatedDocument,
+  RemoveReactionDocument,
   SendMessageDocument,
   SetTypingDocument,
   TypingChangedDocument,
@@ -16,6 +20,7 @@ import {
   type PresenceStatus,
   type UserFieldsFragment,
 } from '../../../client/src/index.js';
+import { excerpt, MessageItem } from './MessageItem.js';
 import { peerOf, PresenceDot, titleOf } from './parts.js';
 import { newClientMessageId } from './session.js';
 
@@ -32,10 +37,33 @@ function mergeMessages(list: Message[], incoming: Message[]): Message[] {
   return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
 }
 
-const TICKS: Record<MessageStatus, string> = { SENT: '✓', DELIVERED: '✓✓', READ: '✓✓' };
+/**
+ * A message that just arrived (live, or the answer to my send): merged like any, and when it is a
+ * reply not shown before, counted on the message it answers. The server does not announce the
+ * answered message again for a new reply, so its shown count would stay behind.
+ */
+function addNewMessage(list: Message[], m: Message): Message[] {
+  const isNew = !list.some((x) => x.seq === m.seq);
+  const merged = mergeMessages(list, [m]);
+  const answered = m.replyTo?.seq;
+  if (!isNew || answered === undefined) return merged;
+  return merged.map((x) => (x.seq === answered ? { ...x, replyCount: x.replyCount + 1 } : x));
+}
 
-const time = (iso: string) =>
-  new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+/**
+ * A newer state of messages already shown (one not shown, older than the page, stays out). The
+ * quotes of replies to them follow: an edited body, or "deleted message".
+ */
+function replaceMessages(list: Message[], updated: Message[]): Message[] {
+  const bySeq = new Map(updated.map((m) => [m.seq, m]));
+  return list.map((m) => {
+    const next = bySeq.get(m.seq) ?? m;
+    const quoted = next.replyTo && bySeq.get(next.replyTo.seq);
+    return quoted && next.replyTo
+      ? { ...next, replyTo: { ...next.replyTo, body: quoted.body, deletedAt: quoted.deletedAt } }
+      : next;
+  });
+}
 
 export function ChatView({
   client,
@@ -61,12 +89,15 @@ export function ChatView({
   /** Each other member's read position, from readReceiptUpdated. */
   const [readBy, setReadBy] = useState<ReadonlyMap<string, number>>(new Map());
   const [draft, setDraft] = useState('');
+  /** The message the composer answers (reply mode), if any. */
+  const [replyingTo, setReplyingTo] = useState<Message | null>(null);
   const [error, setError] = useState<string | null>(null);
   const listRef = useRef<HTMLDivElement>(null);
   /** How to restore the scroll position after the next render (bottom, or keep after paging). */
   const scrollPlan = useRef<{ kind: 'bottom' } | { kind: 'keep'; fromBottom: number } | null>(null);
   const typingSentAt = useRef(0);
   const markedSeq = useRef(0);
+  const composerRef = useRef<HTMLInputElement>(null);
 
   const nearBottom = () => {
     const el = listRef.current;
@@ -74,15 +105,34 @@ export function ChatView({
   };
 
   // History first, then live from its newest cursor: nothing missed in between, nothing twice.
+  // Changes are listened to before history is read: those that arrive first are applied on top
+  // of it (every later change arrives later still, so the last one applied is the newest state).
   useEffect(() => {
     let stopLive = () => {};
     let cancelled = false;
+    let early: Message[] | null = [];
+    const stopUpdates = client.subscribe(
+      MessageUpdatedDocument,
+      { conversationId },
+      {
+        next: ({ messageUpdated: m }) => {
+          if (early) early.push(m);
+          else setMessages((list) => replaceMessages(list, [m]));
+        },
+      },
+    );
     client
       .query(MessagesDocument, { conversationId, last: PAGE })
       .then(({ messages: page }) => {
         if (cancelled) return;
         scrollPlan.current = { kind: 'bottom' };
-        setMessages(page.edges.map((e) => e.node));
+        setMessages(
+          replaceMessages(
+            page.edges.map((e) => e.node),
+            early ?? [],
+          ),
+        );
+        early = null;
         setOlder({
           cursor: page.pageInfo.hasPreviousPage ? (page.pageInfo.startCursor ?? null) : null,
           loading: false,
@@ -94,7 +144,7 @@ export function ChatView({
           {
             next: ({ messageAdded: m }) => {
               if (nearBottom()) scrollPlan.current = { kind: 'bottom' };
-              setMessages((list) => mergeMessages(list, [m]));
+              setMessages((list) => addNewMessage(list, m));
             },
             error: (err) => setError(`${err.code}: ${err.message}`),
           },
@@ -127,9 +177,17 @@ export function ChatView({
     return () => {
       cancelled = true;
       stopLive();
+      stopUpdates();
       stops.forEach((stop) => stop());
     };
   }, [client, conversationId, me.id]);
+
+  // A reply to a message deleted meanwhile cannot be sent: leave reply mode.
+  useEffect(() => {
+    if (!replyingTo) return;
+    const now = messages.find((m) => m.seq === replyingTo.seq);
+    if (now && (now.body === null || now.body === undefined)) setReplyingTo(null);
+  }, [messages, replyingTo]);
 
   // Keep the view where the reader expects it.
   useLayoutEffect(() => {
@@ -198,22 +256,49 @@ export function ChatView({
     e.preventDefault();
     const body = draft.trim();
     if (!body) return;
+    const answering = replyingTo;
     setDraft('');
+    setReplyingTo(null);
     if (typingSentAt.current) {
       typingSentAt.current = 0;
       setTyping(false);
     }
     try {
       const { sendMessage: m } = await client.mutate(SendMessageDocument, {
-        input: { conversationId, body, clientMessageId: newClientMessageId() },
+        input: {
+          conversationId,
+          body,
+          clientMessageId: newClientMessageId(),
+          ...(answering ? { replyToId: answering.id } : {}),
+        },
       });
       scrollPlan.current = { kind: 'bottom' };
-      setMessages((list) => mergeMessages(list, [m]));
+      setMessages((list) => addNewMessage(list, m));
     } catch (err) {
       setDraft(body);
+      setReplyingTo(answering);
       setError(err instanceof Error ? err.message : String(err));
     }
   };
+
+  const react = useCallback(
+    (m: Message, emoji: string, add: boolean) => {
+      const done = add
+        ? client.mutate(AddReactionDocument, { messageId: m.id, emoji }).then((d) => d.addReaction)
+        : client
+            .mutate(RemoveReactionDocument, { messageId: m.id, emoji })
+            .then((d) => d.removeReaction);
+      done
+        .then((updated) => setMessages((list) => replaceMessages(list, [updated])))
+        .catch((err: unknown) => setError(err instanceof Error ? err.message : String(err)));
+    },
+    [client],
+  );
+
+  const reply = useCallback((m: Message) => {
+    setReplyingTo(m);
+    composerRef.current?.focus();
+  }, []);
 
   const others = conversation.members.filter((m) => m.id !== me.id);
   /** READ once every other member's receipt covers it; else what the server said. */
@@ -245,32 +330,16 @@ export function ChatView({
         )}
         {messages.map((m) => {
           const mine = m.sender.id === me.id;
-          const status = statusOf(m);
           return (
-            <div
+            <MessageItem
               key={m.seq}
-              className={`message ${mine ? 'mine' : 'theirs'}`}
-              data-testid="message"
-              data-seq={m.seq}
-            >
-              {!mine && conversation.kind === 'GROUP' && <small>{m.sender.displayName}</small>}
-              <span className="body" data-testid="message-body">
-                {m.body ?? <em>deleted</em>}
-              </span>
-              <span className="meta">
-                {time(m.createdAt)}
-                {mine && (
-                  <span
-                    className={`ticks ${status.toLowerCase()}`}
-                    data-testid="ticks"
-                    data-status={status}
-                    title={status.toLowerCase()}
-                  >
-                    {TICKS[status]}
-                  </span>
-                )}
-              </span>
-            </div>
+              message={m}
+              mine={mine}
+              showSender={!mine && conversation.kind === 'GROUP'}
+              status={statusOf(m)}
+              onReact={react}
+              onReply={reply}
+            />
           );
         })}
       </div>
@@ -282,8 +351,25 @@ export function ChatView({
           {error}
         </p>
       )}
+      {replyingTo && (
+        <p className="replying-to" data-testid="replying-to" data-reply-to-seq={replyingTo.seq}>
+          <span>
+            Replying to <strong>{replyingTo.sender.displayName}</strong>:{' '}
+            {excerpt(replyingTo.body ?? '')}
+          </span>
+          <button
+            type="button"
+            data-testid="cancel-reply"
+            title="Cancel the reply"
+            onClick={() => setReplyingTo(null)}
+          >
+            ✕
+          </button>
+        </p>
+      )}
       <form className="composer" onSubmit={send}>
         <input
+          ref={composerRef}
           data-testid="composer"
           placeholder="Message"
           value={draft}
@@ -292,6 +378,9 @@ export function ChatView({
             if (!typingSentAt.current) return;
             typingSentAt.current = 0;
             setTyping(false);
+          }}
+          onKeyDown={(e) => {
+            if (e.key === 'Escape') setReplyingTo(null);
           }}
           autoFocus
         />

@@ -228,7 +228,7 @@ export type PageRow = [
   deletedAt: string | Date | null,
   attachmentCount: number,
   changeSeq: number | null,
-  senderPhone: string,
+  senderPhone: string | null,
   senderDisplayName: string,
   kind: 'USER' | 'SYSTEM',
   systemEvent: SystemEventData | null,

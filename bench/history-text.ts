@@ -77,7 +77,7 @@ export async function seedHistory(
     (j) => `w.v[least(w.nv, floor(exp(${u(100 + j)} * ln(w.nv + 1)))::int)]`,
   );
   const cjk = words(`(10 + ${h(1)} % 11)`, 20, (j) => `w.c[1 + ${h(100 + j)} % w.nc]`);
-  // The body indexes (full-text and trigram GIN, drizzle/0012) are built once after the insert,
+  // The body indexes (GIN: words, drizzle/0014, and trigrams, drizzle/0012) are built once after the insert,
   // as they were made: much faster than updating them row by row.
   const gin = await sql<{ name: string; definition: string }[]>`
     select indexname as name, indexdef as definition from pg_indexes

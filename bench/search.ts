@@ -113,7 +113,7 @@ export async function searchScenario(
          where cm.user_id = ${users[0]!.id}
            and (${conversationId}::uuid is null or cm.conversation_id = ${conversationId}::uuid)
            and m.deleted_at is null and m.body is not null and m.kind = 'USER'
-           and (to_tsvector('simple', m.body) @@ websearch_to_tsquery('simple', ${m.query})
+           and (m.body_tsv @@ websearch_to_tsquery('simple', ${m.query})
                 or m.body ilike ${containsPattern(m.query)})`;
       withMatches.push({ ...m, kind: m.name, matches: row!.n });
     }
@@ -121,7 +121,7 @@ export async function searchScenario(
     log(
       `search: EXPLAIN (ANALYZE, BUFFERS) of the slowest case, ${slowest.kind} (${slowest.scope})`,
     );
-    const statement = await searchStatement({
+    const statement = await searchStatement(sql, {
       text: slowest.query,
       pattern: containsPattern(slowest.query),
       userId: users[0]!.id,
@@ -152,17 +152,21 @@ export async function searchScenario(
   }
 }
 
-/** The statement searchMessageRows sends for `q`, captured instead of run. */
-async function searchStatement(q: Parameters<typeof searchMessageRows>[1]) {
-  let captured: SQL | undefined;
+/**
+ * The search statement searchMessageRows sends for `q`: its statements are run (the caller's
+ * conversations are read first) and the last one, the search, is returned.
+ */
+async function searchStatement(sql: postgres.Sql, q: Parameters<typeof searchMessageRows>[1]) {
+  const dialect = new PgDialect();
+  let captured: { sql: string; params: unknown[] } | undefined;
   const capture = {
     execute: (query: SQL) => {
-      captured = query;
-      return Promise.resolve([]);
+      captured = dialect.sqlToQuery(query);
+      return sql.unsafe(captured.sql, captured.params as postgres.ParameterOrJSON<never>[]);
     },
   } as unknown as Executor;
   await searchMessageRows(capture, q);
-  return new PgDialect().sqlToQuery(captured!);
+  return captured!;
 }
 
 const PLAN_LINES = 25;

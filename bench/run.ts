@@ -20,21 +20,31 @@ import { ask, benchDir, child, dataDir, log, runJob, stopChildren } from './harn
 import { BIG_ROOM_LOAD, BIG_ROOM_MEMBERS, bigRoom, printBigRoom } from './big-room.js';
 import { dbStats, perOperation } from './db-stats.js';
 import { HOT_ROOM_CONNECTIONS_PER_INSTANCE, hotRoom } from './hot-room.js';
+import { seedHistory } from './history-text.js';
 import { lagUnderLoad, printLag } from './lag.js';
+import {
+  printSearch,
+  SEARCH_CONVERSATIONS_PER_USER,
+  SEARCH_USERS,
+  searchScenario,
+} from './search.js';
 import { busySince, cpuOf, machineTimes, rssOf, systemCpuOf, treeCpuOf } from './proc.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONVERSATIONS = 1_000;
-const HISTORY_PER_CONVERSATION = 1_000; // 1 M messages
+// BENCH_HISTORY_PER_CONVERSATION: a smaller history for a quick run (1,000: 1 M messages).
+const HISTORY_PER_CONVERSATION = Number(process.env.BENCH_HISTORY_PER_CONVERSATION ?? 1_000);
 const SUBSCRIBERS = 2_000;
 const HOT_ROOM_MEMBERS = 1_000;
 /** The load that is not saturated: this share of the rate measured at saturation. */
 const UNSATURATED_SHARE = 0.4;
-// BENCH_ONLY=send,push,history,lag,hotroom,fanout,bigroom,ceiling runs a subset; BENCH_PROFILE=1 writes each instance's CPU
+// BENCH_ONLY=send,push,history,search,lag,hotroom,fanout,bigroom,ceiling runs a subset; BENCH_PROFILE=1 writes each instance's CPU
 // profile (node --cpu-prof) to bench/results/profiles/ for `npm run bench:profile`;
 // BENCH_BIGROOM_SUBSCRIBERS and BENCH_BIGROOM_RATE (messages/s) change the big room's load.
 const ONLY = new Set(
-  (process.env.BENCH_ONLY ?? 'send,push,history,lag,hotroom,fanout,bigroom,ceiling').split(','),
+  (process.env.BENCH_ONLY ?? 'send,push,history,search,lag,hotroom,fanout,bigroom,ceiling').split(
+    ',',
+  ),
 );
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const JWT_SECRET = randomBytes(32).toString('hex');
@@ -76,12 +86,11 @@ async function seed(databaseUrl: string): Promise<Seeded> {
     await sql`insert into conversation_members ${sql(members.slice(i, i + 1_000))}`;
   }
   log(`seeding ${CONVERSATIONS * HISTORY_PER_CONVERSATION} messages of history`);
-  await sql`
-    insert into messages (conversation_id, seq, sender_id, body, created_at)
-    select m.conversation_id, g, m.user_id, 'history message ' || g, now() - make_interval(secs => ${HISTORY_PER_CONVERSATION} - g)
-      from conversation_members m, generate_series(1, ${HISTORY_PER_CONVERSATION}::int) g
-     where m.conversation_id = any(${conversations.map((c) => c.id)}::uuid[])
-       and m.user_id in (select user_id from conversation_members m2 where m2.conversation_id = m.conversation_id order by user_id limit 1)`;
+  await seedHistory(
+    sql,
+    conversations.map((c) => c.id),
+    HISTORY_PER_CONVERSATION,
+  );
   await sql`analyze`;
   // The fan-out group: the last user sends, 2,000 members listen.
   const owner = users.at(-1)!;
@@ -466,6 +475,20 @@ async function main() {
       `history: messages(last: 50) on ${CONVERSATIONS * HISTORY_PER_CONVERSATION} messages, ${SECONDS} s`,
     );
   const history = ONLY.has('history') ? await overBoth('history') : null;
+  if (ONLY.has('search'))
+    log(
+      `search: searchMessages over HTTP, ${SEARCH_USERS} users each in ${SEARCH_CONVERSATIONS_PER_USER} conversations of ${HISTORY_PER_CONVERSATION} messages, 5 query kinds × (all conversations, one)`,
+    );
+  const search = ONLY.has('search')
+    ? await searchScenario(
+        [a, b],
+        databaseUrl,
+        (await seeded()).pairs.map((p) => p.conversationId),
+        HISTORY_PER_CONVERSATION,
+        (id) => tokens.issue(id),
+        Math.max(3, SECONDS / 2),
+      )
+    : null;
   if (ONLY.has('lag'))
     log(
       `lag: sendMessage into one conversation over HTTP, 32 connections (16 per instance), one subscriber per instance, ${SECONDS} s`,
@@ -632,6 +655,7 @@ async function main() {
       `hot room: ${h.acknowledged} sends acknowledged, ${h.stored} stored (those in flight at the end too), seq ${h.gapFree ? 'gap-free' : 'NOT GAP-FREE'}, ${h.lost} lost, ${h.duplicated} duplicated, ${h.errors} errors; ${cost.statements.toFixed(2)} statements and ${cost.commits.toFixed(2)} writing commits per send (target ≥ 1,000/s: ${h.perSecond >= 1_000 ? 'met' : 'missed'})`,
     );
   }
+  if (search) printSearch(search);
   if (lag) printLag(lag);
   if (fan)
     console.log(
@@ -648,6 +672,7 @@ async function main() {
     send,
     sendWithPush: push,
     history,
+    search,
     lagUnderLoad: lag,
     hotRoom: hot && {
       perSecond: hot.result.perSecond,

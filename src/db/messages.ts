@@ -26,9 +26,14 @@ export interface MessageKey {
 /** A stored message with its sender's public fields (as they are now). */
 export type MessageWithSender = MessageRow & { readonly sender: PublicUser };
 
+// The search index's words (messages.bodyTsv) are no part of a message row: read everything else.
+const { bodyTsv: _bodyTsv, ...messageColumns } = getTableColumns(messages);
+/** A message's columns, as a message row has them (everything but the search index's words). */
+export { messageColumns };
+
 /** A message's columns and, beside them, its sender's phone and name (see withSender). */
 const withSenderColumns = {
-  ...getTableColumns(messages),
+  ...messageColumns,
   senderPhone: users.phone,
   senderDisplayName: users.displayName,
 };
@@ -45,7 +50,7 @@ const withSender = <T extends MessageRow>({
 
 export async function findMessage(db: Executor, key: MessageKey): Promise<MessageRow | undefined> {
   const [row] = await db
-    .select()
+    .select(messageColumns)
     .from(messages)
     .where(and(eq(messages.conversationId, key.conversationId), eq(messages.seq, key.seq)));
   return row;
@@ -57,7 +62,7 @@ export function findMessagesByKeys(
 ): Promise<MessageRow[]> {
   if (keys.length === 0) return Promise.resolve([]);
   return db
-    .select()
+    .select(messageColumns)
     .from(messages)
     .where(
       pairIn(
@@ -558,7 +563,7 @@ export async function insertSystemMessage(
       kind: 'SYSTEM',
       systemEvent: event,
     })
-    .returning();
+    .returning(messageColumns);
   await db
     .update(conversationMembers)
     .set({

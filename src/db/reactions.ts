@@ -1,10 +1,10 @@
 // Emoji reactions (drizzle/0012): one row per (message, emoji, user). The rules are in
 // domain/reactions.ts; changes run under the conversation's lock (see lockMessageOfMember).
-import { and, asc, eq, getTableColumns, sql } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import { pairIn, queryRows, type Executor } from './client.js';
 import { conversationMembers, conversations, messageReactions, messages } from './schema.js';
 import type { MessageRow } from './schema.js';
-import type { MessageKey } from './messages.js';
+import { messageColumns, type MessageKey } from './messages.js';
 
 /**
  * Locks the message's conversation (so its reaction changes, edits and deletes serialize) and
@@ -27,7 +27,7 @@ export async function lockMessageOfMember(
     .for('no key update');
   if (!locked) return undefined;
   const [row] = await tx
-    .select(getTableColumns(messages))
+    .select(messageColumns)
     .from(messages)
     .innerJoin(
       conversationMembers,

@@ -5,6 +5,7 @@ import {
   bigint,
   boolean,
   check,
+  customType,
   foreignKey,
   smallint,
   index,
@@ -21,6 +22,9 @@ import {
 
 // Millisecond precision, so a timestamp round-trips through a JavaScript Date (and a cursor) exactly.
 const ts = (name: string) => timestamp(name, { withTimezone: true, precision: 3 });
+
+/** PostgreSQL's full-text document type (only ever written by the database: see messages.bodyTsv). */
+const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
 
 export const users = pgTable(
   'users',
@@ -172,9 +176,21 @@ export const messages = pgTable(
     replyCount: integer('reply_count').notNull().default(0),
     /** Members mentioned, in the order the sender gave them; null: none. */
     mentionUserIds: uuid('mention_user_ids').array(),
+    /**
+     * The body's words for searchMessages (src/db/search.ts), made by the database when the body
+     * is written ('simple' configuration; null without a body). Stored so that ranking and
+     * rechecking a match read it instead of parsing the body again. Never read into message rows
+     * (see messageColumns in src/db/messages.ts).
+     */
+    bodyTsv: tsvector('body_tsv').generatedAlwaysAs(sql`to_tsvector('simple', body)`),
   },
   (t) => [
     primaryKey({ columns: [t.conversationId, t.seq] }),
+    // searchMessages' word index. Its substring index (pg_trgm on body, same predicate) is made
+    // by hand in drizzle/0012: drizzle cannot declare an operator class on a plain column yet.
+    index('messages_body_tsv_idx')
+      .using('gin', t.bodyTsv)
+      .where(sql`${t.deletedAt} is null and ${t.body} is not null`),
     index('messages_reply_idx')
       .on(t.conversationId, t.replyToSeq, t.seq)
       .where(sql`${t.replyToSeq} is not null`),
@@ -528,7 +544,8 @@ export const jobWorkers = pgTable('job_workers', {
 export type UserRow = typeof users.$inferSelect;
 export type ConversationRow = typeof conversations.$inferSelect;
 export type MemberRow = typeof conversationMembers.$inferSelect;
-export type MessageRow = typeof messages.$inferSelect;
+/** A message as the API reads it: bodyTsv is the search index's, never part of a message row. */
+export type MessageRow = Omit<typeof messages.$inferSelect, 'bodyTsv'>;
 export type AttachmentRow = typeof attachments.$inferSelect;
 export type InviteRow = typeof invites.$inferSelect;
 

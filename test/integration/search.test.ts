@@ -16,6 +16,7 @@ const GROUP = `mutation($input: CreateGroupConversationInput!) {
   createGroupConversation(input: $input) { id } }`;
 const DELETE = `mutation($id: ID!) { deleteMessage(messageId: $id) { id } }`;
 const LEAVE = `mutation($id: ID!) { leaveConversation(conversationId: $id) }`;
+const EDIT = `mutation($input: EditMessageInput!) { editMessage(input: $input) { id } }`;
 const SEARCH = `query($query: String!, $conversationId: ID, $first: Int, $after: String) {
   searchMessages(query: $query, conversationId: $conversationId, first: $first, after: $after) {
     edges { cursor snippet node { id conversationId body sender { id } } }
@@ -150,6 +151,25 @@ describe.each(backends())('searchMessages on $name', ({ name, available }) => {
       expect(bodies(await search(c, { query: 'ze', conversationId: others }))).toEqual([
         'zebra among others',
       ]);
+    },
+  );
+
+  it.skipIf(!available)(
+    'finds an edited message by its new words only; a user in no conversation finds nothing',
+    async () => {
+      const [a, b, loner] = await Promise.all([
+        registerUser(app, 'A'),
+        registerUser(app, 'B'),
+        registerUser(app, 'C'),
+      ]);
+      const id = await group(a, [b]);
+      const edited = await send(a, id, 'walrus sighting');
+      ok(await app.gql(EDIT, { input: { messageId: edited, body: 'narwhal sighting' } }, a.token));
+      // The stored words (messages.body_tsv) follow the body: by word and by substring alike.
+      expect(bodies(await search(b, { query: 'narwhal' }))).toEqual(['narwhal sighting']);
+      expect(bodies(await search(b, { query: 'walrus' }))).toEqual([]);
+      expect(bodies(await search(b, { query: 'arwha' }))).toEqual(['narwhal sighting']);
+      expect(bodies(await search(loner, { query: 'narwhal' }))).toEqual([]);
     },
   );
 

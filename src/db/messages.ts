@@ -279,6 +279,46 @@ export function uuidsOrNull(v: unknown): string[] | null {
 export const toDate = (v: string | Date) => (typeof v === 'string' ? new Date(v) : v);
 export const toDateOrNull = (v: string | Date | null) => (v === null ? null : toDate(v));
 
+/** A message's columns as a raw statement returns them (snake case, driver types). */
+export interface MessageSqlRow {
+  seq: number;
+  sender_id: string;
+  body: string | null;
+  client_message_id: string | null;
+  created_at: string | Date;
+  edited_at: string | Date | null;
+  deleted_at: string | Date | null;
+  attachment_count: number;
+  change_seq: number | null;
+  /** Absent where the statement reads USER messages only. */
+  kind?: 'USER' | 'SYSTEM';
+  system_event?: SystemEventData | null;
+  reply_to_seq: number | null;
+  reply_count: number;
+  mention_user_ids: unknown;
+}
+
+/** The message row of a raw statement's row (of conversation `conversationId`). */
+export function messageFromSql(conversationId: string, r: MessageSqlRow): MessageRow {
+  return {
+    conversationId,
+    seq: r.seq,
+    senderId: r.sender_id,
+    body: r.body,
+    clientMessageId: r.client_message_id,
+    createdAt: toDate(r.created_at),
+    editedAt: toDateOrNull(r.edited_at),
+    deletedAt: toDateOrNull(r.deleted_at),
+    attachmentCount: Number(r.attachment_count),
+    changeSeq: r.change_seq,
+    kind: r.kind ?? 'USER',
+    systemEvent: r.system_event ?? null,
+    replyToSeq: r.reply_to_seq,
+    replyCount: Number(r.reply_count),
+    mentionUserIds: uuidsOrNull(r.mention_user_ids),
+  };
+}
+
 const memberPage = (forward: boolean) =>
   preparedStatement(
     forward ? 'member_messages_forward' : 'member_messages_backward',
@@ -369,48 +409,22 @@ export interface SendResult {
   outboxId: number | null;
 }
 
-/** A row of the send functions (drizzle/0014 parley_send_message and parley_send_messages). */
-interface SentRow {
+/**
+ * A row of the send functions (drizzle/0014 parley_send_message and parley_send_messages): they
+ * make (and find by client message id) people's messages only, so it has no kind.
+ */
+interface SentRow extends MessageSqlRow {
   conversation_id: string;
-  seq: number;
-  sender_id: string;
-  body: string | null;
-  client_message_id: string | null;
-  created_at: string | Date;
-  edited_at: string | Date | null;
-  deleted_at: string | Date | null;
-  attachment_count: number;
   existed: boolean;
   outbox_id: string | number | null;
   sender_phone: string | null;
   sender_display_name: string;
   member_version: number;
-  change_seq: number | null;
-  reply_to_seq: number | null;
-  reply_count: number;
-  mention_user_ids: unknown;
 }
 
 function toSendResult(row: SentRow): SendResult {
   return {
-    message: {
-      conversationId: row.conversation_id,
-      seq: row.seq,
-      senderId: row.sender_id,
-      body: row.body,
-      clientMessageId: row.client_message_id,
-      createdAt: toDate(row.created_at),
-      editedAt: toDateOrNull(row.edited_at),
-      deletedAt: toDateOrNull(row.deleted_at),
-      attachmentCount: Number(row.attachment_count),
-      changeSeq: row.change_seq,
-      // The send functions make (and find by client message id) people's messages only.
-      kind: 'USER',
-      systemEvent: null,
-      replyToSeq: row.reply_to_seq,
-      replyCount: Number(row.reply_count),
-      mentionUserIds: uuidsOrNull(row.mention_user_ids),
-    },
+    message: messageFromSql(row.conversation_id, row),
     existed: row.existed,
     outboxId: row.outbox_id === null ? null : Number(row.outbox_id),
     sender: { id: row.sender_id, phone: row.sender_phone, displayName: row.sender_display_name },

@@ -5,13 +5,11 @@
 import { sql } from 'drizzle-orm';
 import { pgArray, queryRows, type Executor } from './client.js';
 import {
-  toDate,
-  toDateOrNull,
-  uuidsOrNull,
+  messageFromSql,
   type MessageKey,
+  type MessageSqlRow,
   type MessageWithSender,
 } from './messages.js';
-import type { SystemEventData } from './schema.js';
 
 export interface ReplyPageQuery {
   /** Replies with a seq above this (0: from the first). */
@@ -26,24 +24,12 @@ export interface ReplyPage {
   hasPrevious: boolean;
 }
 
-interface ReplyRow {
+/** A parent with one of its replies (seq null: a parent with none after `afterSeq`). */
+interface ReplyRow extends Omit<MessageSqlRow, 'seq'> {
   parent_conversation_id: string;
   parent_seq: number;
   has_previous: boolean;
   seq: number | null;
-  sender_id: string;
-  body: string | null;
-  client_message_id: string | null;
-  created_at: string | Date;
-  edited_at: string | Date | null;
-  deleted_at: string | Date | null;
-  attachment_count: number;
-  change_seq: number | null;
-  kind: 'USER' | 'SYSTEM';
-  system_event: SystemEventData | null;
-  reply_to_seq: number | null;
-  reply_count: number;
-  mention_user_ids: unknown;
   sender_phone: string | null;
   sender_display_name: string;
 }
@@ -93,21 +79,7 @@ export async function findReplyPages(
     if (!page) pages.set(key, (page = { replies: [], hasPrevious: r.has_previous }));
     if (r.seq === null) continue;
     page.replies.push({
-      conversationId: r.parent_conversation_id,
-      seq: r.seq,
-      senderId: r.sender_id,
-      body: r.body,
-      clientMessageId: r.client_message_id,
-      createdAt: toDate(r.created_at),
-      editedAt: toDateOrNull(r.edited_at),
-      deletedAt: toDateOrNull(r.deleted_at),
-      attachmentCount: Number(r.attachment_count),
-      changeSeq: r.change_seq,
-      kind: r.kind,
-      systemEvent: r.system_event,
-      replyToSeq: r.reply_to_seq,
-      replyCount: Number(r.reply_count),
-      mentionUserIds: uuidsOrNull(r.mention_user_ids),
+      ...messageFromSql(r.parent_conversation_id, { ...r, seq: r.seq }),
       sender: { id: r.sender_id, phone: r.sender_phone, displayName: r.sender_display_name },
     });
   }

@@ -14,8 +14,8 @@
 // 155,683 candidates for a common word on the bench's history) or rechecked the whole table.
 import { sql, type SQL } from 'drizzle-orm';
 import { pgArray, queryRows, type Executor } from './client.js';
-import { toDate, toDateOrNull, uuidsOrNull } from './messages.js';
-import type { MessageRow, SystemEventData } from './schema.js';
+import { messageFromSql, type MessageSqlRow } from './messages.js';
+import type { MessageRow } from './schema.js';
 
 /** Where a match stands in the result order (rank, then newest first). */
 export interface SearchKey {
@@ -46,21 +46,10 @@ export interface SearchHit {
   headline: string | null;
 }
 
-interface HitRow {
+/** A match: a USER message that is not deleted (the statement selects no kind). */
+interface HitRow extends MessageSqlRow {
   conversation_id: string;
-  seq: number;
-  sender_id: string;
   body: string;
-  client_message_id: string | null;
-  created_at: string | Date;
-  edited_at: string | Date | null;
-  deleted_at: string | Date | null;
-  attachment_count: number;
-  change_seq: number | null;
-  system_event: SystemEventData | null;
-  reply_to_seq: number | null;
-  reply_count: number;
-  mention_user_ids: unknown;
   rank: number | string;
   substring: boolean;
   headline: string | null;
@@ -121,23 +110,7 @@ export async function searchMessageRows(db: Executor, q: SearchQuery): Promise<S
      order by ${order}`,
   );
   return rows.map((r) => {
-    const message: MessageRow = {
-      conversationId: r.conversation_id,
-      seq: r.seq,
-      senderId: r.sender_id,
-      body: r.body,
-      clientMessageId: r.client_message_id,
-      createdAt: toDate(r.created_at),
-      editedAt: toDateOrNull(r.edited_at),
-      deletedAt: toDateOrNull(r.deleted_at),
-      attachmentCount: Number(r.attachment_count),
-      changeSeq: r.change_seq,
-      kind: 'USER',
-      systemEvent: r.system_event,
-      replyToSeq: r.reply_to_seq,
-      replyCount: Number(r.reply_count),
-      mentionUserIds: uuidsOrNull(r.mention_user_ids),
-    };
+    const message = messageFromSql(r.conversation_id, r);
     return {
       message,
       key: {

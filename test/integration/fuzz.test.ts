@@ -2184,7 +2184,11 @@ function oracleFor(w: World): Oracle {
         const edges = (root as { edges?: { node: MessageView }[] } | null | undefined)?.edges;
         forwardPage(vars['first'], 50, 20, edges);
         for (const { node } of edges ?? []) {
-          if (!memberOf.has(node.conversationId)) violated("a match outside alice's conversations");
+          // (Alice's conversations include ones the fuzzing opened: only the victims' are known
+          // not to be hers.)
+          if (w.victimConversationIds.includes(node.conversationId)) {
+            violated("a match in a victim's conversation");
+          }
           if (node.body === null || node.kind !== 'USER') violated('a deleted or system match');
         }
         return;

@@ -2,7 +2,7 @@
 // when a failed one is tried again. The sending itself is in src/notifications/.
 import { isIP } from 'node:net';
 import type { Session } from './context.js';
-import { DomainError, badInput } from './errors.js';
+import { DomainError, badInput, checkText } from './errors.js';
 import { encodeMessageId } from './ids.js';
 import {
   deletePushSubscription,
@@ -89,7 +89,8 @@ export function checkPushSubscription(
   input: PushSubscriptionInput,
   settings: PushSettings,
 ): PushSubscriptionInput {
-  const endpoint = input.endpoint.trim();
+  // A NUL is text no database column takes; a lone surrogate no push service would answer.
+  const endpoint = checkText(input.endpoint, 'endpoint').trim();
   let url: URL;
   try {
     url = new URL(endpoint);
@@ -139,7 +140,8 @@ export async function registerPushSubscription(
 }
 
 export function unregisterPushSubscription(session: Session, endpoint: string): Promise<boolean> {
-  return deletePushSubscription(session.deps.db, session.userId, endpoint.trim());
+  const text = checkText(endpoint, 'endpoint').trim();
+  return deletePushSubscription(session.deps.db, session.userId, text);
 }
 
 /** What a push carries: enough to show a notification and open the conversation, no tokens. */

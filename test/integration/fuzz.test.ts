@@ -154,11 +154,7 @@ const codeOf = (e: GqlError | undefined): string | undefined =>
   e?.extensions?.['code'] as string | undefined;
 
 /** The contract every response keeps, whatever was asked. */
-function checkEnvelope(
-  reply: Reply,
-  inputs: readonly string[],
-  opts: { apq?: boolean; knownBug?: boolean } = {},
-) {
+function checkEnvelope(reply: Reply, inputs: readonly string[], opts: { apq?: boolean } = {}) {
   if (reply.status >= 500) {
     violated(`HTTP ${reply.status}: ${reply.text.slice(0, 500)}`);
   }
@@ -168,10 +164,7 @@ function checkEnvelope(
   for (const error of reply.errors) {
     const code = codeOf(error);
     const allowed =
-      code !== undefined &&
-      (ALLOWED_CODES.has(code) ||
-        (opts.apq === true && APQ_CODES.has(code)) ||
-        (opts.knownBug === true && code === 'INTERNAL_SERVER_ERROR'));
+      code !== undefined && (ALLOWED_CODES.has(code) || (opts.apq === true && APQ_CODES.has(code)));
     if (!allowed) {
       violated(`error code ${String(code)} (HTTP ${reply.status}): ${JSON.stringify(error)}`);
     }
@@ -609,26 +602,18 @@ interface Case {
 type Oracle = (reply: Reply, c: Case) => void;
 
 /**
- * Bugs this fuzzing found that src/ does not fix yet. A matching case still runs and gets every
- * other check; only its INTERNAL_SERVER_ERROR is let through, and counted (printed after each
- * backend's suite). Remove an entry once it is fixed: its reproduction (`it.fails` below) then
- * fails, as a reminder.
+ * Bugs this fuzzing found, kept as fixed cases: the smallest input that showed each, and the
+ * backends it showed on (a 500 from a NUL character in a push endpoint, found when the push
+ * operations were added to the fuzzer, fixed by checking the endpoint as text).
  */
-interface KnownBug {
+interface FoundBug {
   name: string;
-  matches: (c: Case) => boolean;
-  /** The smallest case that shows it, and the backends it shows on. */
   repro: (w: World) => Case;
   on: readonly BackendName[];
 }
-const KNOWN_BUGS: readonly KnownBug[] = [
+const FOUND_BUGS: readonly FoundBug[] = [
   {
-    // KNOWN BUG: the endpoint reaches the database with its NUL character (text cannot hold
-    // one): INTERNAL_SERVER_ERROR instead of false (or BAD_USER_INPUT).
     name: 'unregisterPushSubscription(endpoint) with a NUL character',
-    matches: (c) =>
-      c.op === 'unregisterPushSubscription' &&
-      stringsOf(c.variables).some((v) => v.includes('\u0000')),
     on: ['pglite', 'postgres'],
     repro: () => ({
       op: 'unregisterPushSubscription',
@@ -640,12 +625,7 @@ const KNOWN_BUGS: readonly KnownBug[] = [
     }),
   },
   {
-    // KNOWN BUG: the same on registration (where push is set up: PGlite here): an endpoint
-    // that parses as a URL with a NUL character in its path is stored as sent.
     name: 'registerPushSubscription(input.endpoint) with a NUL character',
-    matches: (c) =>
-      c.op === 'registerPushSubscription' &&
-      stringsOf(c.variables).some((v) => v.includes('\u0000')),
     // (PostgreSQL here has no VAPID keys: NOT_CONFIGURED comes first.)
     on: ['pglite'],
     repro: (w) => ({
@@ -658,7 +638,6 @@ const KNOWN_BUGS: readonly KnownBug[] = [
     }),
   },
 ];
-const knownBugHits = new Map<string, number>();
 
 let totalCases = 0;
 const casesByProperty = new Map<string, number>();
@@ -679,11 +658,7 @@ async function exercise(w: World, property: string, c: Case, oracle?: Oracle): P
   // A raw body's strings also count as input once decoded (an operation name echoed back).
   const inputs = stringsOf([body, decoded(c.rawBody), header ?? '']);
   const apq = JSON.stringify(body ?? null).includes('persistedQuery');
-  const knownBug = KNOWN_BUGS.find(
-    (bug) => bug.matches(c) && reply.errors.some((e) => codeOf(e) === 'INTERNAL_SERVER_ERROR'),
-  );
-  if (knownBug) knownBugHits.set(knownBug.name, (knownBugHits.get(knownBug.name) ?? 0) + 1);
-  checkEnvelope(reply, inputs, { apq, knownBug: knownBug !== undefined });
+  checkEnvelope(reply, inputs, { apq });
 
   if (reply.text.includes(w.marker)) {
     violated(`a victim's message body or title is in the response: ${reply.text.slice(0, 500)}`);
@@ -2434,7 +2409,6 @@ describe.each(backends())('fuzzing every operation on $name', ({ name, available
       [
         `fuzz.test.ts on ${name}: ${here} generated cases (${totalCases} in this file so far)`,
         ...mine.map(([p, n]) => `  ${p.slice(name.length + 2)}: ${n}`),
-        ...[...knownBugHits].map(([bug, n]) => `  known bug hit ${n}× so far: ${bug}`),
       ].join('\n'),
     );
   });
@@ -2833,20 +2807,13 @@ describe.each(backends())('fuzzing every operation on $name', ({ name, available
     TIMEOUT,
   );
 
-  for (const bug of KNOWN_BUGS) {
-    // Fails while the bug is there (an INTERNAL_SERVER_ERROR); passing means it was fixed:
-    // remove its KNOWN_BUGS entry.
-    it.skipIf(!available || !bug.on.includes(name)).fails(
-      `KNOWN BUG, still there: ${bug.name}`,
+  for (const bug of FOUND_BUGS.filter((b) => b.on.includes(name))) {
+    it.skipIf(!available)(
+      `found by fuzzing, fixed: ${bug.name} is BAD_USER_INPUT and writes nothing`,
       async () => {
         const repro = bug.repro(w);
-        const reply = await post(
-          w.app,
-          { query: repro.query, variables: repro.variables },
-          authHeader(w, repro.auth),
-        );
-        // Throws (the expected failure) exactly while the answer is an INTERNAL_SERVER_ERROR.
-        expect(reply.errors.map(codeOf)).not.toContain('INTERNAL_SERVER_ERROR');
+        const reply = await exercise(w, `${name}: found bugs`, repro, oracleFor(w));
+        expect(reply.errors.map(codeOf)).toEqual(['BAD_USER_INPUT']);
       },
     );
   }

@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { pairIn, pgArray, queryRows, type Executor } from './client.js';
 import type { MessageKey } from './messages.js';
 import {
@@ -204,7 +204,13 @@ export async function findAvatarAttachment(
   return row?.attachment;
 }
 
-export async function findAttachment(db: Executor, id: string): Promise<AttachmentRow | undefined> {
-  const [row] = await db.select().from(attachments).where(eq(attachments.id, id));
-  return row;
+/** Attachments by id (those that exist), in no particular order. */
+export function findAttachmentsByIds(
+  db: Executor,
+  ids: readonly string[],
+): Promise<AttachmentRow[]> {
+  return db
+    .select()
+    .from(attachments)
+    .where(inArray(attachments.id, [...ids]));
 }

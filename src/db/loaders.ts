@@ -2,7 +2,7 @@
 // conversations with members, last messages and senders costs a constant number of statements.
 import DataLoader from 'dataloader';
 import type { Executor } from './client.js';
-import { findAttachmentsOfMessages } from './attachments.js';
+import { findAttachmentsByIds, findAttachmentsOfMessages } from './attachments.js';
 import {
   advanceDeliveredMany,
   findConversationViews,
@@ -30,6 +30,8 @@ export interface Loaders {
   message: DataLoader<MessageKey, MessageRow | undefined, string>;
   /** Attachments of a message, in order. */
   attachments: DataLoader<MessageKey, AttachmentRow[], string>;
+  /** An attachment by id (a group's picture): a list of conversations reads them at once. */
+  attachment: DataLoader<string, AttachmentRow | undefined>;
   /**
    * Reaction groups of a message as the viewer sees them, in the order each emoji was first
    * used (one statement for a page of messages, or for one event's subscribers).
@@ -69,6 +71,7 @@ class LazyLoaders implements Loaders {
   #members?: Loaders['members'];
   #message?: Loaders['message'];
   #attachments?: Loaders['attachments'];
+  #attachment?: Loaders['attachment'];
   #reactions?: Loaders['reactions'];
   #delivered?: Loaders['delivered'];
   #blocked?: Loaders['blocked'];
@@ -143,6 +146,18 @@ class LazyLoaders implements Loaders {
         return keys.map((k) => byKey.get(keyOf(k)) ?? []);
       },
       { cacheKeyFn: keyOf, cache },
+    ));
+  }
+
+  get attachment(): Loaders['attachment'] {
+    const { db, cache } = this;
+    return (this.#attachment ??= new DataLoader(
+      async (ids) => {
+        const rows = await findAttachmentsByIds(db, ids);
+        const byId = new Map(rows.map((r) => [r.id, r]));
+        return ids.map((id) => byId.get(id));
+      },
+      { cache },
     ));
   }
 

@@ -14,7 +14,7 @@ import {
 } from '../db/conversations.js';
 import { bindAvatar, deleteAvatar, discardBlobs } from '../db/attachments.js';
 import { blobKeysOf } from '../storage/blob-store.js';
-import type { ConversationRow } from '../db/schema.js';
+import type { AttachmentRow, ConversationRow } from '../db/schema.js';
 import type { Session } from './context.js';
 import {
   membersChanged,
@@ -223,4 +223,13 @@ export async function updateConversation(
     ]);
   });
   return finish(session, conversationId, staged);
+}
+
+/** A group's picture (an image attachment), read with the other pictures of the same request. */
+export async function avatarOf(
+  session: Session,
+  conversation: Pick<ConversationRow, 'avatarAttachmentId'>,
+): Promise<AttachmentRow | null> {
+  const id = conversation.avatarAttachmentId;
+  return id ? ((await session.loaders.attachment.load(id)) ?? null) : null;
 }

@@ -388,6 +388,48 @@ describe.each(backends())('groups on $name', ({ name, available }) => {
   );
 
   it.skipIf(!available)(
+    "a list of groups reads their pictures in one statement, each group's own",
+    async () => {
+      const [owner, member] = await users(2);
+      const png = await detailedPng(32, 32);
+      const pictured: Record<string, string> = {};
+      for (const title of ['One', 'Two', 'Three']) {
+        const { id } = await group(owner!, [member!], { title });
+        const image = await uploadOk(app.origin, owner!.token, {
+          bytes: png,
+          filename: `${title}.png`,
+          type: 'image/png',
+        });
+        ok(
+          await app.gql(
+            UPDATE,
+            { input: { conversationId: id, avatarAttachmentId: image.id } },
+            owner!.token,
+          ),
+        );
+        pictured[id] = image.id;
+      }
+      const bare = await group(owner!, [member!], { title: 'No picture' });
+      const before = app.statements.length;
+      const list = ok(
+        await app.gql<{
+          conversations: { edges: { node: { id: string; avatar: { id: string } | null } }[] };
+        }>(
+          `{ conversations(first: 10) { edges { node { id avatar { id } } } } }`,
+          {},
+          member!.token,
+        ),
+      ).conversations.edges.map((e) => e.node);
+      const issued = app.statements.slice(before);
+      expect(issued.filter((q) => /from "attachments"/.test(q))).toHaveLength(1);
+      expect(Object.fromEntries(list.map((c) => [c.id, c.avatar?.id ?? null]))).toEqual({
+        ...pictured,
+        [bare.id]: null,
+      });
+    },
+  );
+
+  it.skipIf(!available)(
     'system messages are unread for the others but not for the one who made the change, nor for whoever was added',
     async () => {
       const [owner, member, late] = await users(3);

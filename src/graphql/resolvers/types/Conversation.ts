@@ -1,6 +1,6 @@
-import { findAttachment } from '../../../db/attachments.js';
 import type { UserRow } from '../../../db/schema.js';
 import { membershipsOf } from '../../../domain/conversations.js';
+import { avatarOf } from '../../../domain/groups.js';
 import { lastMessageOf, listMessagesOf, unreadCount } from '../../../domain/messages.js';
 import { unreadMentionCount } from '../../../domain/mentions.js';
 import { muteOf } from '../../../domain/privacy.js';
@@ -22,10 +22,7 @@ export const Conversation: ConversationResolvers = {
   messages: (c, args, ctx) => listMessagesOf(requireSession(ctx), c, args),
   isMuted: (c) => muteOf(c).muted,
   mutedUntil: (c) => muteOf(c).until,
-  avatar: async (c, _args, ctx) =>
-    c.avatarAttachmentId
-      ? ((await findAttachment(requireSession(ctx).deps.db, c.avatarAttachmentId)) ?? null)
-      : null,
+  avatar: (c, _args, ctx) => avatarOf(requireSession(ctx), c),
   myRole: (c) => c.viewerRole,
   memberships: (c, _args, ctx) => membershipsOf(requireSession(ctx), c),
   readReceipts: async (c, _args, ctx) =>

@@ -6,7 +6,7 @@
 // every subscriber that gets it is a member of its conversation (checked per event before it
 // gets here), `status` is the sender's view, the sender's presence is visible to all members,
 // and attachment URLs are signed without the viewer (see domain/attachment-urls.ts). The
-// exceptions, `senderBlocked` and a reaction's `reactedByMe`, make the viewer part of the key.
+// exceptions (VIEWER_FIELDS) make the viewer part of the key.
 import {
   createSourceEventStream,
   execute,
@@ -19,6 +19,14 @@ import { Channel } from '../realtime/channel.js';
 import { DirectDelivery, type FrameSink } from './direct-delivery.js';
 
 type Result = ExecutionResult | Promise<ExecutionResult>;
+
+/**
+ * Fields whose value depends on who asks, anywhere in a message's selection (its sender, the
+ * message it replies to, the users it mentions): `senderBlocked`, a reaction's `reactedByMe`,
+ * and a user's `email` and `totalUnreadCount`, shown to that user only. A document that selects
+ * one is shared per viewer; a field of that kind added to the schema belongs here.
+ */
+const VIEWER_FIELDS = /\b(?:senderBlocked|reactedByMe|email|totalUnreadCount)\b/;
 
 /** A message row handed on by a message stream (shared by all local subscribers of an event). */
 function isMessage(payload: unknown): payload is object {
@@ -79,8 +87,7 @@ export function createSharedSubscribe(framesOf: (contextValue: unknown) => Frame
     const source = await createSourceEventStream(args);
     if (!isAsyncIterable(source)) return source;
     const text = printed(args.document);
-    // `senderBlocked` and `reactedByMe` depend on who asks: shared per viewer.
-    const viewer = /\b(?:senderBlocked|reactedByMe)\b/.test(text)
+    const viewer = VIEWER_FIELDS.test(text)
       ? `\u0000${(args.contextValue as { userId?: string | null }).userId ?? ''}`
       : '';
     const operationKey = intern(

@@ -326,17 +326,32 @@ describe.each(backends())('email sign-in on $name', ({ name, available }) => {
       const id = ok(
         await as<{ startDirectConversation: Conversation }>(ann, START, { phone: bob.phone }),
       ).startDirectConversation.id;
+      // Ann follows her own conversation with the same document: one event, two viewers, and
+      // each sees the sender as they may (her own address to her only).
+      const annClient = connect(app.wsUrl, ann.token);
       const client = connect(app.wsUrl, bob.token);
       try {
         type Added = { id: string; body: string; sender: User };
+        const own = subscribe<Added>(annClient, ADDED, { id });
+        await probe(own, (n) => as(ann, SEND, { i: { conversationId: id, body: `mine ${n}` } }));
         const live = subscribe<Added>(client, ADDED, { id });
         await probe(live, (n) => as(ann, SEND, { i: { conversationId: id, body: `hello ${n}` } }));
         const [first] = live.items;
         expect(first!.body).toMatch(/^hello \d+$/);
         expect(first!.sender).toEqual({ id: ann.id, phone: null, email: null, displayName: 'Ann' });
+        await own.until((items) => items.some((m) => m.id === first!.id), 5_000);
+        const ownCopy = own.items.find((m) => m.id === first!.id);
+        expect(ownCopy!.sender).toEqual({
+          id: ann.id,
+          phone: null,
+          email: ann.email,
+          displayName: 'Ann',
+        });
         live.stop();
+        own.stop();
       } finally {
         await client.dispose();
+        await annClient.dispose();
       }
       // In history too; to Ann, her own message shows her address.
       type Page = { messages: { edges: { node: { sender: User } }[] } };

@@ -98,7 +98,33 @@ export async function register(
       ? taken(phone ?? 'This phone', 'phone', ': log in instead')
       : taken(email ?? 'This email address', 'email', ': log in instead');
   }
-  return { token: await deps.tokens.issue(result.user.id), user: result.user };
+  return { token: await deps.tokens.issue(result.user.id), user: asOwnAccount(result.user) };
+}
+
+/**
+ * Accounts that register or login just proved to be the caller's: the request carries no token
+ * of them yet, but the user they return is the caller all the same.
+ */
+const ownAccounts = new WeakSet<object>();
+
+function asOwnAccount<T extends object>(user: T): T {
+  ownAccounts.add(user);
+  return user;
+}
+
+/**
+ * A user's email as `viewerId` sees it: their own only (an address is how to reach someone, and
+ * nobody was asked to share it). The row may be a message's sender, which carries no email: it
+ * is loaded then.
+ */
+export async function emailOf(
+  viewerId: string | null,
+  user: { id: string; email?: unknown },
+  load: (id: string) => Promise<UserRow | undefined>,
+): Promise<string | null> {
+  if (!ownAccounts.has(user) && (viewerId === null || viewerId !== user.id)) return null;
+  if ('email' in user) return typeof user.email === 'string' ? user.email : null;
+  return (await load(user.id))?.email ?? null;
 }
 
 const badCredentials = (kind: Identifier['kind']) =>
@@ -166,7 +192,7 @@ export async function login(
   if (!user || !ok) throw badCredentials(identifier.kind);
   // The right password forgives this address's earlier attempts (it was the owner mistyping).
   if (!owner) await deps.rateLimiter.reset('loginAttemptsPerPhoneAndIp', guesserKey);
-  return { token: await deps.tokens.issue(user.id), user };
+  return { token: await deps.tokens.issue(user.id), user: asOwnAccount(user) };
 }
 
 export async function me(session: Session): Promise<UserRow> {

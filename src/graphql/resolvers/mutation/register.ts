@@ -1,8 +1,5 @@
 import { register as registerUser } from '../../../domain/users.js';
 import type { MutationResolvers } from '../../__generated__/resolvers.js';
-import { asOwnAccount } from '../types/User.js';
 
-export const register: NonNullable<MutationResolvers['register']> = async (_parent, args, ctx) => {
-  const auth = await registerUser(ctx.deps, args.input, ctx.clientIp);
-  return { ...auth, user: asOwnAccount(auth.user) };
-};
+export const register: NonNullable<MutationResolvers['register']> = (_parent, args, ctx) =>
+  registerUser(ctx.deps, args.input, ctx.clientIp);

@@ -17,13 +17,18 @@ export interface PageWindow<C> {
   readonly before: C | null;
 }
 
-function checkSize(value: number, field: 'first' | 'last'): number {
+/** A page size as asked (`first`/`last`): a whole number up to `max` (never silently capped). */
+export function checkPageSize(
+  value: number,
+  field: 'first' | 'last',
+  max: number = limits.maxPageSize,
+): number {
   if (!Number.isInteger(value) || value < 0) {
-    throw badInput(`"${field}" must be a whole number from 0 to ${limits.maxPageSize}.`, field);
+    throw badInput(`"${field}" must be a whole number from 0 to ${max}.`, field);
   }
-  if (value > limits.maxPageSize) {
+  if (value > max) {
     throw badInput(
-      `"${field}" is ${value}, above the page limit of ${limits.maxPageSize}: ask for ${limits.maxPageSize} or fewer and page with the cursors.`,
+      `"${field}" is ${value}, above the page limit of ${max}: ask for ${max} or fewer and page with the cursors.`,
       field,
     );
   }
@@ -46,8 +51,9 @@ export function parseConnectionArgs<C>(
   const after = args.after != null ? decodeCursor(args.after, 'after') : null;
   const before = args.before != null ? decodeCursor(args.before, 'before') : null;
   if (hasFirst)
-    return { direction: 'forward', size: checkSize(args.first!, 'first'), after, before };
-  if (hasLast) return { direction: 'backward', size: checkSize(args.last!, 'last'), after, before };
+    return { direction: 'forward', size: checkPageSize(args.first!, 'first'), after, before };
+  if (hasLast)
+    return { direction: 'backward', size: checkPageSize(args.last!, 'last'), after, before };
   const direction = after !== null && before === null ? 'forward' : 'backward';
   return { direction, size: limits.defaultPageSize, after, before };
 }

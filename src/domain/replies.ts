@@ -6,11 +6,8 @@ import type { Session } from './context.js';
 import { decodeMessageCursor, encodeMessageCursor } from './cursor.js';
 import { badInput, DomainError } from './errors.js';
 import { decodeMessageId, type MessageKey } from './ids.js';
-import { toConnection, type Connection } from './pagination.js';
-
-/** `Message.replies(first)`: its default and most. */
-export const defaultRepliesPage = 50;
-export const maxRepliesPage = 100;
+import { limits } from './limits.js';
+import { checkPageSize, toConnection, type Connection } from './pagination.js';
 
 /** A reply target the sender cannot see (unknown, of another conversation): NOT_FOUND. */
 export const replyTargetNotFound = (): DomainError =>
@@ -52,13 +49,10 @@ export interface RepliesArgs {
 
 /** The window of `Message.replies(first, after)`: oldest first, after the `after` reply. */
 export function parseRepliesArgs(args: RepliesArgs): { afterSeq: number; size: number } {
-  const size = args.first ?? defaultRepliesPage;
-  if (!Number.isInteger(size) || size < 0 || size > maxRepliesPage) {
-    throw badInput(
-      `"first" must be a whole number from 0 to ${maxRepliesPage} (${size} asked): page with "after".`,
-      'first',
-    );
-  }
+  const size =
+    args.first === null || args.first === undefined
+      ? limits.defaultPageSize
+      : checkPageSize(args.first, 'first');
   const afterSeq =
     args.after !== null && args.after !== undefined ? decodeMessageCursor(args.after, 'after') : 0;
   return { afterSeq, size };

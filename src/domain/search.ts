@@ -8,6 +8,7 @@ import type { Session } from './context.js';
 import { decode, encode, invalidCursor } from './cursor.js';
 import { badInput, checkText, conversationNotFound } from './errors.js';
 import { isUuid } from './ids.js';
+import { checkPageSize } from './pagination.js';
 
 export const searchLimits = Object.freeze({
   maxQueryLength: 200,
@@ -87,13 +88,7 @@ export const containsPattern = (text: string): string => `%${text.replace(/[\\%_
 
 function parseFirst(first: number | null | undefined): number {
   if (first === null || first === undefined) return searchLimits.defaultPageSize;
-  if (!Number.isInteger(first) || first < 0 || first > searchLimits.maxPageSize) {
-    throw badInput(
-      `"first" must be a whole number from 0 to ${searchLimits.maxPageSize}; page with "after".`,
-      'first',
-    );
-  }
-  return first;
+  return checkPageSize(first, 'first', searchLimits.maxPageSize);
 }
 
 export async function searchMessages(

@@ -76,7 +76,10 @@ export function Chat({
     merge(data.conversations.edges.map((e) => e.node));
   }, [client, merge]);
 
-  /** One conversation as the server has it now (its count included), fetched once at a time. */
+  /**
+   * One conversation as the server has it now (its count included), fetched once at a time. If
+   * the fetch fails, the next message of it fetches it again.
+   */
   const refetching = useRef(new Set<string>());
   const refetch = useCallback(
     (id: string) => {
@@ -85,7 +88,7 @@ export function Chat({
       client
         .query(ConversationDocument, { id })
         .then((data) => data.conversation && merge([data.conversation]))
-        .catch(() => undefined)
+        .catch(() => knownIds.current.delete(id))
         .finally(() => refetching.current.delete(id));
     },
     [client, merge],
@@ -124,10 +127,7 @@ export function Chat({
               // A conversation someone else just started with us (or the list's answer is not
               // in yet): fetched once, however many of its messages arrive before the answer.
               knownIds.current.add(m.conversationId);
-              client
-                .query(ConversationDocument, { id: m.conversationId })
-                .then((data) => data.conversation && merge([data.conversation]))
-                .catch(() => knownIds.current.delete(m.conversationId));
+              refetch(m.conversationId);
             }
           },
         },

@@ -1,7 +1,9 @@
 // CPU per request, by operation: one Parley instance (production mode, its own PostgreSQL and
 // Redis), requests from 16 concurrent clients in another process; reports the server's CPU time
 // (user + system, from /proc) per request, which, unlike requests per second, holds up on a
-// machine that is busy with other things. `node --import tsx bench/cpu-per-request.ts [n]`.
+// machine that is busy with other things. `node --import tsx bench/cpu-per-request.ts [n]`;
+// CPU_ONLY=sendMessage (a part of an operation's name) runs only the matching ones, and
+// CPU_NODE_ARGS passes node flags to the server (CPU_NODE_ARGS=--cpu-prof profiles it).
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
   createGroupAt,
@@ -10,24 +12,29 @@ import {
   type ServerProcess,
 } from '../test/support/process.js';
 import { createDatabase, startPostgres, startRedis } from '../test/support/services.js';
-import { cpuOf } from './proc.js';
+import { cpuOf, systemCpuOf, treeCpuOf } from './proc.js';
 
 const N = Number(process.argv[2] ?? 3_000);
 const CONCURRENCY = 16;
 const cpuMs = (pid: number) => cpuOf(pid) / 1000;
+const ONLY = process.env.CPU_ONLY;
+const NODE_ARGS = (process.env.CPU_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 const [pg, redis] = await Promise.all([startPostgres({ durable: true }), startRedis()]);
 if (!pg || !redis) throw new Error('needs postgresql and redis-server');
 let server: ServerProcess | undefined;
 try {
-  server = await startServerProcess({
-    DATABASE_URL: await createDatabase(pg.url, 'cpu'),
-    REDIS_URL: redis.url,
-    NODE_ENV: 'production',
-    JWT_SECRET: randomBytes(32).toString('hex'),
-    RATE_LIMIT_MULTIPLIER: '0',
-    LOG_LEVEL: 'warn',
-  });
+  server = await startServerProcess(
+    {
+      DATABASE_URL: await createDatabase(pg.url, 'cpu'),
+      REDIS_URL: redis.url,
+      NODE_ENV: 'production',
+      JWT_SECRET: randomBytes(32).toString('hex'),
+      RATE_LIMIT_MULTIPLIER: '0',
+      LOG_LEVEL: 'warn',
+    },
+    { nodeArgs: NODE_ARGS },
+  );
   const s = server;
   const [ann, bob] = [await registerAt(s, 'ann'), await registerAt(s, 'bob')];
   const conversations = await Promise.all(
@@ -42,7 +49,7 @@ try {
     const text = await res.text();
     if (res.status !== 200 || text.includes('"errors"')) throw new Error(text.slice(0, 300));
   };
-  const operations: [string, (i: number) => Promise<void>][] = [
+  const allOperations: [string, (i: number) => Promise<void>][] = [
     ['{ __typename }', () => post('{ __typename }', {})],
     ['me { id }', () => post('{ me { id } }', {})],
     [
@@ -65,6 +72,7 @@ try {
         ),
     ],
   ];
+  const operations = allOperations.filter(([name]) => !ONLY || name.includes(ONLY));
   const pid = s.child.pid!;
   // Two rounds: the first warms the server up (code compiled, pools full), the second counts.
   for (const [round, [name, op]] of [...operations, ...operations].entries()) {
@@ -81,16 +89,25 @@ try {
       await runAll(N);
       continue;
     }
-    const cpu0 = cpuMs(pid);
+    const before = {
+      cpu: cpuMs(pid),
+      sys: systemCpuOf(pid),
+      pg: treeCpuOf(pg.pid),
+      redis: cpuOf(redis.pid),
+    };
     const t0 = performance.now();
     await runAll(N);
-    const cpu = cpuMs(pid) - cpu0;
+    const cpu = cpuMs(pid) - before.cpu;
     const wall = performance.now() - t0;
+    // µs per request (the counters are in µs; cpuMs in ms)
+    const per = (us: number) => (us / N).toFixed(0).padStart(5);
     console.log(
-      `${name.padEnd(22)} ${((1000 * cpu) / N).toFixed(0).padStart(6)} µs CPU per request   (${((N * 1000) / wall).toFixed(0)}/s)`,
+      `${name.padEnd(22)} ${((1000 * cpu) / N).toFixed(0).padStart(6)} µs CPU per request   (${((N * 1000) / wall).toFixed(0)}/s)` +
+        `   of it system ${per(systemCpuOf(pid) - before.sys)} µs; PostgreSQL ${per(treeCpuOf(pg.pid) - before.pg)} µs, Redis ${per(cpuOf(redis.pid) - before.redis)} µs`,
     );
   }
 } finally {
-  await server?.stop('SIGKILL');
+  // SIGTERM: a clean exit, which is when node writes a --cpu-prof profile.
+  await server?.stop(NODE_ARGS.length ? 'SIGTERM' : 'SIGKILL');
   await Promise.allSettled([pg.stop(), redis.stop()]);
 }

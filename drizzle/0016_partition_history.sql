@@ -101,8 +101,9 @@ CREATE TABLE "webhook_events_partitioned" (
 -- of the table (at the design's ~100 M messages a day, a partition grows by ~6 M a day), few
 -- enough that a statement across all conversations (the outbox drainer, the webhook sender)
 -- merges 16 index scans and the embedded database's catalog stays small. A partition that grows
--- too big can be split later without touching the others (detach it, re-attach it as a table
--- partitioned again by hash with a modulus that is a multiple of 16).
+-- too big can be split later without touching the others: PostgreSQL allows partitions of
+-- different moduli when each divides the next, so (MODULUS 16, REMAINDER r) can be detached and
+-- its rows moved into (MODULUS 32, REMAINDER r) and (MODULUS 32, REMAINDER r + 16).
 DO $$
 DECLARE
   t text;

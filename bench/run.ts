@@ -19,6 +19,7 @@ import {
 import { ask, benchDir, child, dataDir, log, runJob, stopChildren } from './harness.js';
 import { BIG_ROOM_LOAD, BIG_ROOM_MEMBERS, bigRoom, printBigRoom } from './big-room.js';
 import { dbStats, perOperation } from './db-stats.js';
+import { createWithoutPartitions } from './partitions.js';
 import { HOT_ROOM_CONNECTIONS_PER_INSTANCE, hotRoom } from './hot-room.js';
 import { seedHistory } from './history-text.js';
 import { lagUnderLoad, printLag } from './lag.js';
@@ -47,6 +48,9 @@ const ONLY = new Set(
   ),
 );
 const PROFILE = process.env.BENCH_PROFILE === '1';
+// BENCH_PARTITIONS=0: the bench database without drizzle/0016's partitioning (bench/partitions.ts),
+// to compare send and history with and without it.
+const PARTITIONS = process.env.BENCH_PARTITIONS !== '0';
 const JWT_SECRET = randomBytes(32).toString('hex');
 
 const services: Service[] = [];
@@ -393,6 +397,10 @@ async function main() {
   if (!pg || !redis) throw new Error("the benchmark needs Debian's postgresql and redis-server");
   services.push(pg, redis);
   const databaseUrl = await createDatabase(pg.url, 'bench');
+  if (!PARTITIONS) {
+    log('BENCH_PARTITIONS=0: the per-conversation tables are plain tables, not partitioned');
+    await createWithoutPartitions(databaseUrl);
+  }
   const stats = dbStats(databaseUrl);
   const env = {
     DATABASE_URL: databaseUrl,
@@ -669,6 +677,7 @@ async function main() {
   const result = {
     date: new Date().toISOString(),
     seconds: SECONDS,
+    partitioned: PARTITIONS,
     send,
     sendWithPush: push,
     history,

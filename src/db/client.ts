@@ -57,6 +57,11 @@ export interface OpenDatabaseOptions {
   sharedBuffersMb?: number | undefined;
   /** Called with every statement the application issues (for tests that count them). */
   onQuery?: (sql: string) => void;
+  /**
+   * The migrations to apply; unset → all of drizzle/. Tests of a migration open a database
+   * at the one before it with a folder holding only the earlier ones.
+   */
+  migrationsFolder?: string | undefined;
 }
 
 const migrationsFolder = path.resolve(
@@ -76,7 +81,7 @@ function queryLogger(onQuery?: (sql: string) => void): Logger | undefined {
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseHandle> {
   const logger = queryLogger(opts.onQuery);
   if (opts.url) {
-    await migrateWithLock(opts.url);
+    await migrateWithLock(opts.url, opts.migrationsFolder);
     const client = postgres(opts.url, {
       max: opts.poolSize ?? 10,
       onnotice: () => {},
@@ -121,7 +126,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
   await client.waitReady;
   await client.exec(`set statement_timeout = ${Math.trunc(opts.statementTimeoutMs)}`);
   const migrationDb = drizzlePglite({ client, schema });
-  await migratePglite(migrationDb, { migrationsFolder });
+  await migratePglite(migrationDb, { migrationsFolder: opts.migrationsFolder ?? migrationsFolder });
   const db = drizzlePglite({
     client,
     schema,
@@ -182,12 +187,12 @@ async function initDataDir(dataDir: string, options: PGliteOptions): Promise<voi
 }
 
 /** Applies pending migrations under an advisory lock on a dedicated connection. */
-export async function migrateWithLock(url: string): Promise<void> {
+export async function migrateWithLock(url: string, folder = migrationsFolder): Promise<void> {
   const conn = postgres(url, { max: 1, onnotice: () => {} });
   try {
     await conn`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
     try {
-      await migratePostgres(drizzlePostgres({ client: conn }), { migrationsFolder });
+      await migratePostgres(drizzlePostgres({ client: conn }), { migrationsFolder: folder });
     } finally {
       await conn`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`;
     }

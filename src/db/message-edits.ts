@@ -1,7 +1,8 @@
 // Earlier bodies of edited messages (message_edits, drizzle/0012): written by an edit under the
 // conversation's lock, gone with the message's body when it is deleted.
 import { and, asc, eq, sql } from 'drizzle-orm';
-import { pairIn, type Executor } from './client.js';
+import { type Executor } from './client.js';
+import { conversationPairIn } from './conversation-keys.js';
 import type { MessageKey } from './messages.js';
 import { conversations, messageEdits } from './schema.js';
 
@@ -53,10 +54,10 @@ export function findEarlierBodies(
     .select()
     .from(messageEdits)
     .where(
-      pairIn(
+      conversationPairIn(
         [messageEdits.conversationId, messageEdits.seq],
         keys,
-        [(k) => k.conversationId, 'uuid'],
+        (k) => k.conversationId,
         [(k) => k.seq, 'int'],
       ),
     )

@@ -1,13 +1,13 @@
 import { and, asc, desc, eq, getTableColumns, gt, lt, sql, type SQL } from 'drizzle-orm';
 import {
   arrayLiteral,
-  pairIn,
   pgErrorCode,
   pgArray,
   preparedStatement,
   prepareOnce,
   type Executor,
 } from './client.js';
+import { conversationPairIn } from './conversation-keys.js';
 import {
   conversationMembers,
   conversations,
@@ -65,12 +65,10 @@ export function findMessagesByKeys(
     .select(messageColumns)
     .from(messages)
     .where(
-      pairIn(
-        [messages.conversationId, messages.seq],
-        keys,
-        [(k) => k.conversationId, 'uuid'],
-        [(k) => k.seq, 'int'],
-      ),
+      conversationPairIn([messages.conversationId, messages.seq], keys, (k) => k.conversationId, [
+        (k) => k.seq,
+        'int',
+      ]),
     );
 }
 
@@ -133,12 +131,10 @@ export async function findLiveMessages(
     .innerJoin(users, eq(users.id, messages.senderId))
     .innerJoin(conversations, eq(conversations.id, messages.conversationId))
     .where(
-      pairIn(
-        [messages.conversationId, messages.seq],
-        keys,
-        [(k) => k.conversationId, 'uuid'],
-        [(k) => k.seq, 'int'],
-      ),
+      conversationPairIn([messages.conversationId, messages.seq], keys, (k) => k.conversationId, [
+        (k) => k.seq,
+        'int',
+      ]),
     );
   return rows.map(withSender);
 }

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { pairIn, queryRows, type Executor } from './client.js';
+import { queryRows, type Executor } from './client.js';
+import { conversationPairIn } from './conversation-keys.js';
 import { outbox } from './schema.js';
 
 export interface OutboxEntry {
@@ -30,10 +31,10 @@ export async function insertOutbox(
 export async function deleteOutbox(db: Executor, keys: readonly OutboxKey[]): Promise<void> {
   if (keys.length === 0) return;
   await db.execute(
-    sql`delete from outbox where ${pairIn(
+    sql`delete from outbox where ${conversationPairIn(
       [outbox.conversationId, outbox.id],
       keys,
-      [(k) => k.conversationId, 'uuid'],
+      (k) => k.conversationId,
       [(k) => k.id, 'bigint'],
     )}`,
   );

@@ -1,7 +1,8 @@
 // Emoji reactions (drizzle/0012): one row per (message, emoji, user). The rules are in
 // domain/reactions.ts; changes run under the conversation's lock (see lockMessageOfMember).
 import { and, asc, eq, sql } from 'drizzle-orm';
-import { pairIn, queryRows, type Executor } from './client.js';
+import { queryRows, type Executor } from './client.js';
+import { conversationPairIn } from './conversation-keys.js';
 import { conversationMembers, conversations, messageReactions, messages } from './schema.js';
 import type { MessageRow } from './schema.js';
 import { messageColumns, type MessageKey } from './messages.js';
@@ -137,12 +138,10 @@ export async function findReactionGroups(
     })
     .from(r)
     .where(
-      pairIn(
-        [r.conversationId, r.seq],
-        keys,
-        [(k) => k.conversationId, 'uuid'],
-        [(k) => k.seq, 'int'],
-      ),
+      conversationPairIn([r.conversationId, r.seq], keys, (k) => k.conversationId, [
+        (k) => k.seq,
+        'int',
+      ]),
     )
     .groupBy(r.conversationId, r.seq, r.emoji)
     .orderBy(asc(r.conversationId), asc(r.seq), asc(firstAt), asc(r.emoji));

@@ -1,5 +1,9 @@
 // Tables. Every key of a per-conversation table leads with conversation_id, so the tables can
-// later be distributed by it (DESIGN.md §4).
+// later be distributed by it (DESIGN.md §4). messages, message_mentions, message_reactions,
+// message_edits, outbox, webhook_events and push_deliveries are hash-partitioned by
+// conversation_id (16 partitions, drizzle/0016). Drizzle cannot declare partitioning: the
+// definitions below describe the parent tables, which is all drizzle-kit compares, and each
+// partition has the parent's columns, keys and indexes.
 import { sql } from 'drizzle-orm';
 import {
   bigint,

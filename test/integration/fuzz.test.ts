@@ -499,8 +499,12 @@ async function snapshotQuery(w: World): Promise<string> {
   const tables = (
     await queryRows<{ name: string }>(
       w.app.database.db,
+      // A partition's rows are its parent's (drizzle/0016): parents only.
       sql.raw(`select table_name as name from information_schema.tables
-        where table_schema = 'public' and table_type = 'BASE TABLE' order by 1`),
+        where table_schema = 'public' and table_type = 'BASE TABLE'
+          and not (select relispartition from pg_class
+                    where oid = format('%I.%I', table_schema, table_name)::regclass)
+        order by 1`),
     )
   ).map((r) => r.name);
   for (const t of ['users', 'conversations', 'conversation_members', 'messages', 'outbox']) {

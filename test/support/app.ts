@@ -66,6 +66,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Share this PostgreSQL database (another app's) instead of a fresh one. */
   databaseUrl?: string;
+  /** PGlite: open this data folder (kept after close) instead of an in-memory database. */
+  embeddedDataDir?: string;
 }
 
 /**
@@ -113,6 +115,7 @@ export async function startApp(backend: BackendName, opts: StartOptions = {}): P
   const statements: string[] = [];
   const database = await openDatabase({
     url: config.databaseUrl,
+    dataDir: backend === 'pglite' ? opts.embeddedDataDir : undefined,
     statementTimeoutMs: config.dbStatementTimeoutMs,
     poolSize: 20,
     onQuery: (sql) => statements.push(sql),

@@ -2,6 +2,7 @@
 // (embedded). Both speak the same SQL and run the same migrations and queries.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +19,12 @@ import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import pg from 'pg';
 import postgres from 'postgres';
 import { pglitePool } from './pglite-pool.js';
+import {
+  parseDatabaseTargets,
+  PrimaryLocator,
+  primaryClientClass,
+  type DatabaseHost,
+} from './primary.js';
 import * as schema from './schema.js';
 
 export type Schema = typeof schema;
@@ -57,6 +64,8 @@ export interface OpenDatabaseOptions {
   sharedBuffersMb?: number | undefined;
   /** Called with every statement the application issues (for tests that count them). */
   onQuery?: (sql: string) => void;
+  /** Told when a URL with several servers has a new primary (or none, for now). */
+  onPrimaryChange?: (primary: DatabaseHost | undefined) => void;
 }
 
 const migrationsFolder = path.resolve(
@@ -76,17 +85,21 @@ function queryLogger(onQuery?: (sql: string) => void): Logger | undefined {
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseHandle> {
   const logger = queryLogger(opts.onQuery);
   if (opts.url) {
-    await migrateWithLock(opts.url);
-    const client = postgres(opts.url, {
-      max: opts.poolSize ?? 10,
-      onnotice: () => {},
-      connection: { statement_timeout: opts.statementTimeoutMs },
-      connect_timeout: 5,
-      // postgres.js's default reconnect delay grows pool-wide up to 20 s after an outage, with
-      // queries waiting meanwhile: retry quickly instead, so a restarted database is back in use
-      // within a fraction of a second.
-      backoff: (attempt: number) => Math.min(0.05 * 2 ** attempt, 0.5),
-    });
+    const servers = openServers(opts.url, opts.onPrimaryChange);
+    await migrateWithLock(opts.url, servers);
+    const client = servers.watch(
+      postgres(servers.url, {
+        ...servers.postgresOptions,
+        max: opts.poolSize ?? 10,
+        onnotice: () => {},
+        connection: { statement_timeout: opts.statementTimeoutMs },
+        connect_timeout: 5,
+        // postgres.js's default reconnect delay grows pool-wide up to 20 s after an outage, with
+        // queries waiting meanwhile: retry quickly instead, so a restarted database is back in use
+        // within a fraction of a second.
+        backoff: (attempt: number) => Math.min(0.05 * 2 ** attempt, 0.5),
+      }),
+    );
     const db = drizzlePostgres({ client, schema, ...(logger ? { logger } : {}) }) as Database;
     return {
       db,
@@ -98,12 +111,16 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
         ),
       openJobPool: (size) =>
         new pg.Pool({
-          connectionString: opts.url,
+          ...servers.pgPoolOptions,
+          connectionString: servers.url,
           max: size,
           statement_timeout: opts.statementTimeoutMs,
           connectionTimeoutMillis: 5_000,
         }),
-      close: () => client.end({ timeout: 5 }),
+      close: async () => {
+        servers.close();
+        await client.end({ timeout: 5 });
+      },
     };
   }
 
@@ -182,8 +199,9 @@ async function initDataDir(dataDir: string, options: PGliteOptions): Promise<voi
 }
 
 /** Applies pending migrations under an advisory lock on a dedicated connection. */
-export async function migrateWithLock(url: string): Promise<void> {
-  const conn = postgres(url, { max: 1, onnotice: () => {} });
+export async function migrateWithLock(url: string, given?: Servers): Promise<void> {
+  const servers = given ?? openServers(url);
+  const conn = postgres(servers.url, { ...servers.postgresOptions, max: 1, onnotice: () => {} });
   try {
     await conn`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
     try {
@@ -193,7 +211,85 @@ export async function migrateWithLock(url: string): Promise<void> {
     }
   } finally {
     await conn.end({ timeout: 5 });
+    if (!given) servers.close();
   }
+}
+
+/** How long finding the primary among several servers may take before a connection fails. */
+const PRIMARY_SEARCH_MS = 5_000;
+
+/**
+ * The drivers' settings for a database URL. One server: the URL as it is. Several (a primary
+ * and standbys, `postgres://u@h1:5432,h2:5432/db`): every connection, of both drivers, goes to
+ * the one that accepts writes, found and followed by a PrimaryLocator (src/db/primary.ts).
+ */
+interface Servers {
+  /** A one-server URL for the drivers (the locator overrides where they connect). */
+  readonly url: string;
+  readonly postgresOptions: { socket?: () => Promise<Socket> };
+  readonly pgPoolOptions: { Client?: typeof pg.Client };
+  /** postgres.js's client, watched for "read-only" answers (a primary turned standby). */
+  watch(client: postgres.Sql): postgres.Sql;
+  close(): void;
+}
+
+function openServers(url: string, onChange?: (primary: DatabaseHost | undefined) => void): Servers {
+  const targets = parseDatabaseTargets(url);
+  if (targets.hosts.length === 1) {
+    return { url, postgresOptions: {}, pgPoolOptions: {}, watch: (c) => c, close: () => {} };
+  }
+  const locator = new PrimaryLocator(targets, {
+    timeoutMs: PRIMARY_SEARCH_MS,
+    ...(onChange ? { onChange: (primary) => onChange(primary) } : {}),
+  });
+  return {
+    url: targets.urlFor(targets.hosts[0]!),
+    postgresOptions: { socket: () => locator.socket() },
+    pgPoolOptions: { Client: primaryClientClass(locator) },
+    watch: (client) => watchReadOnly(client, () => locator.readOnly()),
+    close: () => locator.close(),
+  };
+}
+
+/**
+ * postgres.js's client, unchanged, except that a statement refused because the server is
+ * read-only (25006: it was demoted, or fenced) makes `onReadOnly` run: the locator then looks for
+ * the new primary and closes the connections to the old one. The statement itself fails (it did
+ * nothing) and is the caller's to retry, as after any lost connection.
+ */
+function watchReadOnly(client: postgres.Sql, onReadOnly: () => void): postgres.Sql {
+  const check = (err: unknown) => {
+    if (pgErrorCode(err) === READ_ONLY_TRANSACTION) onReadOnly();
+  };
+  // A query runs when awaited (then): watch its outcome without starting it early.
+  const watched = <T extends object>(query: T): T => {
+    const then = (query as unknown as PromiseLike<unknown>).then.bind(query);
+    Object.defineProperty(query, 'then', {
+      value: (ok?: (v: unknown) => unknown, fail?: (e: unknown) => unknown) =>
+        then(ok, (err: unknown) => {
+          check(err);
+          if (fail) return fail(err);
+          throw err;
+        }),
+    });
+    return query;
+  };
+  return new Proxy(client, {
+    get(target, key, receiver) {
+      const value: unknown = Reflect.get(target, key, receiver);
+      if (key === 'unsafe') {
+        return (...args: Parameters<postgres.Sql['unsafe']>) => watched(target.unsafe(...args));
+      }
+      if (key === 'begin') {
+        return (...args: unknown[]) =>
+          (target.begin as (...a: unknown[]) => Promise<unknown>)(...args).catch((err: unknown) => {
+            check(err);
+            throw err;
+          });
+      }
+      return value;
+    },
+  });
 }
 
 /** Rejects when `work` takes longer than `ms` (a readiness probe must answer, not wait). */
@@ -301,6 +397,8 @@ export function pgErrorCode(err: unknown): string | undefined {
 }
 
 export const UNIQUE_VIOLATION = '23505';
+/** A write refused by a server that is read-only (a standby, a demoted or fenced primary). */
+export const READ_ONLY_TRANSACTION = '25006';
 
 /**
  * The constraint (or unique index) a database error names, looking through drizzle's wrapper:
@@ -327,6 +425,8 @@ const CONNECTION_CODES = new Set([
   'ECONNRESET',
   'EPIPE',
   'ETIMEDOUT',
+  // src/db/primary.ts: none of several servers accepts writes (a failover in progress).
+  'NO_PRIMARY',
 ]);
 
 /**
@@ -341,6 +441,8 @@ export function isDatabaseUnavailable(err: unknown): boolean {
       if (CONNECTION_CODES.has(code)) return true;
       // Connection exceptions, and the server shutting down or starting up.
       if (/^08[0-9A-Z]{3}$/.test(code) || /^57P0[1-3]$/.test(code)) return true;
+      // A server that is read-only now (a demoted primary): the primary is elsewhere, soon.
+      if (code === READ_ONLY_TRANSACTION) return true;
     }
     current = (current as { cause?: unknown }).cause;
   }

@@ -23,6 +23,10 @@ async function main(): Promise<void> {
     statementTimeoutMs: config.dbStatementTimeoutMs,
     poolSize: config.dbPoolSize,
     sharedBuffersMb: config.embeddedSharedBuffersMb,
+    onPrimaryChange: (primary) =>
+      primary
+        ? logger.info({ primary: `${primary.host}:${primary.port}` }, 'database primary found')
+        : logger.error('no database server accepts writes (failover in progress?)'),
   });
   const backplane = createBackplane(config, logger);
   const { bus, presenceStore } = backplane;

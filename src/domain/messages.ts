@@ -374,7 +374,7 @@ export async function listMessages(session: Session, conversationId: string, arg
   if (time) return listInWindow(session, conversationId, window, time);
   // Membership and the page in one round trip: a non-member gets no rows, so NOT_FOUND.
   const found = await listMessagesOfMember(
-    session.deps.db,
+    historyDb(session),
     conversationId,
     session.userId,
     pageQuery(window),
@@ -391,7 +391,7 @@ export async function listMessagesOf(session: Session, view: ConversationView, a
   const window = parseConnectionArgs(args, decodeMessageCursor);
   const time = parseTimeWindow(args);
   if (time) return listInWindow(session, view.id, window, time);
-  const rows = await listMessageRows(session.deps.db, view.id, pageQuery(window));
+  const rows = await listMessageRows(historyDb(session), view.id, pageQuery(window));
   return connectionOf(session, view.id, view, window, rows);
 }
 
@@ -406,7 +406,7 @@ async function listInWindow(
   time: TimeWindow,
 ) {
   const found = await listMessagesInWindow(
-    session.deps.db,
+    historyDb(session),
     conversationId,
     session.userId,
     time,
@@ -415,6 +415,9 @@ async function listInWindow(
   if (!found) throw conversationNotFound();
   return connectionOf(session, conversationId, found.position, window, found.messages, found.run);
 }
+
+/** A replica that has the reader's own writes, or the primary (db/replicas.ts). */
+const historyDb = (session: Session) => session.deps.historyReads.forReader(session.userId);
 
 /** One more row than the page holds: whether there is more beyond it. */
 const pageQuery = (window: PageWindow<number>): MessagePageQuery => ({

@@ -113,7 +113,8 @@ export async function searchMessages(
       : undefined;
     if (!view) throw conversationNotFound();
   }
-  const hits = await searchMessageRows(session.deps.db, {
+  // From a replica that has the reader's own writes, or the primary (db/replicas.ts).
+  const hits = await searchMessageRows(session.deps.historyReads.forReader(session.userId), {
     text,
     pattern: containsPattern(text),
     userId: session.userId,

@@ -64,8 +64,11 @@ export interface OpenDatabaseOptions {
   sharedBuffersMb?: number | undefined;
   /** Called with every statement the application issues (for tests that count them). */
   onQuery?: (sql: string) => void;
-  /** Told when a URL with several servers has a new primary (or none, for now). */
-  onPrimaryChange?: (primary: DatabaseHost | undefined) => void;
+  /**
+   * Told when a URL with several servers has a primary (at start, and a new one after a
+   * failover), or none for now (`previous`: the one before).
+   */
+  onPrimaryChange?: (primary: DatabaseHost | undefined, previous: DatabaseHost | undefined) => void;
 }
 
 const migrationsFolder = path.resolve(
@@ -233,14 +236,14 @@ interface Servers {
   close(): void;
 }
 
-function openServers(url: string, onChange?: (primary: DatabaseHost | undefined) => void): Servers {
+function openServers(url: string, onChange?: OpenDatabaseOptions['onPrimaryChange']): Servers {
   const targets = parseDatabaseTargets(url);
   if (targets.hosts.length === 1) {
     return { url, postgresOptions: {}, pgPoolOptions: {}, watch: (c) => c, close: () => {} };
   }
   const locator = new PrimaryLocator(targets, {
     timeoutMs: PRIMARY_SEARCH_MS,
-    ...(onChange ? { onChange: (primary) => onChange(primary) } : {}),
+    ...(onChange ? { onChange } : {}),
   });
   return {
     url: targets.urlFor(targets.hosts[0]!),

@@ -104,6 +104,8 @@ export class PrimaryLocator {
   readonly #opts: Required<Omit<PrimaryLocatorOptions, 'onChange'>> &
     Pick<PrimaryLocatorOptions, 'onChange'>;
   #current: DatabaseHost | undefined;
+  /** The primary last found (kept while searching), to tell a failover from a reconnection. */
+  #lastFound: DatabaseHost | undefined;
   #searching: Promise<DatabaseHost> | undefined;
   #closed = false;
   /** Open sockets, by the host they go to. */
@@ -114,10 +116,6 @@ export class PrimaryLocator {
     this.#opts = { retryMs: 100, ...opts };
     // One host: nothing to choose, and nothing to probe.
     if (targets.hosts.length === 1) this.#current = targets.hosts[0];
-  }
-
-  get hosts(): readonly DatabaseHost[] {
-    return this.#targets.hosts;
   }
 
   /** The server that accepts writes: the known one, or the result of a search (with deadline). */
@@ -201,13 +199,13 @@ export class PrimaryLocator {
         return undefined;
       });
       if (found) {
-        const previous = this.#current;
-        this.#current = found;
+        const previous = this.#lastFound;
+        this.#current = this.#lastFound = found;
         if (!previous || !sameHost(previous, found)) this.#opts.onChange?.(found, previous);
         return found;
       }
       if (this.#closed || Date.now() + this.#opts.retryMs > deadline) {
-        this.#opts.onChange?.(undefined, undefined);
+        this.#opts.onChange?.(undefined, this.#lastFound);
         throw new NoPrimaryError(
           `no database server accepts writes (${this.#targets.hosts.length} tried): ${lastProblem}`,
         );

@@ -241,6 +241,13 @@ describe.skipIf(!postgresUrl || !redisUrl)('PostgreSQL primary and synchronous s
     expect(backAt - promotingAt).toBeLessThan(10_000);
     // The server was not restarted: the same process serves on the new primary.
     expect(server!.child.exitCode).toBeNull();
+    // ...and told its operator where the primary went.
+    const port = (url: string) => new URL(url).port;
+    expect(server!.output()).toMatch(
+      new RegExp(
+        `"primary":"127.0.0.1:${port(pair!.standby.url)}","previous":"127.0.0.1:${port(pair!.primary.url)}","msg":"database failover"`,
+      ),
+    );
   }, 60_000);
 
   it('has the job queue (graphile-worker, node-postgres) listening on the new primary', async () => {

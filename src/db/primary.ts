@@ -174,9 +174,16 @@ export class PrimaryLocator {
     socket.once('close', () => this.#sockets.delete(socket));
   }
 
-  /** A statement was refused as read-only: the server we took for the primary is not (any more). */
+  /**
+   * A statement was refused as read-only: the server we took for the primary is not (any more).
+   * Its connections are closed at once (all would refuse writes alike); new ones wait for the
+   * search.
+   */
   readOnly(): void {
-    if (this.#current) this.suspect(this.#current);
+    const host = this.#current;
+    if (!host || this.#targets.hosts.length === 1) return;
+    this.suspect(host);
+    for (const [socket, to] of this.#sockets) if (sameHost(to, host)) socket.destroy();
   }
 
   close(): void {

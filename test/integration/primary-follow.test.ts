@@ -16,6 +16,14 @@ import { startPrimaryWithStandby, type PrimaryWithStandby } from '../support/pos
 import { createDatabase } from '../support/services.js';
 
 const postgresUrl = inject('postgresUrl');
+/** The first error code along an error's causes (drizzle wraps the driver's). */
+function codeOf(err: unknown): string {
+  for (let e = err; e; e = (e as { cause?: unknown }).cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return '';
+}
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 let pair: PrimaryWithStandby | undefined;
@@ -112,6 +120,50 @@ describe.skipIf(!postgresUrl)('following the primary of a multi-host URL', () =>
       );
     } finally {
       await jobs.end();
+    }
+  });
+
+  it('fails a write within seconds while no server accepts writes, and writes again once one does', async () => {
+    const db = database!.db;
+    const fence = async (on: boolean) => {
+      const admin = postgres(newPrimaryUrl, { max: 1, onnotice: () => {} });
+      try {
+        if (on) await admin`alter system set default_transaction_read_only = on`;
+        else await admin`alter system reset default_transaction_read_only`;
+        await admin`select pg_reload_conf()`;
+      } finally {
+        await admin.end({ timeout: 1 });
+      }
+    };
+    await fence(true);
+    try {
+      // Writes meet the read-only server, then wait for a primary: each fails, in bounded time,
+      // as "database away", until one has waited the whole search (NO_PRIMARY).
+      const codes: string[] = [];
+      while (!codes.includes('NO_PRIMARY')) {
+        const started = Date.now();
+        const failure = await db.execute(sql`insert into failover_probe values ('none')`).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        expect(failure, 'a write succeeded with no server accepting writes').toBeDefined();
+        expect(isDatabaseUnavailable(failure), String(failure)).toBe(true);
+        // A deadline, not a wait without end (postgres.js's own multi-host loop has none).
+        expect(Date.now() - started).toBeLessThan(8_000);
+        codes.push(codeOf(failure));
+        expect(codes.length, codes.join()).toBeLessThan(20);
+      }
+    } finally {
+      await fence(false);
+    }
+    for (let attempt = 0; ; attempt++) {
+      const ok = await db.execute(sql`insert into failover_probe values ('back')`).then(
+        () => true,
+        () => false,
+      );
+      if (ok) break;
+      expect(attempt, 'no write succeeded once the server took writes again').toBeLessThan(100);
+      await sleep(100);
     }
   });
 });

@@ -17,17 +17,23 @@ import { sql } from 'drizzle-orm';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import type { Logger } from '../logger.js';
-import { queryRows, type Database } from './client.js';
+import { isDatabaseUnavailable, pgErrorCode, queryRows, type Database } from './client.js';
 import * as schema from './schema.js';
 
 /** How often the primary's and the replicas' WAL positions are read. */
 const POLL_MS = 100;
 /** A replica whose position is older than this is not used (its poll is failing). */
 const STALE_MS = 1_000;
+/** "canceling statement due to conflict with recovery" (a hot standby replaying WAL). */
+const RECOVERY_CONFLICT = '40001';
 
 export interface HistoryReads {
-  /** Where to read `userId`'s history and searches: a replica that has their writes, or the primary. */
-  forReader(userId: string): Database;
+  /**
+   * Runs a read of `userId`'s history or search on a replica that has their writes, or on the
+   * primary; again on the primary when the replica fails (away, or the query was cancelled by
+   * the replica's recovery).
+   */
+  read<T>(userId: string, query: (db: Database) => Promise<T>): Promise<T>;
   /** `userId` has just written (one of their mutations finished). */
   wrote(userId: string): void;
   close(): Promise<void>;
@@ -39,7 +45,7 @@ export type ReadTarget = 'replica' | 'primary';
 /** No replicas: everything from the primary. */
 export function primaryOnly(primary: Database): HistoryReads {
   return {
-    forReader: () => primary,
+    read: (_userId, query) => query(primary),
     wrote: () => {},
     close: async () => {},
   };
@@ -109,7 +115,10 @@ export function createHistoryReads(opts: {
   async function pollReplica(replica: Replica): Promise<void> {
     const at = Date.now();
     const [row] = await replica.client<{ lsn: string | null }[]>`
-      select pg_last_wal_replay_lsn()::text as lsn`;
+      select pg_last_wal_replay_lsn()::text as lsn`.catch((err: unknown) => {
+      replica.replayed = undefined;
+      throw err;
+    });
     // Null: not a standby (promoted, or misconfigured): its data may have left ours; not used.
     replica.replayed = row?.lsn ? { at, lsn: parseLsn(row.lsn) } : undefined;
   }
@@ -143,21 +152,33 @@ export function createHistoryReads(opts: {
     return samples.find((s) => s.at > after)?.lsn;
   }
 
+  /** A replica that has replayed what `userId` needs, if any. */
+  function replicaFor(userId: string): Replica | undefined {
+    const now = Date.now();
+    const needed = required(userId, now);
+    if (needed === undefined) return undefined;
+    const ready = replicas.filter(
+      (r) => r.replayed && r.replayed.at > now - STALE_MS && r.replayed.lsn >= needed,
+    );
+    return ready.length > 0 ? ready[next++ % ready.length] : undefined;
+  }
+
   return {
-    forReader(userId) {
-      const now = Date.now();
-      const needed = required(userId, now);
-      if (needed !== undefined) {
-        const ready = replicas.filter(
-          (r) => r.replayed && r.replayed.at > now - STALE_MS && r.replayed.lsn >= needed,
-        );
-        if (ready.length > 0) {
+    async read(userId, query) {
+      const replica = replicaFor(userId);
+      if (replica) {
+        try {
+          const result = await query(replica.db);
           opts.onRead?.('replica');
-          return ready[next++ % ready.length]!.db;
+          return result;
+        } catch (err) {
+          if (!isDatabaseUnavailable(err) && pgErrorCode(err) !== RECOVERY_CONFLICT) throw err;
+          // Not used again until its next poll answers.
+          replica.replayed = undefined;
         }
       }
       opts.onRead?.('primary');
-      return primary;
+      return query(primary);
     },
     wrote(userId) {
       writes.set(userId, Date.now());

@@ -114,14 +114,16 @@ export async function searchMessages(
     if (!view) throw conversationNotFound();
   }
   // From a replica that has the reader's own writes, or the primary (db/replicas.ts).
-  const hits = await searchMessageRows(session.deps.historyReads.forReader(session.userId), {
-    text,
-    pattern: containsPattern(text),
-    userId: session.userId,
-    conversationId,
-    after,
-    limit: size + 1,
-  });
+  const hits = await session.deps.historyReads.read(session.userId, (db) =>
+    searchMessageRows(db, {
+      text,
+      pattern: containsPattern(text),
+      userId: session.userId,
+      conversationId,
+      after,
+      limit: size + 1,
+    }),
+  );
   const edges = hits.slice(0, size).map((hit) => ({
     cursor: encodeSearchCursor(hit.key),
     node: hit.message,

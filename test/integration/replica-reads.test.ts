@@ -152,4 +152,21 @@ describe.skipIf(!postgresUrl)('history reads from a streaming replica', () => {
       expect(Number(line.exec(metrics)?.[1] ?? 0), target).toBeGreaterThan(0);
     }
   });
+
+  it('keeps serving history from the primary when the replica goes down', async () => {
+    await replicaSql!.end({ timeout: 1 });
+    replicaSql = undefined;
+    await pair!.standby.stop();
+    for (let i = 0; i < 5; i++) {
+      expect((await pageOf(bob)).map((m) => m.body)).toContain('paused 4 zebra4');
+      const found = ok(
+        await app!.gql<{ searchMessages: { edges: unknown[] } }>(
+          SEARCH,
+          { q: 'zebra4', id: group },
+          bob.token,
+        ),
+      );
+      expect(found.searchMessages.edges).toHaveLength(1);
+    }
+  });
 });

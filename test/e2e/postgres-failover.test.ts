@@ -1,10 +1,10 @@
-// PostgreSQL failover under traffic: a primary replicating synchronously to a standby, Parley
-// given both in a multi-host DATABASE_URL. With sends and a subscription running, the primary is
-// killed (-9, postmaster and backends: a machine that died), the standby promoted (what Patroni
-// would do), and the sender retries what failed with the same clientMessageId. Nothing that was
-// acknowledged is lost (it is in history on the new primary and reaches the subscriber), no
-// retry makes a second message, and sends succeed again within 10 s of the promotion, with no
-// restart of the server.
+// PostgreSQL failover under traffic: a primary replicating synchronously to a standby, two Parley
+// instances given both in a multi-host DATABASE_URL. With sends going to one instance and a
+// subscription open on the other, the primary is killed (-9, postmaster and backends: a machine
+// that died), the standby promoted (what Patroni would do), and the sender retries what failed
+// with the same clientMessageId. Nothing that was acknowledged is lost (it is in history on the
+// new primary and reaches the subscriber), no retry makes a second message, and sends succeed
+// again within 10 s of the promotion, with no restart of either instance.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -49,12 +49,15 @@ interface Ack {
 }
 
 let pair: PrimaryWithStandby | undefined;
+/** Takes the sends. */
 let server: ServerProcess | undefined;
+/** Holds the subscriber: another instance, told of each message through Redis. */
+let reader: ServerProcess | undefined;
 const clients: Client[] = [];
 const dirs: string[] = [];
 afterAll(async () => {
   await Promise.allSettled(clients.map((c) => c.dispose()));
-  await server?.stop('SIGKILL');
+  await Promise.allSettled([server?.stop('SIGKILL'), reader?.stop('SIGKILL')]);
   await pair?.stop();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
@@ -71,22 +74,25 @@ describe.skipIf(!postgresUrl || !redisUrl)('PostgreSQL primary and synchronous s
     dbName = created.pathname.slice(1);
     const ports = [created.port, String(pair.standby.port)];
     databaseUrl = `postgres://postgres@${ports.map((p) => `127.0.0.1:${p}`).join(',')}/${dbName}?target_session_attrs=read-write`;
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'parley-failover-'));
-    dirs.push(dataDir);
     const vapid = webPush.generateVAPIDKeys();
-    server = await startServerProcess({
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: redisUrl,
-      NODE_ENV: 'production',
-      JWT_SECRET: 'failover-e2e-secret-failover-e2e-secret-failover',
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-      // The job queue (graphile-worker, node-postgres) runs too: it must follow the primary.
-      VAPID_PUBLIC_KEY: vapid.publicKey,
-      VAPID_PRIVATE_KEY: vapid.privateKey,
-      OUTBOX_GRACE_MS: '500',
-      OUTBOX_DRAIN_INTERVAL_MS: '250',
-    });
+    const start = () => {
+      const dataDir = mkdtempSync(path.join(os.tmpdir(), 'parley-failover-'));
+      dirs.push(dataDir);
+      return startServerProcess({
+        DATABASE_URL: databaseUrl,
+        REDIS_URL: redisUrl,
+        NODE_ENV: 'production',
+        JWT_SECRET: 'failover-e2e-secret-failover-e2e-secret-failover',
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'warn',
+        // The job queue (graphile-worker, node-postgres) runs too: it must follow the primary.
+        VAPID_PUBLIC_KEY: vapid.publicKey,
+        VAPID_PRIVATE_KEY: vapid.privateKey,
+        OUTBOX_GRACE_MS: '500',
+        OUTBOX_DRAIN_INTERVAL_MS: '250',
+      });
+    };
+    [server, reader] = await Promise.all([start(), start()]);
     [ann, bob] = await Promise.all([registerAt(server, 'Ann'), registerAt(server, 'Bob')]);
   }, 60_000);
 
@@ -121,7 +127,7 @@ describe.skipIf(!postgresUrl || !redisUrl)('PostgreSQL primary and synchronous s
       bob.token,
     );
     const openingCursor = history.messages.edges[0]!.cursor;
-    const ws = connect(server!.url.replace(/^http/, 'ws'), bob.token);
+    const ws = connect(reader!.url.replace(/^http/, 'ws'), bob.token);
     clients.push(ws);
     // Everything the subscriber got, across resubscriptions from its last cursor.
     const seen: Added[] = [];
@@ -239,15 +245,17 @@ describe.skipIf(!postgresUrl || !redisUrl)('PostgreSQL primary and synchronous s
     expect(undelivered).toEqual([]);
     expect(deliveredTwice).toBe(0);
     expect(backAt - promotingAt).toBeLessThan(10_000);
-    // The server was not restarted: the same process serves on the new primary.
-    expect(server!.child.exitCode).toBeNull();
-    // ...and told its operator where the primary went.
+    // No server was restarted: the same processes serve on the new primary...
     const port = (url: string) => new URL(url).port;
-    expect(server!.output()).toMatch(
-      new RegExp(
-        `"primary":"127.0.0.1:${port(pair!.standby.url)}","previous":"127.0.0.1:${port(pair!.primary.url)}","msg":"database failover"`,
-      ),
-    );
+    for (const instance of [server!, reader!]) {
+      expect(instance.child.exitCode).toBeNull();
+      // ...and each told its operator where the primary went.
+      expect(instance.output()).toMatch(
+        new RegExp(
+          `"primary":"127.0.0.1:${port(pair!.standby.url)}","previous":"127.0.0.1:${port(pair!.primary.url)}","msg":"database failover"`,
+        ),
+      );
+    }
   }, 60_000);
 
   it('has the job queue (graphile-worker, node-postgres) listening on the new primary', async () => {

@@ -2,7 +2,6 @@
 // (embedded). Both speak the same SQL and run the same migrations and queries.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import type { Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,12 +18,8 @@ import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import pg from 'pg';
 import postgres from 'postgres';
 import { pglitePool } from './pglite-pool.js';
-import {
-  parseDatabaseTargets,
-  PrimaryLocator,
-  primaryClientClass,
-  type DatabaseHost,
-} from './primary.js';
+import type { DatabaseHost } from './primary.js';
+import { openServers, type Servers } from './servers.js';
 import * as schema from './schema.js';
 
 export type Schema = typeof schema;
@@ -88,7 +83,7 @@ function queryLogger(onQuery?: (sql: string) => void): Logger | undefined {
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseHandle> {
   const logger = queryLogger(opts.onQuery);
   if (opts.url) {
-    const servers = openServers(opts.url, opts.onPrimaryChange);
+    const servers = serversOf(opts.url, opts.onPrimaryChange);
     await migrateWithLock(opts.url, servers);
     const client = servers.watch(
       postgres(servers.url, {
@@ -201,9 +196,17 @@ async function initDataDir(dataDir: string, options: PGliteOptions): Promise<voi
   }
 }
 
+/** The URL's servers (several: a primary and standbys, followed by src/db/primary.ts). */
+function serversOf(url: string, onChange?: OpenDatabaseOptions['onPrimaryChange']): Servers {
+  return openServers(url, {
+    ...(onChange ? { onChange } : {}),
+    isReadOnly: (err) => pgErrorCode(err) === READ_ONLY_TRANSACTION,
+  });
+}
+
 /** Applies pending migrations under an advisory lock on a dedicated connection. */
 export async function migrateWithLock(url: string, given?: Servers): Promise<void> {
-  const servers = given ?? openServers(url);
+  const servers = given ?? serversOf(url);
   const conn = postgres(servers.url, { ...servers.postgresOptions, max: 1, onnotice: () => {} });
   try {
     await conn`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
@@ -216,83 +219,6 @@ export async function migrateWithLock(url: string, given?: Servers): Promise<voi
     await conn.end({ timeout: 5 });
     if (!given) servers.close();
   }
-}
-
-/** How long finding the primary among several servers may take before a connection fails. */
-const PRIMARY_SEARCH_MS = 5_000;
-
-/**
- * The drivers' settings for a database URL. One server: the URL as it is. Several (a primary
- * and standbys, `postgres://u@h1:5432,h2:5432/db`): every connection, of both drivers, goes to
- * the one that accepts writes, found and followed by a PrimaryLocator (src/db/primary.ts).
- */
-interface Servers {
-  /** A one-server URL for the drivers (the locator overrides where they connect). */
-  readonly url: string;
-  readonly postgresOptions: { socket?: () => Promise<Socket> };
-  readonly pgPoolOptions: { Client?: typeof pg.Client };
-  /** postgres.js's client, watched for "read-only" answers (a primary turned standby). */
-  watch(client: postgres.Sql): postgres.Sql;
-  close(): void;
-}
-
-function openServers(url: string, onChange?: OpenDatabaseOptions['onPrimaryChange']): Servers {
-  const targets = parseDatabaseTargets(url);
-  if (targets.hosts.length === 1) {
-    return { url, postgresOptions: {}, pgPoolOptions: {}, watch: (c) => c, close: () => {} };
-  }
-  const locator = new PrimaryLocator(targets, {
-    timeoutMs: PRIMARY_SEARCH_MS,
-    ...(onChange ? { onChange } : {}),
-  });
-  return {
-    url: targets.urlFor(targets.hosts[0]!),
-    postgresOptions: { socket: () => locator.socket() },
-    pgPoolOptions: { Client: primaryClientClass(locator) },
-    watch: (client) => watchReadOnly(client, () => locator.readOnly()),
-    close: () => locator.close(),
-  };
-}
-
-/**
- * postgres.js's client, unchanged, except that a statement refused because the server is
- * read-only (25006: it was demoted, or fenced) makes `onReadOnly` run: the locator then looks for
- * the new primary and closes the connections to the old one. The statement itself fails (it did
- * nothing) and is the caller's to retry, as after any lost connection.
- */
-function watchReadOnly(client: postgres.Sql, onReadOnly: () => void): postgres.Sql {
-  const check = (err: unknown) => {
-    if (pgErrorCode(err) === READ_ONLY_TRANSACTION) onReadOnly();
-  };
-  // A query runs when awaited (then): watch its outcome without starting it early.
-  const watched = <T extends object>(query: T): T => {
-    const then = (query as unknown as PromiseLike<unknown>).then.bind(query);
-    Object.defineProperty(query, 'then', {
-      value: (ok?: (v: unknown) => unknown, fail?: (e: unknown) => unknown) =>
-        then(ok, (err: unknown) => {
-          check(err);
-          if (fail) return fail(err);
-          throw err;
-        }),
-    });
-    return query;
-  };
-  return new Proxy(client, {
-    get(target, key, receiver) {
-      const value: unknown = Reflect.get(target, key, receiver);
-      if (key === 'unsafe') {
-        return (...args: Parameters<postgres.Sql['unsafe']>) => watched(target.unsafe(...args));
-      }
-      if (key === 'begin') {
-        return (...args: unknown[]) =>
-          (target.begin as (...a: unknown[]) => Promise<unknown>)(...args).catch((err: unknown) => {
-            check(err);
-            throw err;
-          });
-      }
-      return value;
-    },
-  });
 }
 
 /** Rejects when `work` takes longer than `ms` (a readiness probe must answer, not wait). */

@@ -12,7 +12,6 @@
 // and closes every connection still open to another server.
 import net from 'node:net';
 import { Duplex } from 'node:stream';
-import pg from 'pg';
 import postgres from 'postgres';
 
 export interface DatabaseHost {
@@ -271,31 +270,4 @@ function failedSocket(err: unknown): net.Socket {
   });
   setImmediate(() => stream.destroy(err instanceof Error ? err : new Error(String(err))));
   return stream as unknown as net.Socket;
-}
-
-/**
- * A node-postgres Client class for pg.Pool's `Client` option: each connection goes to the
- * locator's primary (whatever host the URL names) and is watched like postgres.js's.
- */
-export function primaryClientClass(locator: PrimaryLocator): typeof pg.Client {
-  return class PrimaryClient extends pg.Client {
-    override connect(): Promise<pg.Client>;
-    override connect(callback: (err: Error | null, client?: pg.Client) => void): void;
-    override connect(callback?: (err: Error | null, client?: pg.Client) => void) {
-      const work = locator.primary().then(async (host) => {
-        this.host = host.host;
-        this.port = host.port;
-        await super.connect();
-        const stream = (this.connection as unknown as { stream?: net.Socket }).stream;
-        if (stream) locator.track(stream, host);
-        return this as pg.Client;
-      });
-      if (!callback) return work;
-      work.then(
-        (client) => callback(null, client),
-        (err: Error) => callback(err),
-      );
-      return undefined;
-    }
-  } as unknown as typeof pg.Client;
 }

@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import webPush from 'web-push';
 import { z } from 'zod';
+import { parseDatabaseTargets } from './db/primary.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -24,6 +25,14 @@ const EnvSchema = z.object({
       message: 'DATABASE_URL must start with postgres:// or postgresql://',
     })
     .optional(),
+  DATABASE_URLS: z.string().trim().optional(),
+  DATABASE_REPLICA_URLS: z.string().trim().optional(),
+  DATABASE_REPLICA_MAX_LAG_MS: z.coerce
+    .number({ error: 'DATABASE_REPLICA_MAX_LAG_MS must be a number of milliseconds' })
+    .int('DATABASE_REPLICA_MAX_LAG_MS must be a whole number of milliseconds')
+    .min(100, 'DATABASE_REPLICA_MAX_LAG_MS must be at least 100')
+    .max(600_000, 'DATABASE_REPLICA_MAX_LAG_MS must be at most 600000')
+    .default(1_000),
   DATA_DIR: z.string().trim().min(1).default('./.parley'),
   REDIS_URL: z
     .string()
@@ -227,8 +236,23 @@ export interface PasswordHashing {
 
 export interface Config {
   readonly port: number;
-  /** Set: PostgreSQL via postgres.js. Unset: embedded PGlite in `dataDir`. */
+  /**
+   * Set: PostgreSQL via postgres.js. Unset: embedded PGlite in `dataDir`. May name several
+   * servers (a primary and its standbys: `postgres://u@h1:5432,h2:5432/db`, or DATABASE_URLS):
+   * connections go to the one that accepts writes, and follow it when a standby is promoted.
+   */
   readonly databaseUrl: string | undefined;
+  /**
+   * Streaming replicas for history pages and searches (DATABASE_REPLICA_URLS), used for a reader
+   * only once they have replayed that reader's own last write; empty: everything on the primary.
+   */
+  readonly databaseReplicaUrls: readonly string[];
+  /**
+   * A replica further behind the primary than this is not read from; it is also how long this
+   * instance remembers a user's write (a write through another instance is guaranteed to be seen
+   * on a replica only once it is older than this).
+   */
+  readonly databaseReplicaMaxLagMs: number;
   readonly dataDir: string;
   readonly redisUrl: string | undefined;
   /** Prepended to every Redis key and channel, so deployments can share one Redis. */
@@ -408,6 +432,58 @@ function readOrCreateSecret(dataDir: string): string {
   return secret;
 }
 
+const splitUrls = (list: string) =>
+  list
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
+
+/** The URL checked (servers, ports, target_session_attrs), or a ConfigError naming `setting`. */
+function checkDatabaseUrl(setting: string, url: string): string {
+  const problem = (why: string) => new ConfigError(`Invalid settings:\n  - ${setting}: ${why}`);
+  if (!/^postgres(ql)?:\/\//.test(url))
+    throw problem('must start with postgres:// or postgresql://');
+  try {
+    parseDatabaseTargets(url);
+  } catch (err) {
+    throw problem(`is not a valid URL (${(err as Error).message})`);
+  }
+  const attrs = /[?&]target_session_attrs=([^&#]*)/.exec(url)?.[1];
+  if (attrs !== undefined && attrs !== 'read-write' && attrs !== 'primary') {
+    throw problem(
+      `target_session_attrs=${attrs} is not supported: Parley writes, so it connects to the server that accepts writes (read-write)`,
+    );
+  }
+  return url;
+}
+
+/**
+ * DATABASE_URL as given (one server, or several in postgres.js's multi-host form), or
+ * DATABASE_URLS (one URL per server, alike but for the server; a comma separates them) joined into that form.
+ */
+function databaseUrlOf(single: string | undefined, list: string | undefined): string | undefined {
+  if (single && list) {
+    throw new ConfigError(
+      'Invalid settings:\n  - DATABASE_URLS: set DATABASE_URL or DATABASE_URLS, not both',
+    );
+  }
+  if (single) return checkDatabaseUrl('DATABASE_URL', single);
+  if (!list) return undefined;
+  const urls = splitUrls(list).map((url) => checkDatabaseUrl('DATABASE_URLS', url));
+  const parts = urls.map((url) => {
+    const match = /^(postgres(?:ql)?:\/\/(?:[^@/?#]*@)?)([^/?#]*)(.*)$/.exec(url)!;
+    return { prefix: match[1]!, server: match[2]!, rest: match[3]! };
+  });
+  const first = parts[0];
+  if (!first) return undefined;
+  if (parts.some((p) => p.prefix !== first.prefix || p.rest !== first.rest)) {
+    throw new ConfigError(
+      'Invalid settings:\n  - DATABASE_URLS: the URLs must differ only in host and port (same user, password, database and options)',
+    );
+  }
+  return `${first.prefix}${parts.map((p) => p.server).join(',')}${first.rest}`;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   // An empty setting (PORT= in a compose file, say) means "not set", as with any unset variable.
   const present = Object.fromEntries(
@@ -419,7 +495,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     throw new ConfigError(`Invalid settings:\n${problems.join('\n')}`);
   }
   const e = parsed.data;
-  const databaseUrl = e.DATABASE_URL ? e.DATABASE_URL : undefined;
+  const databaseUrl = databaseUrlOf(e.DATABASE_URL || undefined, e.DATABASE_URLS || undefined);
+  const databaseReplicaUrls = e.DATABASE_REPLICA_URLS
+    ? Object.freeze(
+        splitUrls(e.DATABASE_REPLICA_URLS).map((url) =>
+          checkDatabaseUrl('DATABASE_REPLICA_URLS', url),
+        ),
+      )
+    : Object.freeze([]);
+  if (databaseReplicaUrls.length > 0 && !databaseUrl) {
+    throw new ConfigError(
+      'Invalid settings:\n  - DATABASE_REPLICA_URLS: needs DATABASE_URL (replicas of which primary?)',
+    );
+  }
   const redisUrl = e.REDIS_URL ? e.REDIS_URL : undefined;
   const dataDir = path.resolve(e.DATA_DIR);
 
@@ -487,6 +575,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   return Object.freeze({
     port: e.PORT,
     databaseUrl,
+    databaseReplicaUrls,
+    databaseReplicaMaxLagMs: e.DATABASE_REPLICA_MAX_LAG_MS,
     dataDir,
     redisUrl,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,

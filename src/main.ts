@@ -23,6 +23,14 @@ async function main(): Promise<void> {
     statementTimeoutMs: config.dbStatementTimeoutMs,
     poolSize: config.dbPoolSize,
     sharedBuffersMb: config.embeddedSharedBuffersMb,
+    onPrimaryChange: (primary, previous) => {
+      const where = (h: { host: string; port: number }) => `${h.host}:${h.port}`;
+      if (!primary) {
+        logger.error('no database server accepts writes (failover in progress?)');
+      } else if (previous) {
+        logger.warn({ primary: where(primary), previous: where(previous) }, 'database failover');
+      } else logger.info({ primary: where(primary) }, 'database primary found');
+    },
   });
   const backplane = createBackplane(config, logger);
   const { bus, presenceStore } = backplane;

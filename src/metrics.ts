@@ -49,6 +49,12 @@ export function createMetrics(opts: { outboxDepth: () => Promise<number> }) {
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
+  const historyReads = new client.Counter({
+    name: 'parley_history_reads_total',
+    help: 'History pages and searches by where they were read (replica, primary)',
+    labelNames: ['target'] as const,
+    registers: [registry],
+  });
   new client.Gauge({
     name: 'parley_outbox_depth',
     help: 'Events committed but not yet published',
@@ -66,6 +72,7 @@ export function createMetrics(opts: { outboxDepth: () => Promise<number> }) {
     subscriptions,
     deliveryLag,
     notifications,
+    historyReads,
   };
 }
 

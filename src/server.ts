@@ -39,6 +39,7 @@ import { attachWebSocketServer } from './graphql/websocket.js';
 import type { Logger } from './logger.js';
 import { createMetrics, createMetricsHandler, createMetricsListener } from './metrics.js';
 import { countOutbox } from './db/outbox.js';
+import { createHistoryReads, primaryOnly } from './db/replicas.js';
 import { hasPushSubscriptions, writeNotificationSettings } from './db/notifications.js';
 import { createNotificationQueue } from './notifications/queue.js';
 import { deleteStreamBasesOlderThan } from './db/stream-bases.js';
@@ -112,6 +113,18 @@ export async function createServer(opts: {
     graceMs: config.outboxGraceMs,
     drainIntervalMs: config.outboxDrainIntervalMs,
   });
+  const historyReads =
+    database.kind === 'postgres'
+      ? createHistoryReads({
+          primary: database.db,
+          replicaUrls: config.databaseReplicaUrls,
+          maxLagMs: config.databaseReplicaMaxLagMs,
+          statementTimeoutMs: config.dbStatementTimeoutMs,
+          poolSize: config.dbPoolSize,
+          logger,
+          onRead: (target) => metrics.historyReads.inc({ target }),
+        })
+      : primaryOnly(database.db);
   const blobs = createBlobStore(config.attachments);
   const sweeper = createAttachmentSweeper(database.db, blobs, logger, {
     unattachedTtlSeconds: config.attachments.unattachedTtlSeconds,
@@ -135,6 +148,7 @@ export async function createServer(opts: {
   const deps: Deps = {
     db: database.db,
     sends: createSendBatcher(database.db),
+    historyReads,
     tokens: createTokenService(config.jwtSecret, config.jwtExpiresIn),
     events,
     membership: createMembershipChecker(database.db),
@@ -356,6 +370,7 @@ export async function createServer(opts: {
       await events.stop();
       await sweeper.stop();
       await queue.stop();
+      await historyReads.close();
       await deps.deliveries.stop();
       await rateLimiter.close();
     },

@@ -18,6 +18,8 @@ import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import pg from 'pg';
 import postgres from 'postgres';
 import { pglitePool } from './pglite-pool.js';
+import type { DatabaseHost } from './primary.js';
+import { openServers, type Servers } from './servers.js';
 import * as schema from './schema.js';
 
 export type Schema = typeof schema;
@@ -62,6 +64,11 @@ export interface OpenDatabaseOptions {
    * at the one before it with a folder holding only the earlier ones.
    */
   migrationsFolder?: string | undefined;
+  /**
+   * Told when a URL with several servers has a primary (at start, and a new one after a
+   * failover), or none for now (`previous`: the one before).
+   */
+  onPrimaryChange?: (primary: DatabaseHost | undefined, previous: DatabaseHost | undefined) => void;
 }
 
 const migrationsFolder = path.resolve(
@@ -81,17 +88,21 @@ function queryLogger(onQuery?: (sql: string) => void): Logger | undefined {
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseHandle> {
   const logger = queryLogger(opts.onQuery);
   if (opts.url) {
-    await migrateWithLock(opts.url, opts.migrationsFolder);
-    const client = postgres(opts.url, {
-      max: opts.poolSize ?? 10,
-      onnotice: () => {},
-      connection: { statement_timeout: opts.statementTimeoutMs },
-      connect_timeout: 5,
-      // postgres.js's default reconnect delay grows pool-wide up to 20 s after an outage, with
-      // queries waiting meanwhile: retry quickly instead, so a restarted database is back in use
-      // within a fraction of a second.
-      backoff: (attempt: number) => Math.min(0.05 * 2 ** attempt, 0.5),
-    });
+    const servers = serversOf(opts.url, opts.onPrimaryChange);
+    await migrateWithLock(opts.url, servers, opts.migrationsFolder);
+    const client = servers.watch(
+      postgres(servers.url, {
+        ...servers.postgresOptions,
+        max: opts.poolSize ?? 10,
+        onnotice: () => {},
+        connection: { statement_timeout: opts.statementTimeoutMs },
+        connect_timeout: 5,
+        // postgres.js's default reconnect delay grows pool-wide up to 20 s after an outage, with
+        // queries waiting meanwhile: retry quickly instead, so a restarted database is back in use
+        // within a fraction of a second.
+        backoff: (attempt: number) => Math.min(0.05 * 2 ** attempt, 0.5),
+      }),
+    );
     const db = drizzlePostgres({ client, schema, ...(logger ? { logger } : {}) }) as Database;
     return {
       db,
@@ -103,12 +114,16 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
         ),
       openJobPool: (size) =>
         new pg.Pool({
-          connectionString: opts.url,
+          ...servers.pgPoolOptions,
+          connectionString: servers.url,
           max: size,
           statement_timeout: opts.statementTimeoutMs,
           connectionTimeoutMillis: 5_000,
         }),
-      close: () => client.end({ timeout: 5 }),
+      close: async () => {
+        servers.close();
+        await client.end({ timeout: 5 });
+      },
     };
   }
 
@@ -186,9 +201,20 @@ async function initDataDir(dataDir: string, options: PGliteOptions): Promise<voi
   }
 }
 
+/** The URL's servers (several: a primary and standbys, followed by src/db/primary.ts). */
+function serversOf(url: string, onChange?: OpenDatabaseOptions['onPrimaryChange']): Servers {
+  return openServers(url, {
+    ...(onChange ? { onChange } : {}),
+    isReadOnly: (err) => pgErrorCode(err) === READ_ONLY_TRANSACTION,
+  });
+}
+
 /** Applies pending migrations under an advisory lock on a dedicated connection. */
-export async function migrateWithLock(url: string, folder = migrationsFolder): Promise<void> {
-  const conn = postgres(url, { max: 1, onnotice: () => {} });
+export async function migrateWithLock(url: string, given?: Servers,
+  folder = migrationsFolder,
+): Promise<void> {
+  const servers = given ?? serversOf(url);
+  const conn = postgres(servers.url, { ...servers.postgresOptions, max: 1, onnotice: () => {} });
   try {
     await conn`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
     try {
@@ -198,6 +224,7 @@ export async function migrateWithLock(url: string, folder = migrationsFolder): P
     }
   } finally {
     await conn.end({ timeout: 5 });
+    if (!given) servers.close();
   }
 }
 
@@ -306,6 +333,8 @@ export function pgErrorCode(err: unknown): string | undefined {
 }
 
 export const UNIQUE_VIOLATION = '23505';
+/** A write refused by a server that is read-only (a standby, a demoted or fenced primary). */
+export const READ_ONLY_TRANSACTION = '25006';
 
 /**
  * The constraint (or unique index) a database error names, looking through drizzle's wrapper:
@@ -332,6 +361,8 @@ const CONNECTION_CODES = new Set([
   'ECONNRESET',
   'EPIPE',
   'ETIMEDOUT',
+  // src/db/primary.ts: none of several servers accepts writes (a failover in progress).
+  'NO_PRIMARY',
 ]);
 
 /**
@@ -346,6 +377,8 @@ export function isDatabaseUnavailable(err: unknown): boolean {
       if (CONNECTION_CODES.has(code)) return true;
       // Connection exceptions, and the server shutting down or starting up.
       if (/^08[0-9A-Z]{3}$/.test(code) || /^57P0[1-3]$/.test(code)) return true;
+      // A server that is read-only now (a demoted primary): the primary is elsewhere, soon.
+      if (code === READ_ONLY_TRANSACTION) return true;
     }
     current = (current as { cause?: unknown }).cause;
   }

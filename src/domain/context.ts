@@ -1,6 +1,7 @@
 import type DataLoader from 'dataloader';
 import type { Database } from '../db/client.js';
 import type { Loaders } from '../db/loaders.js';
+import type { HistoryReads } from '../db/replicas.js';
 import type { SendBatcher } from '../db/send-batches.js';
 import type { ContactKey, DeliveryRecorder, MembershipKey } from '../db/realtime-support.js';
 import type { AttachmentDeps } from './attachments.js';
@@ -17,6 +18,11 @@ export interface Deps {
   readonly db: Database;
   /** Sends into one conversation, gathered into one commit while the previous one commits. */
   readonly sends: SendBatcher;
+  /**
+   * Where history pages and searches are read: a streaming replica that has replayed the
+   * reader's own last write, else the primary (DATABASE_REPLICA_URLS).
+   */
+  readonly historyReads: HistoryReads;
   readonly tokens: TokenService;
   readonly events: Events;
   /** Current membership, batched across the subscribers handling one event. */

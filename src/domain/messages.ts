@@ -1,5 +1,5 @@
 import { deleteAttachmentsOf, discardBlobs } from '../db/attachments.js';
-import type { Executor, Tx } from '../db/client.js';
+import type { Database, Executor, Tx } from '../db/client.js';
 import { deleteEarlierBodies, keepEarlierBody } from '../db/message-edits.js';
 import { listMessagesInWindow, type SeqRun } from '../db/message-windows.js';
 import {
@@ -373,11 +373,8 @@ export async function listMessages(session: Session, conversationId: string, arg
   if (!isUuid(conversationId)) throw conversationNotFound();
   if (time) return listInWindow(session, conversationId, window, time);
   // Membership and the page in one round trip: a non-member gets no rows, so NOT_FOUND.
-  const found = await listMessagesOfMember(
-    session.deps.db,
-    conversationId,
-    session.userId,
-    pageQuery(window),
+  const found = await readHistory(session, (db) =>
+    listMessagesOfMember(db, conversationId, session.userId, pageQuery(window)),
   );
   if (!found) throw conversationNotFound();
   return connectionOf(session, conversationId, found.position, window, found.messages);
@@ -391,7 +388,7 @@ export async function listMessagesOf(session: Session, view: ConversationView, a
   const window = parseConnectionArgs(args, decodeMessageCursor);
   const time = parseTimeWindow(args);
   if (time) return listInWindow(session, view.id, window, time);
-  const rows = await listMessageRows(session.deps.db, view.id, pageQuery(window));
+  const rows = await readHistory(session, (db) => listMessageRows(db, view.id, pageQuery(window)));
   return connectionOf(session, view.id, view, window, rows);
 }
 
@@ -405,16 +402,16 @@ async function listInWindow(
   window: PageWindow<number>,
   time: TimeWindow,
 ) {
-  const found = await listMessagesInWindow(
-    session.deps.db,
-    conversationId,
-    session.userId,
-    time,
-    pageQuery(window),
+  const found = await readHistory(session, (db) =>
+    listMessagesInWindow(db, conversationId, session.userId, time, pageQuery(window)),
   );
   if (!found) throw conversationNotFound();
   return connectionOf(session, conversationId, found.position, window, found.messages, found.run);
 }
+
+/** On a replica that has the reader's own writes, or on the primary (db/replicas.ts). */
+const readHistory = <T>(session: Session, query: (db: Database) => Promise<T>) =>
+  session.deps.historyReads.read(session.userId, query);
 
 /** One more row than the page holds: whether there is more beyond it. */
 const pageQuery = (window: PageWindow<number>): MessagePageQuery => ({

@@ -113,14 +113,17 @@ export async function searchMessages(
       : undefined;
     if (!view) throw conversationNotFound();
   }
-  const hits = await searchMessageRows(session.deps.db, {
-    text,
-    pattern: containsPattern(text),
-    userId: session.userId,
-    conversationId,
-    after,
-    limit: size + 1,
-  });
+  // From a replica that has the reader's own writes, or the primary (db/replicas.ts).
+  const hits = await session.deps.historyReads.read(session.userId, (db) =>
+    searchMessageRows(db, {
+      text,
+      pattern: containsPattern(text),
+      userId: session.userId,
+      conversationId,
+      after,
+      limit: size + 1,
+    }),
+  );
   const edges = hits.slice(0, size).map((hit) => ({
     cursor: encodeSearchCursor(hit.key),
     node: hit.message,

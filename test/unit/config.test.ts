@@ -446,3 +446,72 @@ describe('notification settings', () => {
     expect(config.notifications.allowPrivateEndpoints).toBe(false);
   });
 });
+
+describe('several database servers and read replicas', () => {
+  it('takes a multi-host DATABASE_URL as it is', () => {
+    const url = 'postgres://parley:pw@db1:5432,db2:5433/parley?target_session_attrs=read-write';
+    const config = loadConfig({ JWT_SECRET: SECRET, DATABASE_URL: url });
+    expect(config.databaseUrl).toBe(url);
+    expect(config.mode).toBe('production');
+    expect(config.databaseReplicaUrls).toEqual([]);
+    expect(config.databaseReplicaMaxLagMs).toBe(1_000);
+  });
+
+  it('joins DATABASE_URLS (one server each) into one multi-host URL', () => {
+    const config = loadConfig({
+      JWT_SECRET: SECRET,
+      DATABASE_URLS:
+        'postgres://parley:pw@db1:5432/parley?sslmode=require, postgres://parley:pw@db2/parley?sslmode=require',
+    });
+    expect(config.databaseUrl).toBe('postgres://parley:pw@db1:5432,db2/parley?sslmode=require');
+  });
+
+  it.each([
+    [
+      { DATABASE_URLS: 'postgres://a@db1/parley,postgres://b@db2/parley' },
+      'DATABASE_URLS: the URLs must differ only in host and port',
+    ],
+    [
+      { DATABASE_URLS: 'postgres://db1/parley,postgres://db2/other' },
+      'DATABASE_URLS: the URLs must differ only in host and port',
+    ],
+    [
+      { DATABASE_URL: 'postgres://db1/p', DATABASE_URLS: 'postgres://db1/p,postgres://db2/p' },
+      'not both',
+    ],
+    [
+      { DATABASE_URL: 'postgres://db1,db2/parley?target_session_attrs=read-only' },
+      'DATABASE_URL: target_session_attrs=read-only is not supported',
+    ],
+    [{ DATABASE_URL: 'postgres://db1:99999,db2/parley' }, 'DATABASE_URL: is not a valid URL'],
+    [{ DATABASE_URL: 'postgres://db1,,db2/parley' }, 'DATABASE_URL: is not a valid URL'],
+    [
+      { DATABASE_REPLICA_URLS: 'postgres://replica1/parley' },
+      'DATABASE_REPLICA_URLS: needs DATABASE_URL',
+    ],
+    [
+      { DATABASE_URL: 'postgres://db1/p', DATABASE_REPLICA_URLS: 'mysql://replica1/p' },
+      'DATABASE_REPLICA_URLS: must start with postgres://',
+    ],
+    [
+      { DATABASE_URL: 'postgres://db1/p', DATABASE_REPLICA_MAX_LAG_MS: '10' },
+      'DATABASE_REPLICA_MAX_LAG_MS must be at least 100',
+    ],
+  ])('rejects %j, saying %s', (env, message) => {
+    expect(configError({ JWT_SECRET: SECRET, ...env }).message).toContain(message);
+  });
+
+  it('reads DATABASE_REPLICA_URLS (comma-separated) and DATABASE_REPLICA_MAX_LAG_MS', () => {
+    const config = loadConfig({
+      JWT_SECRET: SECRET,
+      DATABASE_URL: 'postgres://db1/parley',
+      DATABASE_REPLICA_URLS: 'postgres://r1:5432/parley, postgres://r2:5433/parley',
+      DATABASE_REPLICA_MAX_LAG_MS: '2500',
+    });
+    expect(config.databaseReplicaUrls).toEqual([
+      'postgres://r1:5432/parley',
+      'postgres://r2:5433/parley',
+    ]);
+    expect(config.databaseReplicaMaxLagMs).toBe(2_500);
+  });
+});

@@ -1,4 +1,5 @@
 import type { Resolvers } from '../__generated__/resolvers.js';
+import { notingWrites } from '../read-your-writes.js';
 import { addMembers } from './mutation/addMembers.js';
 import { createGroupConversation } from './mutation/createGroupConversation.js';
 import { deleteMessage } from './mutation/deleteMessage.js';
@@ -74,7 +75,7 @@ export const resolvers: Resolvers = {
     publicConversations,
     searchMessages,
   },
-  Mutation: {
+  Mutation: notingWrites({
     register,
     login,
     updateProfile,
@@ -102,7 +103,7 @@ export const resolvers: Resolvers = {
     joinConversation,
     addReaction,
     removeReaction,
-  },
+  }),
   Subscription: {
     messageAdded,
     messageUpdated,

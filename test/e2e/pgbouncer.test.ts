@@ -56,11 +56,12 @@ describe.skipIf(!available)('behind PgBouncer in transaction mode', () => {
 
   beforeAll(async () => {
     [bouncer, push, directUrl] = await Promise.all([
-      // Three server connections for two instances of ten client connections each.
+      // Two server connections for two instances of ten client connections each: transactions
+      // keep landing on connections another client used before.
       startPgbouncer({
         bin: inject('pgbouncerPath'),
         postgresUrl: inject('postgresUrl'),
-        poolSize: 3,
+        poolSize: 2,
       }),
       startPushService({ vapidPublicKey: vapid.publicKey, tls: false }),
       createDatabase(inject('postgresUrl'), 'bouncer'),
@@ -172,9 +173,23 @@ describe.skipIf(!available)('behind PgBouncer in transaction mode', () => {
     // History pages, on both instances at once, several times over (each page is a statement
     // that is prepared once per connection when directly on PostgreSQL).
     const pagings = await Promise.all(
-      [a, b, a, b].map((s, i) => allPages(s, i % 2 ? bob : alice, room.id, 4 + i)),
+      [a, b, a, b, a, b, a, b].map((s, i) => allPages(s, i % 2 ? bob : alice, room.id, 3 + i)),
     );
     for (const seqs of pagings) expect(seqs).toEqual(expected);
+    // And many at once: more statements in flight than server connections.
+    const pages = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        okAt<Page>(
+          i % 2 ? b : a,
+          PAGE,
+          { id: room.id, last: 1 + (i % 7) },
+          (i % 3 ? alice : bob).token,
+        ),
+      ),
+    );
+    pages.forEach((p, i) =>
+      expect(p.messages.edges.map((e) => e.node.seq)).toEqual(expected.slice(-(1 + (i % 7)))),
+    );
     const page = await okAt<Page>(a, PAGE, { id: room.id, last: 100 }, bob.token);
     expect(
       page.messages.edges.filter((e) => e.node.body === 'sent once, retried thrice'),
@@ -236,17 +251,26 @@ describe.skipIf(!available)('behind PgBouncer in transaction mode', () => {
     }
   });
 
-  it('without DATABASE_POOLER=transaction it refuses to start, saying what to set', async () => {
-    // A database of its own: this start runs its migrations through the pooler.
-    const url = bouncer.urlOf(await createDatabase(inject('postgresUrl'), 'bouncer'));
-    const { code, output } = await runFailingStart({
-      NODE_ENV: 'production',
-      DATABASE_URL: url,
-      JWT_SECRET,
-      LOG_LEVEL: 'warn',
-    });
-    expect(code).not.toBe(0);
-    expect(output).toContain('unsupported startup parameter: statement_timeout');
-    expect(output).toContain('set DATABASE_POOLER=transaction and DATABASE_DIRECT_URL');
+  it('without DATABASE_POOLER=transaction it refuses to start, saying what to set; with it but no statement timeout anywhere, it warns', async () => {
+    // Databases of their own: the refused start runs its migrations through the pooler.
+    const [refused, untimed] = await Promise.all([
+      createDatabase(inject('postgresUrl'), 'bouncer'),
+      createDatabase(inject('postgresUrl'), 'bouncer'),
+    ]);
+    const base = { NODE_ENV: 'production', JWT_SECRET, LOG_LEVEL: 'warn' };
+    const [failed, started] = await Promise.all([
+      runFailingStart({ ...base, DATABASE_URL: bouncer.urlOf(refused) }),
+      startServerProcess({
+        ...base,
+        DATABASE_URL: bouncer.urlOf(untimed),
+        DATABASE_DIRECT_URL: untimed,
+        DATABASE_POOLER: 'transaction',
+      }),
+    ]);
+    await started.stop('SIGTERM');
+    expect(failed.code).not.toBe(0);
+    expect(failed.output).toContain('unsupported startup parameter: statement_timeout');
+    expect(failed.output).toContain('set DATABASE_POOLER=transaction and DATABASE_DIRECT_URL');
+    expect(started.output()).toContain('no statement timeout on the pooled connections');
   });
 });

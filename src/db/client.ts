@@ -228,7 +228,14 @@ async function initDataDir(dataDir: string, options: PGliteOptions): Promise<voi
 
 /** Applies pending migrations under an advisory lock on a dedicated connection. */
 export async function migrateWithLock(url: string): Promise<void> {
-  const conn = postgres(url, { max: 1, onnotice: () => {} });
+  // A migration may take long: not cut off by a timeout the role or database sets for the
+  // pooled connections (README "Running at scale", behind a transaction pooler). As `options`
+  // because postgres.js leaves out a parameter whose value is falsy (statement_timeout: 0).
+  const conn = postgres(url, {
+    max: 1,
+    onnotice: () => {},
+    connection: { options: '-c statement_timeout=0' },
+  });
   try {
     await conn`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
     try {

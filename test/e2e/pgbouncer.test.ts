@@ -252,7 +252,7 @@ describe.skipIf(!available)('behind PgBouncer in transaction mode', () => {
   });
 
   it('without DATABASE_POOLER=transaction it refuses to start, saying what to set; with it but no statement timeout anywhere, it warns', async () => {
-    // Databases of their own: the refused start runs its migrations through the pooler.
+    // Databases of their own, as each start would migrate one.
     const [refused, untimed] = await Promise.all([
       createDatabase(inject('postgresUrl'), 'bouncer'),
       createDatabase(inject('postgresUrl'), 'bouncer'),
@@ -269,7 +269,8 @@ describe.skipIf(!available)('behind PgBouncer in transaction mode', () => {
     ]);
     await started.stop('SIGTERM');
     expect(failed.code).not.toBe(0);
-    expect(failed.output).toContain('unsupported startup parameter: statement_timeout');
+    // PgBouncer refuses the session settings Parley sends (the migrations' connection first).
+    expect(failed.output).toContain('unsupported startup parameter');
     expect(failed.output).toContain('set DATABASE_POOLER=transaction and DATABASE_DIRECT_URL');
     expect(started.output()).toContain('no statement timeout on the pooled connections');
   });

@@ -171,8 +171,8 @@ export async function pooledStatementTimeout(db: Executor): Promise<string> {
 
 /**
  * What to do about an error that says DATABASE_URL is a pooler that refuses session state:
- * PgBouncer refuses startup parameters it does not know (the statement timeout sent with each
- * connection), with SQLSTATE 08P01 and this text.
+ * PgBouncer refuses the startup parameters it does not know (the migrations' `options`, the
+ * pool's `statement_timeout`) with SQLSTATE 08P01 and this text.
  */
 export function poolerHint(err: unknown): string | undefined {
   for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {

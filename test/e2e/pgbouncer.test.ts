@@ -251,6 +251,47 @@ describe.skipIf(!available)('behind PgBouncer in transaction mode', () => {
     }
   });
 
+  it('comes back by itself when PgBouncer restarts', async () => {
+    const [alice, bob] = await Promise.all([registerAt(a, 'Alice 5'), registerAt(b, 'Bob 5')]);
+    const { startDirectConversation: room } = await okAt<{
+      startDirectConversation: { id: string };
+    }>(a, DIRECT, { phone: bob.phone }, alice.token);
+    await send(a, alice, room.id, 'before the restart');
+    const port = Number(new URL(bouncer.url).port);
+    await bouncer.stop(); // every client connection of both instances is cut
+    bouncer = await startPgbouncer({
+      bin: inject('pgbouncerPath'),
+      postgresUrl: inject('postgresUrl'),
+      poolSize: 2,
+      port,
+    });
+    const back = Date.now();
+    // Each instance's first send after the restart, retried until it is acknowledged.
+    const firstAcknowledged = async (server: ServerProcess, user: E2eUser, body: string) => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await send(server, user, room.id, body, `after-restart-${server.port}`);
+          return { attempt, ms: Date.now() - back };
+        } catch (err) {
+          if (Date.now() - back > 15_000) throw err;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    };
+    const recovered = await Promise.all([
+      firstAcknowledged(a, alice, 'after the restart, on a'),
+      firstAcknowledged(b, bob, 'after the restart, on b'),
+    ]);
+    console.log(
+      `first acknowledged sends after the PgBouncer restart: ${JSON.stringify(recovered)}`,
+    );
+    const page = await okAt<Page>(b, PAGE, { id: room.id, last: 10 }, bob.token);
+    // Nothing lost, nothing twice (the two sends after it raced each other: either order).
+    const bodies = page.messages.edges.map((e) => e.node.body);
+    expect(bodies[0]).toBe('before the restart');
+    expect(bodies.slice(1).sort()).toEqual(['after the restart, on a', 'after the restart, on b']);
+  });
+
   it('without DATABASE_POOLER=transaction it refuses to start, saying what to set; with it but no statement timeout anywhere, it warns', async () => {
     // Databases of their own, as each start would migrate one.
     const [refused, untimed] = await Promise.all([

@@ -45,6 +45,8 @@ export interface PgbouncerOptions {
   poolSize?: number;
   /** Startup parameters to accept and drop rather than refuse (PgBouncer's own setting). */
   ignoreStartupParameters?: readonly string[];
+  /** The port to listen on (to bring a stopped one back where its clients expect it). */
+  port?: number;
 }
 
 export type Pgbouncer = Service & {
@@ -82,7 +84,7 @@ export async function startPgbouncer(opts: PgbouncerOptions): Promise<Pgbouncer>
   let lastError: Error | undefined;
   for (let attempt = 1; attempt <= 3; attempt++) {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'parley-pgbouncer-'));
-    const port = await getFreePort();
+    const port = opts.port ?? (await getFreePort());
     const ini = [
       '[databases]',
       // Any database name: the one of that name on the server behind.
@@ -179,7 +181,7 @@ export async function startPgbouncer(opts: PgbouncerOptions): Promise<Pgbouncer>
     lastError = new Error(
       `pgbouncer failed to start on port ${port}\n--- its output ---\n${output.trim() || '(none)'}`,
     );
-    if (!/address already in use/i.test(output)) break;
+    if (opts.port !== undefined || !/address already in use/i.test(output)) break;
   }
   throw lastError ?? new Error('pgbouncer failed to start');
 }

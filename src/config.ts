@@ -33,6 +33,18 @@ const EnvSchema = z.object({
     .min(100, 'DATABASE_REPLICA_MAX_LAG_MS must be at least 100')
     .max(600_000, 'DATABASE_REPLICA_MAX_LAG_MS must be at most 600000')
     .default(1_000),
+  DATABASE_DIRECT_URL: z
+    .string()
+    .trim()
+    .refine((v) => v === '' || /^postgres(ql)?:\/\//.test(v), {
+      message: 'DATABASE_DIRECT_URL must start with postgres:// or postgresql://',
+    })
+    .optional(),
+  DATABASE_POOLER: z
+    .enum(['none', 'transaction'], {
+      error: 'DATABASE_POOLER must be none or transaction (PgBouncer in pool_mode=transaction)',
+    })
+    .default('none'),
   DATA_DIR: z.string().trim().min(1).default('./.parley'),
   REDIS_URL: z
     .string()
@@ -253,6 +265,18 @@ export interface Config {
    * on a replica only once it is older than this).
    */
   readonly databaseReplicaMaxLagMs: number;
+  /**
+   * Where what needs a session of its own connects: migrations (under a session advisory lock)
+   * and the job queue (LISTEN). DATABASE_DIRECT_URL, else `databaseUrl`; undefined when embedded.
+   */
+  readonly databaseDirectUrl: string | undefined;
+  /**
+   * `transaction`: `databaseUrl` is a pooler that hands each transaction a server connection of
+   * its choice (PgBouncer's pool_mode=transaction), so the pool keeps no session state: no
+   * prepared statements, no session settings (the statement timeout comes from the database
+   * role or the pooler). `none`: `databaseUrl` is PostgreSQL itself, or a session pooler.
+   */
+  readonly databasePooler: 'none' | 'transaction';
   readonly dataDir: string;
   readonly redisUrl: string | undefined;
   /** Prepended to every Redis key and channel, so deployments can share one Redis. */
@@ -484,6 +508,32 @@ function databaseUrlOf(single: string | undefined, list: string | undefined): st
   return `${first.prefix}${parts.map((p) => p.server).join(',')}${first.rest}`;
 }
 
+/**
+ * DATABASE_DIRECT_URL and DATABASE_POOLER, which only mean something with DATABASE_URL. Behind a
+ * transaction pooler the direct address is required: a session advisory lock or a LISTEN taken
+ * through it would stay on whichever server connection ran it (README "Running at scale").
+ */
+function poolerSettings(
+  e: z.infer<typeof EnvSchema>,
+  databaseUrl: string | undefined,
+): Pick<Config, 'databaseDirectUrl' | 'databasePooler'> {
+  const direct = e.DATABASE_DIRECT_URL || undefined;
+  const problems: string[] = [];
+  if (!databaseUrl) {
+    if (direct) problems.push('DATABASE_DIRECT_URL: only used with DATABASE_URL (set it too)');
+    if (e.DATABASE_POOLER !== 'none')
+      problems.push('DATABASE_POOLER: only used with DATABASE_URL (set it too)');
+  } else if (e.DATABASE_POOLER === 'transaction' && !direct) {
+    problems.push(
+      "DATABASE_DIRECT_URL: required when DATABASE_POOLER=transaction: PostgreSQL's own address (or a session-mode pool), for migrations and the job queue's LISTEN",
+    );
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(`Invalid settings:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+  return { databaseDirectUrl: direct ?? databaseUrl, databasePooler: e.DATABASE_POOLER };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   // An empty setting (PORT= in a compose file, say) means "not set", as with any unset variable.
   const present = Object.fromEntries(
@@ -509,6 +559,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     );
   }
   const redisUrl = e.REDIS_URL ? e.REDIS_URL : undefined;
+  const { databaseDirectUrl, databasePooler } = poolerSettings(e, databaseUrl);
   const dataDir = path.resolve(e.DATA_DIR);
 
   let jwtSecret = e.JWT_SECRET?.trim() ?? '';
@@ -577,6 +628,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     databaseUrl,
     databaseReplicaUrls,
     databaseReplicaMaxLagMs: e.DATABASE_REPLICA_MAX_LAG_MS,
+    databaseDirectUrl,
+    databasePooler,
     dataDir,
     redisUrl,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,

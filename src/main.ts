@@ -1,7 +1,7 @@
 // Composition root: config → stores → server → listen; graceful shutdown on SIGTERM/SIGINT.
 import { ConfigError, loadConfig } from './config.js';
-import { openDatabase } from './db/client.js';
-import { createLogger, safeError } from './logger.js';
+import { openDatabase, poolerHint, pooledStatementTimeout, type Database } from './db/client.js';
+import { createLogger, safeError, type Logger, type SafeError } from './logger.js';
 import { createBackplane } from './realtime/backplane.js';
 import { createServer } from './server.js';
 
@@ -19,6 +19,8 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const database = await openDatabase({
     url: config.databaseUrl,
+    directUrl: config.databaseDirectUrl,
+    pooler: config.databasePooler,
     dataDir: config.dataDir,
     statementTimeoutMs: config.dbStatementTimeoutMs,
     poolSize: config.dbPoolSize,
@@ -32,6 +34,9 @@ async function main(): Promise<void> {
       } else logger.info({ primary: where(primary) }, 'database primary found');
     },
   });
+  if (config.databasePooler === 'transaction') {
+    await warnWithoutStatementTimeout(database.db, logger);
+  }
   const backplane = createBackplane(config, logger);
   const { bus, presenceStore } = backplane;
   const server = await createServer({ config, database, bus, presenceStore, logger });
@@ -76,6 +81,24 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
+/**
+ * Behind a transaction pooler DB_STATEMENT_TIMEOUT_MS cannot be sent with each connection (it
+ * would be session state, and PgBouncer refuses it as a startup parameter): the role, the
+ * database or the pooler must set one. Without any, a runaway statement holds a server
+ * connection for as long as it runs.
+ */
+async function warnWithoutStatementTimeout(db: Database, logger: Logger): Promise<void> {
+  const timeout = await pooledStatementTimeout(db);
+  if (timeout !== '0') {
+    logger.info({ statementTimeout: timeout }, 'statement timeout of pooled connections');
+    return;
+  }
+  logger.warn(
+    'no statement timeout on the pooled connections (DATABASE_POOLER=transaction does not send DB_STATEMENT_TIMEOUT_MS): ' +
+      "set one on the role or database (ALTER ROLE parley SET statement_timeout = '5s') or in the pooler",
+  );
+}
+
 // postgres.js 3.4.9 can throw from a deferred write or a close handler on a connection that
 // closed meanwhile (a database restart): https://github.com/porsager/postgres/issues/1154 (fix
 // not yet released). Such an error is thrown by postgres.js' own connection code (its first stack
@@ -100,6 +123,10 @@ process.on('uncaughtException', (err, origin) => {
 });
 
 main().catch((err: unknown) => {
-  console.error('Parley failed to start:', safeError(err).message);
+  // Every message down the cause chain ("Failed query" says little without its cause), sanitized.
+  const messages: string[] = [];
+  for (let e: SafeError | undefined = safeError(err); e; e = e.cause) messages.push(e.message);
+  const hint = poolerHint(err);
+  console.error('Parley failed to start:', messages.join(': '), ...(hint ? [`\n${hint}`] : []));
   process.exit(1);
 });

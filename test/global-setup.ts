@@ -2,15 +2,18 @@
  * Vitest globalSetup: starts REAL PostgreSQL and Redis once per run and hands
  * their URLs to the tests via `inject('postgresUrl')` / `inject('redisUrl')`;
  * builds the browser pages (web/dist) if they are missing or stale and hands
- * the Chromium binary to the browser test via `inject('chromiumPath')`.
+ * the Chromium binary to the browser test via `inject('chromiumPath')`, and
+ * the PgBouncer binary to the pooler test via `inject('pgbouncerPath')` (that
+ * test starts its own, test/support/pgbouncer.ts).
  *
- * When a server binary or Chromium is missing the value is '' and a loud
+ * When a server binary, PgBouncer or Chromium is missing the value is '' and a loud
  * warning is printed (the suites that need it skip) — except under CI=true,
  * where the run fails instead.
  */
 import type { TestProject } from 'vitest/node';
 import { ensureWebBuild } from '../scripts/build-web.js';
 import { findChromium } from './support/browser.js';
+import { findPgbouncer } from './support/pgbouncer.js';
 import { startPostgres, startRedis, stopAllServicesSync } from './support/services.js';
 import type { Service } from './support/services.js';
 
@@ -32,6 +35,12 @@ const MISSING_REDIS: Missing = {
   what: 'REDIS',
   consequence: 'the integration suites against Redis will not run;',
   install: "install Debian's redis-server package (apt-get install redis-server).",
+};
+
+const MISSING_PGBOUNCER: Missing = {
+  what: 'PGBOUNCER',
+  consequence: 'the test of Parley behind a transaction pooler will not run;',
+  install: "install Debian's pgbouncer package (apt-get install pgbouncer).",
 };
 
 const MISSING_CHROMIUM: Missing = {
@@ -65,6 +74,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // nothing when web/dist matches its sources.
   if (ensureWebBuild({ quiet: true }) === 'no-vite') throw new Error('vite is not installed');
   const chromiumPath = findChromium();
+  const pgbouncerPath = findPgbouncer();
   const [pgResult, redisResult] = await Promise.allSettled([startPostgres(), startRedis()]);
   const started: Service[] = [];
   if (pgResult.status === 'fulfilled' && pgResult.value) started.push(pgResult.value);
@@ -82,6 +92,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     if (pgResult.status === 'fulfilled' && !pgResult.value) missing.push(MISSING_POSTGRES);
     if (redisResult.status === 'fulfilled' && !redisResult.value) missing.push(MISSING_REDIS);
     if (!chromiumPath) missing.push(MISSING_CHROMIUM);
+    if (!pgbouncerPath) missing.push(MISSING_PGBOUNCER);
     reportMissing(missing);
   } catch (err) {
     await stopAll();
@@ -93,6 +104,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('postgresUrl', postgres?.url ?? '');
   project.provide('redisUrl', redis?.url ?? '');
   project.provide('chromiumPath', chromiumPath ?? '');
+  project.provide('pgbouncerPath', pgbouncerPath ?? '');
 
   // Best effort on Ctrl-C / kill: vitest exits right after its own signal
   // handler, so the cleanup has to be synchronous. If nobody else handles the

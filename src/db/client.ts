@@ -51,6 +51,13 @@ export type DatabaseHandle =
 export interface OpenDatabaseOptions {
   /** postgres:// URL; unset → PGlite. */
   url?: string | undefined;
+  /**
+   * Where migrations and the job queue connect (they need a session: an advisory lock, LISTEN);
+   * unset → `url`. See Config.databaseDirectUrl.
+   */
+  directUrl?: string | undefined;
+  /** `transaction`: `url` is a transaction pooler (see Config.databasePooler). */
+  pooler?: 'none' | 'transaction' | undefined;
   /** PGlite data folder; unset (with no url) → in memory. */
   dataDir?: string | undefined;
   statementTimeoutMs: number;
@@ -89,13 +96,17 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
   const logger = queryLogger(opts.onQuery);
   if (opts.url) {
     const servers = serversOf(opts.url, opts.onPrimaryChange);
-    await migrateWithLock(opts.url, servers, opts.migrationsFolder);
+    // What needs a session of its own (the migrations' advisory lock, the job queue's LISTEN)
+    // goes around a transaction pooler: DATABASE_DIRECT_URL (the same servers when unset).
+    const direct =
+      opts.directUrl && opts.directUrl !== opts.url ? serversOf(opts.directUrl) : servers;
+    await migrateWithLock(opts.directUrl ?? opts.url, direct, opts.migrationsFolder);
     const client = servers.watch(
       postgres(servers.url, {
         ...servers.postgresOptions,
         max: opts.poolSize ?? 10,
         onnotice: () => {},
-        connection: { statement_timeout: opts.statementTimeoutMs },
+        ...sessionOptions(opts),
         connect_timeout: 5,
         // postgres.js's default reconnect delay grows pool-wide up to 20 s after an outage, with
         // queries waiting meanwhile: retry quickly instead, so a restarted database is back in use
@@ -114,14 +125,15 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
         ),
       openJobPool: (size) =>
         new pg.Pool({
-          ...servers.pgPoolOptions,
-          connectionString: servers.url,
+          ...direct.pgPoolOptions,
+          connectionString: direct.url,
           max: size,
           statement_timeout: opts.statementTimeoutMs,
           connectionTimeoutMillis: 5_000,
         }),
       close: async () => {
         servers.close();
+        if (direct !== servers) direct.close();
         await client.end({ timeout: 5 });
       },
     };
@@ -157,6 +169,43 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
     openJobPool: () => pglitePool(client),
     close: () => client.close(),
   };
+}
+
+/**
+ * What the pool's connections keep between statements. Directly on PostgreSQL: prepared
+ * statements (parsed once per connection) and the statement timeout, sent as a startup
+ * parameter. Behind a transaction pooler each transaction may run on another server connection,
+ * so neither: statements go unnamed (postgres.js `prepare: false`, which also makes drizzle's
+ * named ones and preparedStatement's unnamed), and the timeout must come from the database
+ * role or the pooler (PgBouncer refuses unknown startup parameters). See pooledStatementTimeout.
+ */
+function sessionOptions(opts: OpenDatabaseOptions): postgres.Options<Record<string, never>> {
+  if (opts.pooler === 'transaction') return { prepare: false };
+  return { connection: { statement_timeout: opts.statementTimeoutMs } };
+}
+
+/**
+ * The statement timeout the pool's statements run under ('0' is none): behind a transaction
+ * pooler it is whatever the role, database or pooler sets (main.ts warns when it is none).
+ */
+export async function pooledStatementTimeout(db: Executor): Promise<string> {
+  const rows = await queryRows<{ statement_timeout: string }>(db, sql`show statement_timeout`);
+  return rows[0]?.statement_timeout ?? '0';
+}
+
+/**
+ * What to do about an error that says DATABASE_URL is a pooler that refuses session state:
+ * PgBouncer refuses the startup parameters it does not know (the migrations' `options`, the
+ * pool's `statement_timeout`) with SQLSTATE 08P01 and this text.
+ */
+export function poolerHint(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const message = (e as { message?: unknown }).message;
+    if (typeof message === 'string' && /unsupported startup parameter/i.test(message)) {
+      return 'DATABASE_URL looks like a connection pooler (PgBouncer) that refuses session settings: in pool_mode=transaction set DATABASE_POOLER=transaction and DATABASE_DIRECT_URL (README "Running at scale").';
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -210,11 +259,21 @@ function serversOf(url: string, onChange?: OpenDatabaseOptions['onPrimaryChange'
 }
 
 /** Applies pending migrations under an advisory lock on a dedicated connection. */
-export async function migrateWithLock(url: string, given?: Servers,
+export async function migrateWithLock(
+  url: string,
+  given?: Servers,
   folder = migrationsFolder,
 ): Promise<void> {
   const servers = given ?? serversOf(url);
-  const conn = postgres(servers.url, { ...servers.postgresOptions, max: 1, onnotice: () => {} });
+  // A migration may take long: not cut off by a timeout the role or database sets for the
+  // pooled connections (README "Running at scale", behind a transaction pooler). As `options`
+  // because postgres.js leaves out a parameter whose value is falsy (statement_timeout: 0).
+  const conn = postgres(servers.url, {
+    ...servers.postgresOptions,
+    max: 1,
+    onnotice: () => {},
+    connection: { options: '-c statement_timeout=0' },
+  });
   try {
     await conn`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
     try {

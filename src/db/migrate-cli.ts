@@ -1,10 +1,11 @@
-// `npm run migrate`: applies pending migrations to DATABASE_URL (or the embedded database).
+// `npm run migrate`: applies pending migrations to DATABASE_DIRECT_URL, else DATABASE_URL (or
+// the embedded database).
 import { loadConfig } from '../config.js';
 import { migrateWithLock, openDatabase } from './client.js';
 
 const config = loadConfig();
-if (config.databaseUrl) {
-  await migrateWithLock(config.databaseUrl);
+if (config.databaseDirectUrl) {
+  await migrateWithLock(config.databaseDirectUrl);
 } else {
   const handle = await openDatabase({
     dataDir: config.dataDir,

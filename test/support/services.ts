@@ -63,7 +63,7 @@ export type PostgresService = Service & {
 const liveServices = new Set<() => void>();
 let exitHookInstalled = false;
 
-function registerSyncCleanup(fn: () => void): () => void {
+export function registerSyncCleanup(fn: () => void): () => void {
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     process.on('exit', stopAllServicesSync);
@@ -124,7 +124,7 @@ function run(
   });
 }
 
-function isExecutable(file: string): boolean {
+export function isExecutable(file: string): boolean {
   try {
     accessSync(file, fsConstants.X_OK);
     return true;
@@ -133,7 +133,7 @@ function isExecutable(file: string): boolean {
   }
 }
 
-function findOnPath(name: string): string | null {
+export function findOnPath(name: string): string | null {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     if (!dir) continue;
     const candidate = path.join(dir, name);

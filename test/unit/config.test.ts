@@ -147,6 +147,65 @@ describe('loadConfig settings', () => {
   });
 });
 
+describe('DATABASE_POOLER and DATABASE_DIRECT_URL', () => {
+  const pooled = 'postgres://parley@pgbouncer.internal:6432/parley';
+  const direct = 'postgres://parley@db.internal:5432/parley';
+
+  it('connect everything to DATABASE_URL, with no pooler, unless set', () => {
+    const config = loadConfig({ JWT_SECRET: SECRET, DATABASE_URL: direct });
+    expect(config.databasePooler).toBe('none');
+    expect(config.databaseDirectUrl).toBe(direct);
+    const embedded = loadConfig({ JWT_SECRET: SECRET });
+    expect(embedded.databasePooler).toBe('none');
+    expect(embedded.databaseDirectUrl).toBeUndefined();
+  });
+
+  it('take a transaction pooler with the direct address beside it', () => {
+    const config = loadConfig({
+      JWT_SECRET: SECRET,
+      DATABASE_URL: pooled,
+      DATABASE_POOLER: 'transaction',
+      DATABASE_DIRECT_URL: direct,
+    });
+    expect(config.databaseUrl).toBe(pooled);
+    expect(config.databaseDirectUrl).toBe(direct);
+    expect(config.databasePooler).toBe('transaction');
+    // A direct address without a pooler (a session pooler in front, say) is taken as well.
+    expect(
+      loadConfig({ JWT_SECRET: SECRET, DATABASE_URL: pooled, DATABASE_DIRECT_URL: direct })
+        .databaseDirectUrl,
+    ).toBe(direct);
+  });
+
+  it('require the direct address behind a transaction pooler, saying what it is for', () => {
+    const { message } = configError({
+      JWT_SECRET: SECRET,
+      DATABASE_URL: pooled,
+      DATABASE_POOLER: 'transaction',
+    });
+    expect(message).toContain('DATABASE_DIRECT_URL: required when DATABASE_POOLER=transaction');
+    expect(message).toContain('LISTEN');
+  });
+
+  it('name an unknown pooler mode, a direct address that is not postgres://, and either without DATABASE_URL', () => {
+    expect(
+      configError({ JWT_SECRET: SECRET, DATABASE_URL: direct, DATABASE_POOLER: 'statement' })
+        .message,
+    ).toContain('DATABASE_POOLER must be none or transaction');
+    expect(
+      configError({ JWT_SECRET: SECRET, DATABASE_URL: pooled, DATABASE_DIRECT_URL: 'db:5432' })
+        .message,
+    ).toContain('DATABASE_DIRECT_URL must start with postgres://');
+    const { message } = configError({
+      JWT_SECRET: SECRET,
+      DATABASE_POOLER: 'transaction',
+      DATABASE_DIRECT_URL: direct,
+    });
+    expect(message).toContain('DATABASE_DIRECT_URL: only used with DATABASE_URL');
+    expect(message).toContain('DATABASE_POOLER: only used with DATABASE_URL');
+  });
+});
+
 describe('EMBEDDED_SHARED_BUFFERS_MB', () => {
   it('gives the embedded database 16 MB of page cache unless set', () => {
     expect(loadConfig({ JWT_SECRET: SECRET }).embeddedSharedBuffersMb).toBe(16);

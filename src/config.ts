@@ -10,6 +10,39 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 const durationPattern = /^\d+\s*(s|m|h|d)$/;
 
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** `host:port,host:port` (IPv6 hosts in brackets: `[::1]:7000`) → a frozen list. */
+function hostPortList(name: string, value: string, ctx: z.RefinementCtx): readonly HostPort[] {
+  const list: HostPort[] = [];
+  for (const item of value.split(',').map((i) => i.trim())) {
+    const match = /^(\[[0-9a-fA-F:.]+\]|[\w.-]+):(\d{1,5})$/.exec(item);
+    const port = match ? Number(match[2]) : 0;
+    if (!match || port < 1 || port > 65535) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${name}: "${item}" is not host:port (the list is comma-separated, e.g. 10.0.0.1:7000,10.0.0.2:7000)`,
+      });
+      return z.NEVER;
+    }
+    list.push(Object.freeze({ host: match[1]!.replace(/^\[|\]$/g, ''), port }));
+  }
+  return Object.freeze(list);
+}
+
+/**
+ * Where Redis is: one server (`REDIS_URL`), a Redis Cluster (`REDIS_CLUSTER_NODES`, any of its
+ * nodes as seeds; conversation topics use sharded pub/sub) or a master watched by Redis Sentinel
+ * (`REDIS_SENTINELS` + `REDIS_SENTINEL_NAME`). At most one of the three.
+ */
+export type RedisTopology =
+  | { readonly kind: 'single'; readonly url: string }
+  | { readonly kind: 'cluster'; readonly nodes: readonly HostPort[] }
+  | { readonly kind: 'sentinel'; readonly sentinels: readonly HostPort[]; readonly name: string };
+
 const EnvSchema = z.object({
   PORT: z.coerce
     .number({ error: 'PORT must be a number' })
@@ -31,6 +64,21 @@ const EnvSchema = z.object({
     .refine((v) => v === '' || /^rediss?:\/\//.test(v), {
       message: 'REDIS_URL must start with redis:// or rediss://',
     })
+    .optional(),
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .trim()
+    .transform((v, ctx) => hostPortList('REDIS_CLUSTER_NODES', v, ctx))
+    .optional(),
+  REDIS_SENTINELS: z
+    .string()
+    .trim()
+    .transform((v, ctx) => hostPortList('REDIS_SENTINELS', v, ctx))
+    .optional(),
+  REDIS_SENTINEL_NAME: z
+    .string()
+    .trim()
+    .regex(/^[\w.-]{1,64}$/, 'REDIS_SENTINEL_NAME must be 1–64 letters, digits, _ . or -')
     .optional(),
   REDIS_KEY_PREFIX: z
     .string()
@@ -230,7 +278,10 @@ export interface Config {
   /** Set: PostgreSQL via postgres.js. Unset: embedded PGlite in `dataDir`. */
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
+  /** REDIS_URL: set only for a single Redis server (see `redis` for every kind). */
   readonly redisUrl: string | undefined;
+  /** Unset: pub/sub, presence and rate limits in process (one instance). */
+  readonly redis: RedisTopology | undefined;
   /** Prepended to every Redis key and channel, so deployments can share one Redis. */
   readonly redisKeyPrefix: string;
   /**
@@ -408,6 +459,35 @@ function readOrCreateSecret(dataDir: string): string {
   return secret;
 }
 
+function redisTopology(
+  url: string | undefined,
+  clusterNodes: readonly HostPort[] | undefined,
+  sentinels: readonly HostPort[] | undefined,
+  sentinelName: string | undefined,
+): RedisTopology | undefined {
+  const given = [
+    url && 'REDIS_URL',
+    clusterNodes && 'REDIS_CLUSTER_NODES',
+    sentinels && 'REDIS_SENTINELS',
+  ].filter(Boolean);
+  if (given.length > 1) {
+    throw new ConfigError(
+      `Invalid settings:\n  - ${given.join(', ')}: set only one (a single Redis, a Redis Cluster or Redis Sentinel)`,
+    );
+  }
+  if (Boolean(sentinels) !== Boolean(sentinelName)) {
+    throw new ConfigError(
+      'Invalid settings:\n  - REDIS_SENTINELS, REDIS_SENTINEL_NAME: set both (the sentinels and the name of the master they watch) or neither',
+    );
+  }
+  if (url) return Object.freeze({ kind: 'single', url });
+  if (clusterNodes) return Object.freeze({ kind: 'cluster', nodes: clusterNodes });
+  if (sentinels && sentinelName) {
+    return Object.freeze({ kind: 'sentinel', sentinels, name: sentinelName });
+  }
+  return undefined;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   // An empty setting (PORT= in a compose file, say) means "not set", as with any unset variable.
   const present = Object.fromEntries(
@@ -421,6 +501,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   const e = parsed.data;
   const databaseUrl = e.DATABASE_URL ? e.DATABASE_URL : undefined;
   const redisUrl = e.REDIS_URL ? e.REDIS_URL : undefined;
+  const redis = redisTopology(
+    redisUrl,
+    e.REDIS_CLUSTER_NODES,
+    e.REDIS_SENTINELS,
+    e.REDIS_SENTINEL_NAME,
+  );
   const dataDir = path.resolve(e.DATA_DIR);
 
   let jwtSecret = e.JWT_SECRET?.trim() ?? '';
@@ -489,6 +575,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     databaseUrl,
     dataDir,
     redisUrl,
+    redis,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
     jwtSecret,

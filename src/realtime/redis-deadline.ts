@@ -7,7 +7,7 @@
 // again. While it is being dialled (a frozen
 // Redis still completes TCP handshakes, in the kernel, but never answers the HELLO that follows)
 // it is not 'ready', and calls fail at once instead of each waiting out the deadline.
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 
 /** A call that got no answer in time. */
@@ -83,12 +83,14 @@ export interface RedisGuard {
 }
 
 /**
- * Watches one ioredis connection: pings it every HEARTBEAT_MS, and drops and dials it again
+ * Watches one ioredis connection (or a Cluster client, whose PING goes to one of its nodes and
+ * whose status stays 'ready' while the cluster serves; a lost node's slots are the Cluster
+ * client's to fail over): pings it every HEARTBEAT_MS, and drops and dials it again
  * when the PING stays unanswered for `hungAfterMs` (ioredis re-subscribes its channels on the
  * new connection, and its 'ready' event tells the bus to catch up from the database).
  */
 export function guardRedis(
-  client: Redis,
+  client: Redis | Cluster,
   opts: { name: string; deadlineMs: number; logger: Logger },
 ): RedisGuard {
   const { name, deadlineMs, logger } = opts;

@@ -63,7 +63,7 @@ export type PostgresService = Service & {
 const liveServices = new Set<() => void>();
 let exitHookInstalled = false;
 
-function registerSyncCleanup(fn: () => void): () => void {
+export function registerSyncCleanup(fn: () => void): () => void {
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     process.on('exit', stopAllServicesSync);

@@ -446,3 +446,90 @@ describe('notification settings', () => {
     expect(config.notifications.allowPrivateEndpoints).toBe(false);
   });
 });
+
+describe('Redis topology (REDIS_URL, REDIS_CLUSTER_NODES, REDIS_SENTINELS)', () => {
+  it('is none without Redis settings, and a single server with REDIS_URL', () => {
+    expect(loadConfig({ JWT_SECRET: SECRET }).redis).toBeUndefined();
+    const config = loadConfig({ JWT_SECRET: SECRET, REDIS_URL: 'redis://cache.internal:6379' });
+    expect(config.redis).toEqual({ kind: 'single', url: 'redis://cache.internal:6379' });
+    expect(config.redisUrl).toBe('redis://cache.internal:6379');
+  });
+
+  it('reads cluster seeds as host:port, spaces and IPv6 brackets allowed', () => {
+    const config = loadConfig({
+      JWT_SECRET: SECRET,
+      REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-2.internal:7001,[::1]:7002',
+    });
+    expect(config.redis).toEqual({
+      kind: 'cluster',
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: 'redis-2.internal', port: 7001 },
+        { host: '::1', port: 7002 },
+      ],
+    });
+    expect(config.redisUrl).toBeUndefined();
+  });
+
+  it('reads sentinels and the master name together', () => {
+    const config = loadConfig({
+      JWT_SECRET: SECRET,
+      REDIS_SENTINELS: 's1:26379,s2:26379,s3:26379',
+      REDIS_SENTINEL_NAME: 'parley-master',
+    });
+    expect(config.redis).toEqual({
+      kind: 'sentinel',
+      name: 'parley-master',
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26379 },
+        { host: 's3', port: 26379 },
+      ],
+    });
+  });
+
+  it('names the entry that is not host:port', () => {
+    for (const bad of [
+      '10.0.0.1',
+      'redis://10.0.0.1:7000',
+      '10.0.0.1:0',
+      'a:70000',
+      'a:7000,,b:7001',
+    ]) {
+      const message = configError({ JWT_SECRET: SECRET, REDIS_CLUSTER_NODES: bad }).message;
+      expect(message, bad).toContain('REDIS_CLUSTER_NODES');
+      expect(message, bad).toContain('is not host:port');
+    }
+    expect(
+      configError({ JWT_SECRET: SECRET, REDIS_SENTINELS: 's1', REDIS_SENTINEL_NAME: 'm' }).message,
+    ).toContain('REDIS_SENTINELS');
+  });
+
+  it('refuses two topologies at once, and sentinels without a master name (or the reverse)', () => {
+    expect(
+      configError({
+        JWT_SECRET: SECRET,
+        REDIS_URL: 'redis://a:6379',
+        REDIS_CLUSTER_NODES: 'b:7000',
+      }).message,
+    ).toMatch(/REDIS_URL, REDIS_CLUSTER_NODES: set only one/);
+    expect(
+      configError({
+        JWT_SECRET: SECRET,
+        REDIS_CLUSTER_NODES: 'b:7000',
+        REDIS_SENTINELS: 's:26379',
+        REDIS_SENTINEL_NAME: 'm',
+      }).message,
+    ).toMatch(/set only one/);
+    expect(configError({ JWT_SECRET: SECRET, REDIS_SENTINELS: 's:26379' }).message).toContain(
+      'REDIS_SENTINEL_NAME',
+    );
+    expect(configError({ JWT_SECRET: SECRET, REDIS_SENTINEL_NAME: 'm' }).message).toContain(
+      'REDIS_SENTINELS',
+    );
+    expect(
+      configError({ JWT_SECRET: SECRET, REDIS_SENTINELS: 's:1', REDIS_SENTINEL_NAME: 'bad name' })
+        .message,
+    ).toContain('REDIS_SENTINEL_NAME');
+  });
+});

@@ -11,6 +11,12 @@ import { createTopicListeners } from './topic-listeners.js';
 const SUBSCRIBE_DEADLINE_MS = 10_000;
 /** How often a lost shard makes the slot map be read again, until its replica has taken over. */
 const FAILOVER_POLL_MS = 250;
+/**
+ * A master that said its channels moved (an unsolicited SUNSUBSCRIBE, or MOVED to an
+ * SSUBSCRIBE) while the slot map still names it: after this long, its channels are subscribed
+ * on it again, so no channel is left unsubscribed by a signal the map never confirmed.
+ */
+const MOVED_LIMIT_MS = 5_000;
 
 /** One master's subscriber connection and the shard channels this instance holds on it. */
 interface Shard {
@@ -18,6 +24,8 @@ interface Shard {
   readonly redis: Redis;
   readonly guard: RedisGuard;
   readonly channels: Set<string>;
+  /** Since when the master has said its channels moved, not yet seen in the slot map. */
+  movedSince: number | undefined;
 }
 
 /**
@@ -82,7 +90,14 @@ export function createRedisClusterBus(
       redis,
       guard: guardRedis(redis, { name: `subscriber ${nodeKey}`, deadlineMs, logger }),
       channels: new Set(),
+      movedSince: undefined,
     };
+    // Redis unsubscribes a shard's clients when the slot leaves the node (a failover that
+    // demoted it, a migration): read the slot map again, and move (see reconcile).
+    redis.on('moved', () => {
+      shard.movedSince ??= Date.now();
+      publisher.refreshSlotsCache();
+    });
     redis.on('error', (err: Error) =>
       logger.warn({ err: err.message, node: nodeKey }, 'redis cluster subscriber error'),
     );
@@ -152,6 +167,7 @@ export function createRedisClusterBus(
         const owner = ownerOf(channel);
         if (owner && owner !== shard.nodeKey) moves.push([channel, shard, owner]);
       }
+      for (const [, from] of moves) from.movedSince = undefined;
       if (moves.length === 0) return;
       const subscribed = moves.map(([channel, from, owner]) => {
         from.channels.delete(channel);
@@ -182,12 +198,25 @@ export function createRedisClusterBus(
   // While a master that holds channels is unreachable, read the slot map again and again: its
   // replica takes over within a few node timeouts, and the move above follows.
   const failoverWatch = setInterval(() => {
+    let refresh = false;
     for (const shard of shards.values()) {
-      if (shard.channels.size > 0 && shard.redis.status !== 'ready') {
-        publisher.refreshSlotsCache();
-        return;
+      if (shard.channels.size === 0) continue;
+      if (shard.redis.status !== 'ready') refresh = true;
+      else if (shard.movedSince !== undefined) {
+        if (Date.now() - shard.movedSince < MOVED_LIMIT_MS) refresh = true;
+        else {
+          shard.movedSince = undefined;
+          for (const channel of shard.channels) {
+            shard.redis.ssubscribe(channel).catch(() => undefined);
+          }
+          void shard.redis
+            .ping()
+            .then(() => catchUp(`subscriber ${shard.nodeKey} subscribed again`))
+            .catch(() => undefined);
+        }
       }
     }
+    if (refresh) publisher.refreshSlotsCache();
   }, FAILOVER_POLL_MS);
   failoverWatch.unref();
 

@@ -23,6 +23,7 @@ import {
   killNode,
   startRedisCluster,
   type RedisCluster,
+  type RedisNode,
 } from '../support/redis-cluster.js';
 import { createDatabase, findRedisServer } from '../support/services.js';
 import { connect, subscribe, type Received } from '../support/ws.js';
@@ -167,6 +168,25 @@ describe.skipIf(!postgresUrl || !haveRedis)('Redis Cluster (sharded pub/sub)', (
     }
     // Another user's budget is untouched.
     await okAt(b, LOOKUP, { p: ann.phone }, bob.token);
+  });
+
+  it('loses no acknowledged message when an operator fails the conversation’s shard over (CLUSTER FAILOVER)', async () => {
+    const conversationId = await createGroupAt(a, ann, [bob]);
+    const slot = hashSlot(`${KEY_PREFIX}c:${conversationId}`);
+    let promoted: RedisNode | undefined;
+    await killMasterMidTraffic({
+      label: 'redis cluster manual failover',
+      a,
+      b,
+      ann,
+      bob,
+      conversationId,
+      clients,
+      kill: async () => {
+        promoted = await cluster!.promoteReplicaOfSlot(slot);
+      },
+      failedOver: async () => (await cluster!.masterOfSlot(slot)).port === promoted?.port,
+    });
   });
 
   it('loses no acknowledged message when the master of the conversation’s shard is killed', async () => {

@@ -169,6 +169,13 @@ export interface RedisCluster {
   readonly nodes: readonly RedisNode[];
   /** The node that is master of the slot now (asked of a live node). */
   masterOfSlot(slot: number): Promise<RedisNode>;
+  /**
+   * A graceful failover of the slot's shard: its replica takes over with the master's consent
+   * (CLUSTER FAILOVER), as an operator does for maintenance. The old master lives on as the
+   * replica and tells its shard channels' subscribers to go (an unsolicited SUNSUBSCRIBE).
+   * Resolves with the node that was promoted.
+   */
+  promoteReplicaOfSlot(slot: number): Promise<RedisNode>;
   stop(): Promise<void>;
 }
 
@@ -197,6 +204,9 @@ export async function startRedisCluster(): Promise<RedisCluster | null> {
     '1000',
     // A replica may take over however long ago it last heard from its master.
     '--cluster-replica-validity-factor',
+    '0',
+    // A replica's first sync starts at once (Redis waits 5 s for more replicas by default).
+    '--repl-diskless-sync-delay',
     '0',
     '--save',
     '',
@@ -236,26 +246,38 @@ export async function startRedisCluster(): Promise<RedisCluster | null> {
     await stop();
     throw err;
   }
+  const masterOfSlot = async (slot: number): Promise<RedisNode> => {
+    for (const n of nodes) {
+      try {
+        const ranges = (await command(n.port, 'CLUSTER', 'SLOTS')) as [
+          number,
+          number,
+          [string, number],
+        ][];
+        const range = ranges.find(([from, to]) => from <= slot && slot <= to);
+        const port = Number(range?.[2][1]);
+        const node = nodes.find((x) => x.port === port);
+        if (node) return node;
+      } catch {
+        // a dead node: ask the next
+      }
+    }
+    throw new Error(`no live node knows the master of slot ${slot}`);
+  };
   return {
     seeds: nodes.map((n) => `127.0.0.1:${n.port}`).join(','),
     nodes,
-    async masterOfSlot(slot) {
+    masterOfSlot,
+    async promoteReplicaOfSlot(slot) {
+      const master = await masterOfSlot(slot);
       for (const n of nodes) {
-        try {
-          const ranges = (await command(n.port, 'CLUSTER', 'SLOTS')) as [
-            number,
-            number,
-            [string, number],
-          ][];
-          const range = ranges.find(([from, to]) => from <= slot && slot <= to);
-          const port = Number(range?.[2][1]);
-          const node = nodes.find((x) => x.port === port);
-          if (node) return node;
-        } catch {
-          // a dead node: ask the next
+        const info = String(await command(n.port, 'INFO', 'replication').catch(() => ''));
+        if (info.includes(`master_port:${master.port}\r\n`)) {
+          await command(n.port, 'CLUSTER', 'FAILOVER');
+          return n;
         }
       }
-      throw new Error(`no live node knows the master of slot ${slot}`);
+      throw new Error(`no replica of ${master.port} to promote`);
     },
     stop,
   };
@@ -289,6 +311,8 @@ export async function startRedisSentinel(name = 'parley'): Promise<RedisSentinel
     '',
     '--appendonly',
     'no',
+    '--repl-diskless-sync-delay',
+    '0',
     '--dir',
     dir,
   ];

@@ -65,6 +65,8 @@ export function createRedisClusterBus(
   const handlers = new Map<string, (event: unknown) => void>();
   /** channel → the shard it is subscribed on. */
   const placed = new Map<string, Shard>();
+  /** channel → its hash slot, computed once (the slot map is checked on every refresh). */
+  const slots = new Map<string, number>();
   const shards = new Map<string, Shard>();
   const reconnectListeners = new Set<() => void>();
   let closed = false;
@@ -130,7 +132,11 @@ export function createRedisClusterBus(
   };
 
   /** The master that owns a channel's slot, once the slot map is known. */
-  const ownerOf = (channel: string): string | undefined => publisher.slots[hashSlot(channel)]?.[0];
+  const ownerOf = (channel: string): string | undefined => {
+    let slot = slots.get(channel);
+    if (slot === undefined) slots.set(channel, (slot = hashSlot(channel)));
+    return publisher.slots[slot]?.[0];
+  };
 
   const clusterReady = (): Promise<void> =>
     publisher.status === 'ready'
@@ -229,12 +235,14 @@ export function createRedisClusterBus(
       handlers.delete(channel);
       placed.get(channel)?.channels.delete(channel);
       placed.delete(channel);
+      slots.delete(channel);
       throw err;
     }
     return () => {
       handlers.delete(channel);
       const shard = placed.get(channel);
       placed.delete(channel);
+      slots.delete(channel);
       if (!shard) return;
       shard.channels.delete(channel);
       if (shard.redis.status === 'ready') shard.redis.sunsubscribe(channel).catch(() => undefined);

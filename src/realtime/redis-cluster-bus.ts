@@ -206,7 +206,11 @@ export function createRedisClusterBus(
   const failoverWatch = setInterval(() => {
     let refresh = false;
     for (const shard of shards.values()) {
-      if (shard.channels.size === 0) continue;
+      if (shard.channels.size === 0) {
+        // Nothing to listen to on a master that is gone: stop dialling it.
+        if (shard.redis.status !== 'ready') dropShard(shard);
+        continue;
+      }
       if (shard.redis.status !== 'ready') refresh = true;
       else if (shard.movedSince !== undefined) {
         if (Date.now() - shard.movedSince < MOVED_LIMIT_MS) refresh = true;

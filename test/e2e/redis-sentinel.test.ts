@@ -16,7 +16,11 @@ import {
   type E2eUser,
   type ServerProcess,
 } from '../support/process.js';
-import { killNode, startRedisSentinel, type RedisSentinelSetup } from '../support/redis-cluster.js';
+import {
+  killNode,
+  startRedisSentinel,
+  type RedisSentinelSetup,
+} from '../support/redis-sentinel.js';
 import { createDatabase, findRedisServer } from '../support/services.js';
 import { connect, subscribe } from '../support/ws.js';
 

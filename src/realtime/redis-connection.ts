@@ -26,9 +26,7 @@ export function createRedisServerClient(
   topology: Exclude<RedisTopology, { kind: 'cluster' }>,
   options: ConnectionOptions,
 ): Redis {
-  if (topology.kind === 'single') {
-    return new Redis(topology.url, { connectTimeout: CONNECT_TIMEOUT_MS, ...options });
-  }
+  if (topology.kind === 'single') return new Redis(topology.url, options);
   return new Redis({
     sentinels: topology.sentinels.map(({ host, port }) => ({ host, port })),
     name: topology.name,

@@ -148,6 +148,8 @@ export async function killMasterMidTraffic(opts: {
       liveAgainMs: liveAgainAt - killedAt,
     };
     console.log(`[${opts.label}] ${JSON.stringify(figures)}`);
+    // Sends do not wait for Redis: every one was acknowledged, failover or not.
+    expect(figures.acknowledged).toBe(figures.sent);
     expect(figures.lost).toBe(0);
     expect(figures.lostOnResume).toBe(0);
     expect(figures.duplicates).toBe(0);

@@ -40,8 +40,20 @@ function hostPortList(name: string, value: string, ctx: z.RefinementCtx): readon
  */
 export type RedisTopology =
   | { readonly kind: 'single'; readonly url: string }
-  | { readonly kind: 'cluster'; readonly nodes: readonly HostPort[] }
-  | { readonly kind: 'sentinel'; readonly sentinels: readonly HostPort[]; readonly name: string };
+  | { readonly kind: 'cluster'; readonly nodes: readonly HostPort[]; readonly auth?: RedisAuth }
+  | {
+      readonly kind: 'sentinel';
+      readonly sentinels: readonly HostPort[];
+      readonly name: string;
+      /** For the master and replicas (the sentinels themselves are asked without). */
+      readonly auth?: RedisAuth;
+    };
+
+/** REDIS_USERNAME (an ACL user; unset: `default`) and REDIS_PASSWORD. */
+export interface RedisAuth {
+  readonly username?: string;
+  readonly password: string;
+}
 
 const EnvSchema = z.object({
   PORT: z.coerce
@@ -80,6 +92,12 @@ const EnvSchema = z.object({
     .trim()
     .regex(/^[\w.-]{1,64}$/, 'REDIS_SENTINEL_NAME must be 1–64 letters, digits, _ . or -')
     .optional(),
+  REDIS_USERNAME: z
+    .string()
+    .trim()
+    .regex(/^\S{1,128}$/, 'REDIS_USERNAME must be 1–128 characters without spaces')
+    .optional(),
+  REDIS_PASSWORD: z.string().max(512, 'REDIS_PASSWORD must be at most 512 characters').optional(),
   REDIS_KEY_PREFIX: z
     .string()
     .regex(/^[\w:.-]{1,64}$/, 'REDIS_KEY_PREFIX must be 1–64 letters, digits, _ : . or -')
@@ -459,11 +477,30 @@ function readOrCreateSecret(dataDir: string): string {
   return secret;
 }
 
+/** Credentials for cluster nodes or a Sentinel-managed master; a single server has its URL's. */
+function redisAuth(
+  url: string | undefined,
+  username: string | undefined,
+  password: string | undefined,
+): RedisAuth | undefined {
+  if (!username && !password) return undefined;
+  if (url) {
+    throw new ConfigError(
+      'Invalid settings:\n  - REDIS_USERNAME, REDIS_PASSWORD: with REDIS_URL, put them in the URL (redis://user:password@host:6379)',
+    );
+  }
+  if (!password) {
+    throw new ConfigError('Invalid settings:\n  - REDIS_PASSWORD: required with REDIS_USERNAME');
+  }
+  return Object.freeze(username ? { username, password } : { password });
+}
+
 function redisTopology(
   url: string | undefined,
   clusterNodes: readonly HostPort[] | undefined,
   sentinels: readonly HostPort[] | undefined,
   sentinelName: string | undefined,
+  auth: RedisAuth | undefined,
 ): RedisTopology | undefined {
   const given = [
     url && 'REDIS_URL',
@@ -480,10 +517,16 @@ function redisTopology(
       'Invalid settings:\n  - REDIS_SENTINELS, REDIS_SENTINEL_NAME: set both (the sentinels and the name of the master they watch) or neither',
     );
   }
+  const withAuth = auth ? { auth } : {};
   if (url) return Object.freeze({ kind: 'single', url });
-  if (clusterNodes) return Object.freeze({ kind: 'cluster', nodes: clusterNodes });
+  if (clusterNodes) return Object.freeze({ kind: 'cluster', nodes: clusterNodes, ...withAuth });
   if (sentinels && sentinelName) {
-    return Object.freeze({ kind: 'sentinel', sentinels, name: sentinelName });
+    return Object.freeze({ kind: 'sentinel', sentinels, name: sentinelName, ...withAuth });
+  }
+  if (auth) {
+    throw new ConfigError(
+      'Invalid settings:\n  - REDIS_PASSWORD: set with REDIS_CLUSTER_NODES or REDIS_SENTINELS (no Redis is configured)',
+    );
   }
   return undefined;
 }
@@ -506,6 +549,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     e.REDIS_CLUSTER_NODES,
     e.REDIS_SENTINELS,
     e.REDIS_SENTINEL_NAME,
+    redisAuth(redisUrl, e.REDIS_USERNAME, e.REDIS_PASSWORD),
   );
   const dataDir = path.resolve(e.DATA_DIR);
 

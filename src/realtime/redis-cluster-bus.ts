@@ -83,6 +83,7 @@ export function createRedisClusterBus(
     const redis = new Redis({
       host: nodeKey.slice(0, at),
       port: Number(nodeKey.slice(at + 1)),
+      ...topology.auth,
       connectTimeout: 5_000,
       maxRetriesPerRequest: null,
       retryStrategy: (times: number) => Math.min(times * 100, 1_000),

@@ -30,6 +30,7 @@ export function createRedisServerClient(
   return new Redis({
     sentinels: topology.sentinels.map(({ host, port }) => ({ host, port })),
     name: topology.name,
+    ...topology.auth,
     connectTimeout: CONNECT_TIMEOUT_MS,
     // Asking a sentinel also has a deadline (a hung sentinel is skipped for the next one).
     sentinelCommandTimeout: CONNECT_TIMEOUT_MS,
@@ -53,7 +54,7 @@ export function createRedisClusterClient(
   return new Cluster(
     topology.nodes.map(({ host, port }) => ({ host, port })),
     {
-      redisOptions: { connectTimeout: CONNECT_TIMEOUT_MS, ...perNode },
+      redisOptions: { connectTimeout: CONNECT_TIMEOUT_MS, ...topology.auth, ...perNode },
       ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
       ...(lazyConnect === undefined ? {} : { lazyConnect }),
       ...(enableAutoPipelining === undefined ? {} : { enableAutoPipelining }),

@@ -1,5 +1,5 @@
 // Two server processes on a Redis Cluster of three masters and three replicas
-// (REDIS_CLUSTER_NODES): messages cross instances over sharded pub/sub, presence and rate limits
+// (REDIS_CLUSTER_NODES, every node password-protected: REDIS_PASSWORD): messages cross instances over sharded pub/sub, presence and rate limits
 // hold across instances, and killing the master that owns a conversation's shard mid-traffic
 // loses no acknowledged message while the bus moves to the promoted replica by itself.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -71,6 +71,7 @@ describe.skipIf(!postgresUrl || !haveRedis)('Redis Cluster (sharded pub/sub)', (
     const env = {
       DATABASE_URL: databaseUrl,
       REDIS_CLUSTER_NODES: cluster.seeds,
+      REDIS_PASSWORD: cluster.password,
       REDIS_KEY_PREFIX: KEY_PREFIX,
       NODE_ENV: 'production',
       JWT_SECRET: 'cluster-e2e-secret-cluster-e2e-secret-cluster',

@@ -1,5 +1,6 @@
 // Two server processes on a Redis master and replica watched by three sentinels
-// (REDIS_SENTINELS + REDIS_SENTINEL_NAME): messages cross instances, and killing the master
+// (REDIS_SENTINELS + REDIS_SENTINEL_NAME; the master and replica password-protected,
+// REDIS_PASSWORD): messages cross instances, and killing the master
 // mid-traffic loses no acknowledged message while every connection finds the promoted replica
 // by itself (ioredis asks the sentinels again on reconnect).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -59,6 +60,7 @@ describe.skipIf(!postgresUrl || !haveRedis)('Redis Sentinel', () => {
       DATABASE_URL: databaseUrl,
       REDIS_SENTINELS: sentinel.sentinels,
       REDIS_SENTINEL_NAME: sentinel.name,
+      REDIS_PASSWORD: sentinel.password,
       NODE_ENV: 'production',
       JWT_SECRET: 'sentinel-e2e-secret-sentinel-e2e-secret-sentinel',
       DATA_DIR: dataDir,

@@ -47,11 +47,17 @@ function spawnRedis(args: string[], dir: string, port: number): RedisProcess {
   return { port, child, dir, output: () => output };
 }
 
+/** A server to ask: its port, and its password when it has one (requirepass). */
+export type Target = number | { readonly port: number; readonly password?: string };
+
 /** Runs a Redis command through a short-lived connection (with a deadline) and returns the reply. */
-export async function command(port: number, ...args: (string | number)[]): Promise<unknown> {
+export async function command(target: Target, ...args: (string | number)[]): Promise<unknown> {
+  const { port, password } =
+    typeof target === 'number' ? { port: target, password: undefined } : target;
   const redis = new Redis({
     host: '127.0.0.1',
     port,
+    ...(password ? { password } : {}),
     lazyConnect: true,
     connectTimeout: 1_000,
     commandTimeout: 2_000,
@@ -84,6 +90,7 @@ export async function startGroup(
   prefix: string,
   count: number,
   build: (dir: string, port: number) => Promise<string[]>,
+  password?: string,
 ) {
   const started: RedisProcess[] = [];
   const killAll = () => {
@@ -116,7 +123,7 @@ export async function startGroup(
         `redis on port ${p.port}`,
         async () => {
           if (p.child.exitCode !== null) throw new Error(`exited:\n${p.output()}`);
-          return (await command(p.port, 'PING')) === 'PONG';
+          return (await command({ port: p.port, password }, 'PING')) === 'PONG';
         },
         10_000,
       );
@@ -146,18 +153,27 @@ export function killNode(node: RedisNode): void {
   }
 }
 
-export function run(file: string, args: string[], timeoutMs: number): Promise<string> {
+export function run(
+  file: string,
+  args: string[],
+  timeoutMs: number,
+  env: Record<string, string> = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(file, args, { timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) =>
-      err
-        ? reject(new Error(`${file} ${args.join(' ')}: ${err.message}\n${stdout}${stderr}`))
-        : resolve(stdout),
+    execFile(
+      file,
+      args,
+      { timeout: timeoutMs, encoding: 'utf8', env: { ...process.env, ...env } },
+      (err, stdout, stderr) =>
+        err
+          ? reject(new Error(`${file} ${args.join(' ')}: ${err.message}\n${stdout}${stderr}`))
+          : resolve(stdout),
     );
   });
 }
 
 /** A replica's link to its master is up (it has the data and can take over). */
-export async function replicaInSync(port: number): Promise<boolean> {
-  const info = String(await command(port, 'INFO', 'replication'));
+export async function replicaInSync(target: Target): Promise<boolean> {
+  const info = String(await command(target, 'INFO', 'replication'));
   return info.includes('role:master') || info.includes('master_link_status:up');
 }

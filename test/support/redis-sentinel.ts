@@ -1,5 +1,6 @@
 // A throw-away Redis master and replica watched by three sentinels, for the Sentinel tests
 // (`redis-server sentinel.conf --sentinel`: Debian's redis-server binary runs Sentinel too).
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { findRedisServer } from './services.js';
@@ -19,6 +20,8 @@ export interface RedisSentinelSetup {
   readonly sentinels: string;
   /** REDIS_SENTINEL_NAME */
   readonly name: string;
+  /** REDIS_PASSWORD: the master and replica require it. */
+  readonly password: string;
   readonly master: RedisNode;
   readonly replica: RedisNode;
   /** The address the sentinels give for the master now. */
@@ -33,7 +36,13 @@ export interface RedisSentinelSetup {
  */
 export async function startRedisSentinel(name = 'parley'): Promise<RedisSentinelSetup | null> {
   if (!findRedisServer()) return null;
+  const password = `sentinel-${randomBytes(12).toString('hex')}`;
   const plain = (dir: string, port: number) => [
+    // The master and replica ask for a password (the sentinels do not).
+    '--requirepass',
+    password,
+    '--masterauth',
+    password,
     '--port',
     String(port),
     '--bind',
@@ -47,8 +56,11 @@ export async function startRedisSentinel(name = 'parley'): Promise<RedisSentinel
     '--dir',
     dir,
   ];
-  const servers = await startGroup('parley-sentinel-data-', 1, async (dir, port) =>
-    plain(dir, port),
+  const servers = await startGroup(
+    'parley-sentinel-data-',
+    1,
+    async (dir, port) => plain(dir, port),
+    password,
   );
   const masterPort = servers.started[0]!.port;
   const stops = [servers.stop];
@@ -56,12 +68,12 @@ export async function startRedisSentinel(name = 'parley'): Promise<RedisSentinel
     await Promise.all(stops.map((s) => s()));
   };
   try {
-    const replicas = await startGroup('parley-sentinel-data-', 1, async (dir, port) => [
-      ...plain(dir, port),
-      '--replicaof',
-      '127.0.0.1',
-      String(masterPort),
-    ]);
+    const replicas = await startGroup(
+      'parley-sentinel-data-',
+      1,
+      async (dir, port) => [...plain(dir, port), '--replicaof', '127.0.0.1', String(masterPort)],
+      password,
+    );
     stops.push(replicas.stop);
     const sentinels = await startGroup('parley-sentinel-', 3, async (dir, port) => {
       // A sentinel rewrites its configuration file: it needs one of its own, writable.
@@ -73,6 +85,7 @@ export async function startRedisSentinel(name = 'parley'): Promise<RedisSentinel
           'bind 127.0.0.1',
           `dir ${dir}`,
           `sentinel monitor ${name} 127.0.0.1 ${masterPort} 2`,
+          `sentinel auth-pass ${name} ${password}`,
           `sentinel down-after-milliseconds ${name} 1000`,
           `sentinel failover-timeout ${name} 10000`,
           `sentinel parallel-syncs ${name} 1`,
@@ -86,7 +99,7 @@ export async function startRedisSentinel(name = 'parley'): Promise<RedisSentinel
     await waitFor(
       'the sentinels to know the replica and each other, and the replica in sync',
       async () => {
-        if (!(await replicaInSync(replicaPort))) return false;
+        if (!(await replicaInSync({ port: replicaPort, password }))) return false;
         for (const s of sentinels.started) {
           const known = (await command(s.port, 'SENTINEL', 'REPLICAS', name)) as unknown[];
           const peers = (await command(s.port, 'SENTINEL', 'SENTINELS', name)) as unknown[];
@@ -99,6 +112,7 @@ export async function startRedisSentinel(name = 'parley'): Promise<RedisSentinel
     return {
       sentinels: sentinels.started.map((s) => `127.0.0.1:${s.port}`).join(','),
       name,
+      password,
       master: nodeOf(servers.started[0]!),
       replica: nodeOf(replicas.started[0]!),
       async currentMasterPort() {

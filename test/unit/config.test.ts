@@ -532,4 +532,44 @@ describe('Redis topology (REDIS_URL, REDIS_CLUSTER_NODES, REDIS_SENTINELS)', () 
         .message,
     ).toContain('REDIS_SENTINEL_NAME');
   });
+
+  it('passes REDIS_USERNAME and REDIS_PASSWORD to cluster nodes or the Sentinel-managed master', () => {
+    const cluster = loadConfig({
+      JWT_SECRET: SECRET,
+      REDIS_CLUSTER_NODES: 'a:7000',
+      REDIS_USERNAME: 'parley',
+      REDIS_PASSWORD: 's3cret with spaces',
+    });
+    expect(cluster.redis).toMatchObject({
+      kind: 'cluster',
+      auth: { username: 'parley', password: 's3cret with spaces' },
+    });
+    const sentinel = loadConfig({
+      JWT_SECRET: SECRET,
+      REDIS_SENTINELS: 's:26379',
+      REDIS_SENTINEL_NAME: 'm',
+      REDIS_PASSWORD: 'pw',
+    });
+    expect(sentinel.redis).toMatchObject({ kind: 'sentinel', auth: { password: 'pw' } });
+    expect(
+      loadConfig({ JWT_SECRET: SECRET, REDIS_CLUSTER_NODES: 'a:7000' }).redis,
+    ).not.toHaveProperty('auth');
+  });
+
+  it('refuses credentials it would not use, and never repeats the password in the error', () => {
+    const withUrl = configError({
+      JWT_SECRET: SECRET,
+      REDIS_URL: 'redis://a:6379',
+      REDIS_PASSWORD: 'do-not-print-me',
+    }).message;
+    expect(withUrl).toContain('put them in the URL');
+    expect(withUrl).not.toContain('do-not-print-me');
+    const alone = configError({ JWT_SECRET: SECRET, REDIS_PASSWORD: 'do-not-print-me' }).message;
+    expect(alone).toContain('REDIS_PASSWORD');
+    expect(alone).not.toContain('do-not-print-me');
+    expect(
+      configError({ JWT_SECRET: SECRET, REDIS_CLUSTER_NODES: 'a:7000', REDIS_USERNAME: 'u' })
+        .message,
+    ).toContain('REDIS_PASSWORD: required with REDIS_USERNAME');
+  });
 });

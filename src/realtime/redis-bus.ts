@@ -10,9 +10,10 @@ import { createTopicListeners } from './topic-listeners.js';
  * Redis pub/sub through graphql-redis-subscriptions, which SUBSCRIBEs a channel once per process
  * and UNSUBSCRIBEs it with the last listener. The publisher fails fast while Redis is away or
  * hung (no offline queue, a deadline per call): the outbox keeps the event and publishes it
- * later. With Sentinel, a reconnect asks the sentinels for the master, so after a failover both
- * connections find the promoted replica by themselves. A hung subscriber connection is found by its heartbeat and dialled again; once it is
- * ready, listeners catch up from the database.
+ * later. A hung subscriber connection is found by its heartbeat and dialled again; once it is
+ * ready, listeners catch up from the database. With Sentinel, a reconnect asks the sentinels
+ * for the master, so after a failover both connections find the promoted replica by themselves
+ * (and the subscriber's 'ready' starts the same catch-up).
  */
 export function createRedisBus(
   topology: Exclude<RedisTopology, { kind: 'cluster' }>,

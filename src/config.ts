@@ -11,6 +11,51 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 const durationPattern = /^\d+\s*(s|m|h|d)$/;
 
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** `host:port,host:port` (IPv6 hosts in brackets: `[::1]:7000`) → a frozen list. */
+function hostPortList(name: string, value: string, ctx: z.RefinementCtx): readonly HostPort[] {
+  const list: HostPort[] = [];
+  for (const item of value.split(',').map((i) => i.trim())) {
+    const match = /^(\[[0-9a-fA-F:.]+\]|[\w.-]+):(\d{1,5})$/.exec(item);
+    const port = match ? Number(match[2]) : 0;
+    if (!match || port < 1 || port > 65535) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${name}: "${item}" is not host:port (the list is comma-separated, e.g. 10.0.0.1:7000,10.0.0.2:7000)`,
+      });
+      return z.NEVER;
+    }
+    list.push(Object.freeze({ host: match[1]!.replace(/^\[|\]$/g, ''), port }));
+  }
+  return Object.freeze(list);
+}
+
+/**
+ * Where Redis is: one server (`REDIS_URL`), a Redis Cluster (`REDIS_CLUSTER_NODES`, any of its
+ * nodes as seeds; conversation topics use sharded pub/sub) or a master watched by Redis Sentinel
+ * (`REDIS_SENTINELS` + `REDIS_SENTINEL_NAME`). At most one of the three.
+ */
+export type RedisTopology =
+  | { readonly kind: 'single'; readonly url: string }
+  | { readonly kind: 'cluster'; readonly nodes: readonly HostPort[]; readonly auth?: RedisAuth }
+  | {
+      readonly kind: 'sentinel';
+      readonly sentinels: readonly HostPort[];
+      readonly name: string;
+      /** For the master and replicas (the sentinels themselves are asked without). */
+      readonly auth?: RedisAuth;
+    };
+
+/** REDIS_USERNAME (an ACL user; unset: `default`) and REDIS_PASSWORD. */
+export interface RedisAuth {
+  readonly username?: string;
+  readonly password: string;
+}
+
 const EnvSchema = z.object({
   PORT: z.coerce
     .number({ error: 'PORT must be a number' })
@@ -53,6 +98,27 @@ const EnvSchema = z.object({
       message: 'REDIS_URL must start with redis:// or rediss://',
     })
     .optional(),
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .trim()
+    .transform((v, ctx) => hostPortList('REDIS_CLUSTER_NODES', v, ctx))
+    .optional(),
+  REDIS_SENTINELS: z
+    .string()
+    .trim()
+    .transform((v, ctx) => hostPortList('REDIS_SENTINELS', v, ctx))
+    .optional(),
+  REDIS_SENTINEL_NAME: z
+    .string()
+    .trim()
+    .regex(/^[\w.-]{1,64}$/, 'REDIS_SENTINEL_NAME must be 1–64 letters, digits, _ . or -')
+    .optional(),
+  REDIS_USERNAME: z
+    .string()
+    .trim()
+    .regex(/^\S{1,128}$/, 'REDIS_USERNAME must be 1–128 characters without spaces')
+    .optional(),
+  REDIS_PASSWORD: z.string().max(512, 'REDIS_PASSWORD must be at most 512 characters').optional(),
   REDIS_KEY_PREFIX: z
     .string()
     .regex(/^[\w:.-]{1,64}$/, 'REDIS_KEY_PREFIX must be 1–64 letters, digits, _ : . or -')
@@ -278,7 +344,10 @@ export interface Config {
    */
   readonly databasePooler: 'none' | 'transaction';
   readonly dataDir: string;
+  /** REDIS_URL: set only for a single Redis server (see `redis` for every kind). */
   readonly redisUrl: string | undefined;
+  /** Unset: pub/sub, presence and rate limits in process (one instance). */
+  readonly redis: RedisTopology | undefined;
   /** Prepended to every Redis key and channel, so deployments can share one Redis. */
   readonly redisKeyPrefix: string;
   /**
@@ -534,6 +603,60 @@ function poolerSettings(
   return { databaseDirectUrl: direct ?? databaseUrl, databasePooler: e.DATABASE_POOLER };
 }
 
+/** Credentials for cluster nodes or a Sentinel-managed master; a single server has its URL's. */
+function redisAuth(
+  url: string | undefined,
+  username: string | undefined,
+  password: string | undefined,
+): RedisAuth | undefined {
+  if (!username && !password) return undefined;
+  if (url) {
+    throw new ConfigError(
+      'Invalid settings:\n  - REDIS_USERNAME, REDIS_PASSWORD: with REDIS_URL, put them in the URL (redis://user:password@host:6379)',
+    );
+  }
+  if (!password) {
+    throw new ConfigError('Invalid settings:\n  - REDIS_PASSWORD: required with REDIS_USERNAME');
+  }
+  return Object.freeze(username ? { username, password } : { password });
+}
+
+function redisTopology(
+  url: string | undefined,
+  clusterNodes: readonly HostPort[] | undefined,
+  sentinels: readonly HostPort[] | undefined,
+  sentinelName: string | undefined,
+  auth: RedisAuth | undefined,
+): RedisTopology | undefined {
+  const given = [
+    url && 'REDIS_URL',
+    clusterNodes && 'REDIS_CLUSTER_NODES',
+    sentinels && 'REDIS_SENTINELS',
+  ].filter(Boolean);
+  if (given.length > 1) {
+    throw new ConfigError(
+      `Invalid settings:\n  - ${given.join(', ')}: set only one (a single Redis, a Redis Cluster or Redis Sentinel)`,
+    );
+  }
+  if (Boolean(sentinels) !== Boolean(sentinelName)) {
+    throw new ConfigError(
+      'Invalid settings:\n  - REDIS_SENTINELS, REDIS_SENTINEL_NAME: set both (the sentinels and the name of the master they watch) or neither',
+    );
+  }
+  const withAuth = auth ? { auth } : {};
+  if (url) return Object.freeze({ kind: 'single', url });
+  if (clusterNodes) return Object.freeze({ kind: 'cluster', nodes: clusterNodes, ...withAuth });
+  if (sentinels && sentinelName) {
+    return Object.freeze({ kind: 'sentinel', sentinels, name: sentinelName, ...withAuth });
+  }
+  if (auth) {
+    throw new ConfigError(
+      'Invalid settings:\n  - REDIS_PASSWORD: set with REDIS_CLUSTER_NODES or REDIS_SENTINELS (no Redis is configured)',
+    );
+  }
+  return undefined;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   // An empty setting (PORT= in a compose file, say) means "not set", as with any unset variable.
   const present = Object.fromEntries(
@@ -560,6 +683,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   }
   const redisUrl = e.REDIS_URL ? e.REDIS_URL : undefined;
   const { databaseDirectUrl, databasePooler } = poolerSettings(e, databaseUrl);
+  const redis = redisTopology(
+    redisUrl,
+    e.REDIS_CLUSTER_NODES,
+    e.REDIS_SENTINELS,
+    e.REDIS_SENTINEL_NAME,
+    redisAuth(redisUrl, e.REDIS_USERNAME, e.REDIS_PASSWORD),
+  );
   const dataDir = path.resolve(e.DATA_DIR);
 
   let jwtSecret = e.JWT_SECRET?.trim() ?? '';
@@ -632,6 +762,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     databasePooler,
     dataDir,
     redisUrl,
+    redis,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
     jwtSecret,

@@ -103,7 +103,7 @@ export async function createServer(opts: {
   configurePasswordHashing(config.passwordHashing);
   const metrics = createMetrics({ outboxDepth: () => countOutbox(database.db) });
   const rateLimiter = createRateLimiter({
-    redisUrl: config.redisUrl,
+    redis: config.redis,
     keyPrefix: config.redisKeyPrefix,
     multiplier: config.rateLimitMultiplier,
     commandTimeoutMs: config.redisCommandTimeoutMs,

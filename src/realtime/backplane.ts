@@ -1,5 +1,5 @@
-// What instances share besides the database: pub/sub and presence, in Redis when REDIS_URL is
-// set, in process otherwise.
+// What instances share besides the database: pub/sub and presence, in Redis when one is set
+// (REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS), in process otherwise.
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { EventBus } from './bus.js';
@@ -7,6 +7,7 @@ import { createMemoryBus } from './memory-bus.js';
 import { createMemoryPresenceStore } from './memory-presence-store.js';
 import type { PresenceStore } from './presence-store.js';
 import { createRedisBus } from './redis-bus.js';
+import { createRedisClusterBus } from './redis-cluster-bus.js';
 import { createRedisPresenceStore } from './redis-presence-store.js';
 
 export interface Backplane {
@@ -16,16 +17,18 @@ export interface Backplane {
 }
 
 export function createBackplane(
-  config: Pick<Config, 'redisUrl' | 'redisKeyPrefix' | 'presenceGraceMs' | 'redisCommandTimeoutMs'>,
+  config: Pick<Config, 'redis' | 'redisKeyPrefix' | 'presenceGraceMs' | 'redisCommandTimeoutMs'>,
   logger: Logger,
 ): Backplane {
-  const { redisUrl, redisKeyPrefix, presenceGraceMs } = config;
+  const { redis, redisKeyPrefix, presenceGraceMs } = config;
   const deadline = { commandTimeoutMs: config.redisCommandTimeoutMs };
-  const bus = redisUrl
-    ? createRedisBus(redisUrl, redisKeyPrefix, logger, deadline)
-    : createMemoryBus();
-  const presenceStore = redisUrl
-    ? createRedisPresenceStore(redisUrl, redisKeyPrefix, presenceGraceMs, logger, deadline)
+  const bus = !redis
+    ? createMemoryBus()
+    : redis.kind === 'cluster'
+      ? createRedisClusterBus(redis, redisKeyPrefix, logger, deadline)
+      : createRedisBus(redis, redisKeyPrefix, logger, deadline);
+  const presenceStore = redis
+    ? createRedisPresenceStore(redis, redisKeyPrefix, presenceGraceMs, logger, deadline)
     : createMemoryPresenceStore(presenceGraceMs);
   return {
     bus,

@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import {
   RateLimiterMemory,
   RateLimiterRedis,
@@ -13,8 +12,11 @@ import {
   type RateBucket,
   type RateLimiter,
 } from '../domain/rate-limits.js';
+import type { RedisTopology } from '../config.js';
 import type { Logger } from '../logger.js';
+import { createRedisClient } from './redis-connection.js';
 import { guardRedis } from './redis-deadline.js';
+import { rateLimitPrefix } from './redis-keys.js';
 
 /**
  * rate-limiter-flexible over Redis (shared by all instances) or memory. If Redis fails, is not
@@ -24,14 +26,14 @@ import { guardRedis } from './redis-deadline.js';
  * benchmarks).
  */
 export function createRateLimiter(opts: {
-  redisUrl?: string | undefined;
+  redis?: RedisTopology | undefined;
   keyPrefix: string;
   multiplier: number;
   commandTimeoutMs: number;
   logger: Logger;
 }): RateLimiter & { close(): Promise<void> } {
-  const redis = opts.redisUrl
-    ? new Redis(opts.redisUrl, {
+  const redis = opts.redis
+    ? createRedisClient(opts.redis, {
         maxRetriesPerRequest: 1,
         enableOfflineQueue: false,
         // A count that missed its deadline was made in memory instead: not sent again later.
@@ -57,7 +59,7 @@ export function createRateLimiter(opts: {
     (typeof rateRules)[RateBucket],
   ][]) {
     const base = {
-      keyPrefix: `${opts.keyPrefix}rl:${bucket}`,
+      keyPrefix: rateLimitPrefix(opts.keyPrefix, bucket),
       points: Math.max(1, Math.round(rule.points * opts.multiplier)),
       duration: rule.windowSeconds,
       blockDuration: 'blockSeconds' in rule ? rule.blockSeconds : 0,

@@ -1,7 +1,8 @@
 import { RedisPubSub } from 'graphql-redis-subscriptions';
-import { Redis } from 'ioredis';
+import type { RedisTopology } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { EventBus } from './bus.js';
+import { createRedisServerClient } from './redis-connection.js';
 import { guardRedis, hungAfterMs } from './redis-deadline.js';
 import { createTopicListeners } from './topic-listeners.js';
 
@@ -10,16 +11,18 @@ import { createTopicListeners } from './topic-listeners.js';
  * and UNSUBSCRIBEs it with the last listener. The publisher fails fast while Redis is away or
  * hung (no offline queue, a deadline per call): the outbox keeps the event and publishes it
  * later. A hung subscriber connection is found by its heartbeat and dialled again; once it is
- * ready, listeners catch up from the database.
+ * ready, listeners catch up from the database. With Sentinel, a reconnect asks the sentinels
+ * for the master, so after a failover both connections find the promoted replica by themselves
+ * (and the subscriber's 'ready' starts the same catch-up).
  */
 export function createRedisBus(
-  url: string,
+  topology: Exclude<RedisTopology, { kind: 'cluster' }>,
   keyPrefix: string,
   logger: Logger,
   opts: { commandTimeoutMs: number },
 ): EventBus {
   const retryStrategy = (times: number) => Math.min(times * 100, 2_000);
-  const publisher = new Redis(url, {
+  const publisher = createRedisServerClient(topology, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     // A publish that missed its deadline is in the outbox already: not sent again on reconnect.
@@ -27,7 +30,10 @@ export function createRedisBus(
     retryStrategy,
     lazyConnect: false,
   });
-  const subscriber = new Redis(url, { retryStrategy, maxRetriesPerRequest: null });
+  const subscriber = createRedisServerClient(topology, {
+    retryStrategy,
+    maxRetriesPerRequest: null,
+  });
   const deadlineMs = opts.commandTimeoutMs;
   const publishing = guardRedis(publisher, { name: 'publisher', deadlineMs, logger });
   const subscribing = guardRedis(subscriber, { name: 'subscriber', deadlineMs, logger });

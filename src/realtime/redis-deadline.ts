@@ -7,7 +7,7 @@
 // again. While it is being dialled (a frozen
 // Redis still completes TCP handshakes, in the kernel, but never answers the HELLO that follows)
 // it is not 'ready', and calls fail at once instead of each waiting out the deadline.
-import type { Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 
 /** A call that got no answer in time. */
@@ -86,9 +86,14 @@ export interface RedisGuard {
  * Watches one ioredis connection: pings it every HEARTBEAT_MS, and drops and dials it again
  * when the PING stays unanswered for `hungAfterMs` (ioredis re-subscribes its channels on the
  * new connection, and its 'ready' event tells the bus to catch up from the database).
+ *
+ * A Cluster client gets the deadlines but no heartbeat: its PING goes to one node, and a node
+ * that hangs or dies is the cluster's to fail over (cluster-node-timeout), after which the
+ * client follows the new slot map. Dropping every connection of the client because one node
+ * is slow would only add an outage on the healthy shards.
  */
 export function guardRedis(
-  client: Redis,
+  client: Redis | Cluster,
   opts: { name: string; deadlineMs: number; logger: Logger },
 ): RedisGuard {
   const { name, deadlineMs, logger } = opts;
@@ -105,7 +110,7 @@ export function guardRedis(
   };
   client.on('ready', onReady);
 
-  const heartbeat = setInterval(() => {
+  const beat = () => {
     if (client.status === 'ready' && !dropped) {
       handshakeSince = undefined;
       if (probing) return;
@@ -132,8 +137,9 @@ export function guardRedis(
     } else {
       handshakeSince = undefined;
     }
-  }, HEARTBEAT_MS);
-  heartbeat.unref();
+  };
+  const heartbeat = client instanceof Cluster ? undefined : setInterval(beat, HEARTBEAT_MS);
+  heartbeat?.unref();
 
   return {
     run(what, call, ms = deadlineMs) {

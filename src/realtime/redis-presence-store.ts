@@ -1,13 +1,16 @@
-import { Redis } from 'ioredis';
+import type { RedisTopology } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { PresenceChange, PresenceStore } from './presence-store.js';
+import { createRedisClient } from './redis-connection.js';
 import { guardRedis, hungAfterMs } from './redis-deadline.js';
+import { presenceKeys } from './redis-keys.js';
 
 // <prefix>presence:c:<user>  ZSET connection → expiresAt (ms)
 // <prefix>presence:due       ZSET user → when to decide whether the user went OFFLINE
 // <prefix>presence:on        SET of users announced ONLINE
 // <prefix>presence:v         HASH user → version, bumped on every change of status
-// (The sweep builds per-user keys from an argument: fine on one Redis, not on Redis Cluster.)
+// (On Redis Cluster all of them carry one hash tag, see redis-keys.ts: the sweep builds per-user
+// keys from an argument, which a cluster allows only within the slot of the declared keys.)
 
 // Adds, renews or puts back a connection; returns the new version when the user came ONLINE,
 // else 0.
@@ -50,17 +53,18 @@ return offline`;
  * connections) or sweep.
  */
 export function createRedisPresenceStore(
-  url: string,
+  topology: RedisTopology,
   keyPrefix: string,
   graceMs: number,
   logger: Logger,
   opts: { commandTimeoutMs: number },
 ): PresenceStore {
-  const CONNECTIONS_PREFIX = `${keyPrefix}presence:c:`;
-  const DUE = `${keyPrefix}presence:due`;
-  const ONLINE = `${keyPrefix}presence:on`;
-  const VERSIONS = `${keyPrefix}presence:v`;
-  const redis = new Redis(url, {
+  const keys = presenceKeys(keyPrefix, topology.kind === 'cluster');
+  const CONNECTIONS_PREFIX = keys.connectionsPrefix;
+  const DUE = keys.due;
+  const ONLINE = keys.online;
+  const VERSIONS = keys.versions;
+  const redis = createRedisClient(topology, {
     maxRetriesPerRequest: 2,
     // A call that missed its deadline has failed for its caller; replaying it after a
     // reconnect would apply a stale change.

@@ -574,3 +574,130 @@ describe('several database servers and read replicas', () => {
     expect(config.databaseReplicaMaxLagMs).toBe(2_500);
   });
 });
+
+describe('Redis topology (REDIS_URL, REDIS_CLUSTER_NODES, REDIS_SENTINELS)', () => {
+  it('is none without Redis settings, and a single server with REDIS_URL', () => {
+    expect(loadConfig({ JWT_SECRET: SECRET }).redis).toBeUndefined();
+    const config = loadConfig({ JWT_SECRET: SECRET, REDIS_URL: 'redis://cache.internal:6379' });
+    expect(config.redis).toEqual({ kind: 'single', url: 'redis://cache.internal:6379' });
+    expect(config.redisUrl).toBe('redis://cache.internal:6379');
+  });
+
+  it('reads cluster seeds as host:port, spaces and IPv6 brackets allowed', () => {
+    const config = loadConfig({
+      JWT_SECRET: SECRET,
+      REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-2.internal:7001,[::1]:7002',
+    });
+    expect(config.redis).toEqual({
+      kind: 'cluster',
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: 'redis-2.internal', port: 7001 },
+        { host: '::1', port: 7002 },
+      ],
+    });
+    expect(config.redisUrl).toBeUndefined();
+  });
+
+  it('reads sentinels and the master name together', () => {
+    const config = loadConfig({
+      JWT_SECRET: SECRET,
+      REDIS_SENTINELS: 's1:26379,s2:26379,s3:26379',
+      REDIS_SENTINEL_NAME: 'parley-master',
+    });
+    expect(config.redis).toEqual({
+      kind: 'sentinel',
+      name: 'parley-master',
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26379 },
+        { host: 's3', port: 26379 },
+      ],
+    });
+  });
+
+  it('names the entry that is not host:port', () => {
+    for (const bad of [
+      '10.0.0.1',
+      'redis://10.0.0.1:7000',
+      '10.0.0.1:0',
+      'a:70000',
+      'a:7000,,b:7001',
+    ]) {
+      const message = configError({ JWT_SECRET: SECRET, REDIS_CLUSTER_NODES: bad }).message;
+      expect(message, bad).toContain('REDIS_CLUSTER_NODES');
+      expect(message, bad).toContain('is not host:port');
+    }
+    expect(
+      configError({ JWT_SECRET: SECRET, REDIS_SENTINELS: 's1', REDIS_SENTINEL_NAME: 'm' }).message,
+    ).toContain('REDIS_SENTINELS');
+  });
+
+  it('refuses two topologies at once, and sentinels without a master name (or the reverse)', () => {
+    expect(
+      configError({
+        JWT_SECRET: SECRET,
+        REDIS_URL: 'redis://a:6379',
+        REDIS_CLUSTER_NODES: 'b:7000',
+      }).message,
+    ).toMatch(/REDIS_URL, REDIS_CLUSTER_NODES: set only one/);
+    expect(
+      configError({
+        JWT_SECRET: SECRET,
+        REDIS_CLUSTER_NODES: 'b:7000',
+        REDIS_SENTINELS: 's:26379',
+        REDIS_SENTINEL_NAME: 'm',
+      }).message,
+    ).toMatch(/set only one/);
+    expect(configError({ JWT_SECRET: SECRET, REDIS_SENTINELS: 's:26379' }).message).toContain(
+      'REDIS_SENTINEL_NAME',
+    );
+    expect(configError({ JWT_SECRET: SECRET, REDIS_SENTINEL_NAME: 'm' }).message).toContain(
+      'REDIS_SENTINELS',
+    );
+    expect(
+      configError({ JWT_SECRET: SECRET, REDIS_SENTINELS: 's:1', REDIS_SENTINEL_NAME: 'bad name' })
+        .message,
+    ).toContain('REDIS_SENTINEL_NAME');
+  });
+
+  it('passes REDIS_USERNAME and REDIS_PASSWORD to cluster nodes or the Sentinel-managed master', () => {
+    const cluster = loadConfig({
+      JWT_SECRET: SECRET,
+      REDIS_CLUSTER_NODES: 'a:7000',
+      REDIS_USERNAME: 'parley',
+      REDIS_PASSWORD: 's3cret with spaces',
+    });
+    expect(cluster.redis).toMatchObject({
+      kind: 'cluster',
+      auth: { username: 'parley', password: 's3cret with spaces' },
+    });
+    const sentinel = loadConfig({
+      JWT_SECRET: SECRET,
+      REDIS_SENTINELS: 's:26379',
+      REDIS_SENTINEL_NAME: 'm',
+      REDIS_PASSWORD: 'pw',
+    });
+    expect(sentinel.redis).toMatchObject({ kind: 'sentinel', auth: { password: 'pw' } });
+    expect(
+      loadConfig({ JWT_SECRET: SECRET, REDIS_CLUSTER_NODES: 'a:7000' }).redis,
+    ).not.toHaveProperty('auth');
+  });
+
+  it('refuses credentials it would not use, and never repeats the password in the error', () => {
+    const withUrl = configError({
+      JWT_SECRET: SECRET,
+      REDIS_URL: 'redis://a:6379',
+      REDIS_PASSWORD: 'do-not-print-me',
+    }).message;
+    expect(withUrl).toContain('put them in the URL');
+    expect(withUrl).not.toContain('do-not-print-me');
+    const alone = configError({ JWT_SECRET: SECRET, REDIS_PASSWORD: 'do-not-print-me' }).message;
+    expect(alone).toContain('REDIS_PASSWORD');
+    expect(alone).not.toContain('do-not-print-me');
+    expect(
+      configError({ JWT_SECRET: SECRET, REDIS_CLUSTER_NODES: 'a:7000', REDIS_USERNAME: 'u' })
+        .message,
+    ).toContain('REDIS_PASSWORD: required with REDIS_USERNAME');
+  });
+});

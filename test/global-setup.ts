@@ -14,7 +14,12 @@ import type { TestProject } from 'vitest/node';
 import { ensureWebBuild } from '../scripts/build-web.js';
 import { findChromium } from './support/browser.js';
 import { findPgbouncer } from './support/pgbouncer.js';
-import { startPostgres, startRedis, stopAllServicesSync } from './support/services.js';
+import {
+  createTemplateDatabase,
+  startPostgres,
+  startRedis,
+  stopAllServicesSync,
+} from './support/services.js';
 import type { Service } from './support/services.js';
 
 function banner(lines: readonly string[]): string {
@@ -94,6 +99,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     if (!chromiumPath) missing.push(MISSING_CHROMIUM);
     if (!pgbouncerPath) missing.push(MISSING_PGBOUNCER);
     reportMissing(missing);
+    // Migrated once here; each test database is a copy of it (createDatabase).
+    if (pgResult.status === 'fulfilled' && pgResult.value) {
+      await createTemplateDatabase(pgResult.value.url);
+    }
   } catch (err) {
     await stopAll();
     throw err;

@@ -64,7 +64,7 @@ describe.skipIf(!available)('behind PgBouncer in transaction mode', () => {
         poolSize: 2,
       }),
       startPushService({ vapidPublicKey: vapid.publicKey, tls: false }),
-      createDatabase(inject('postgresUrl'), 'bouncer'),
+      createDatabase(inject('postgresUrl'), 'bouncer', { empty: true }),
     ]);
     // The statement timeout comes from the database (or role), as the README says to set it.
     const admin = postgres(directUrl, { max: 1, onnotice: () => {} });
@@ -295,8 +295,8 @@ describe.skipIf(!available)('behind PgBouncer in transaction mode', () => {
   it('without DATABASE_POOLER=transaction it refuses to start, saying what to set; with it but no statement timeout anywhere, it warns', async () => {
     // Databases of their own, as each start would migrate one.
     const [refused, untimed] = await Promise.all([
-      createDatabase(inject('postgresUrl'), 'bouncer'),
-      createDatabase(inject('postgresUrl'), 'bouncer'),
+      createDatabase(inject('postgresUrl'), 'bouncer', { empty: true }),
+      createDatabase(inject('postgresUrl'), 'bouncer', { empty: true }),
     ]);
     const base = { NODE_ENV: 'production', JWT_SECRET, LOG_LEVEL: 'warn' };
     const [failed, started] = await Promise.all([

@@ -128,7 +128,7 @@ const postgresUrl = inject('postgresUrl');
 
 describe.skipIf(!postgresUrl)('production mode on real PostgreSQL', () => {
   it('two instances starting at once on an empty database migrate once and share one truth', async () => {
-    const databaseUrl = await createDatabase(postgresUrl);
+    const databaseUrl = await createDatabase(postgresUrl, 'parley', { empty: true });
     const env = {
       DATABASE_URL: databaseUrl,
       NODE_ENV: 'production',

@@ -11,7 +11,7 @@ const postgresUrl = inject('postgresUrl');
 
 describe.skipIf(!postgresUrl)('migrations under a database-wide statement timeout', () => {
   it('run to the end although every statement elsewhere is cut off after 1 ms', async () => {
-    const url = await createDatabase(postgresUrl, 'timeout');
+    const url = await createDatabase(postgresUrl, 'timeout', { empty: true });
     const sql = postgres(url, { max: 1, onnotice: () => {} });
     try {
       await sql.unsafe(

@@ -158,7 +158,7 @@ describe.each(backends())('partitioning existing history on $name', ({ name, ava
     if (!available) return;
     target =
       name === 'postgres'
-        ? { url: await createDatabase(inject('postgresUrl')) }
+        ? { url: await createDatabase(inject('postgresUrl'), 'parley', { empty: true }) }
         : { dataDir: path.join(dir, 'data') };
     const old = await openDatabase({
       ...target,

@@ -10,16 +10,12 @@ import postgres from 'postgres';
 import webPush from 'web-push';
 import { createTokenService, hashPassword } from '../src/domain/auth.js';
 import { gqlAt, startServerProcess, type ServerProcess } from '../test/support/process.js';
-import {
-  createDatabase,
-  startPostgres,
-  startRedis,
-  type Service,
-} from '../test/support/services.js';
+import { createDatabase, startPostgres, startRedis } from '../test/support/services.js';
 import { ask, benchDir, child, dataDir, log, runJob, stopChildren } from './harness.js';
 import { BIG_ROOM_LOAD, BIG_ROOM_MEMBERS, bigRoom, printBigRoom } from './big-room.js';
 import { dbStats, perOperation } from './db-stats.js';
 import { createWithoutPartitions } from './partitions.js';
+import { startRedisCluster } from '../test/support/redis-cluster.js';
 import { HOT_ROOM_CONNECTIONS_PER_INSTANCE, hotRoom } from './hot-room.js';
 import { seedHistory } from './history-text.js';
 import { lagUnderLoad, printLag } from './lag.js';
@@ -51,9 +47,13 @@ const PROFILE = process.env.BENCH_PROFILE === '1';
 // BENCH_PARTITIONS=0: the bench database without drizzle/0016's partitioning (bench/partitions.ts),
 // to compare send and history with and without it.
 const PARTITIONS = process.env.BENCH_PARTITIONS !== '0';
+// BENCH_REDIS=cluster: the instances share a Redis Cluster (3 masters, 3 replicas, sharded
+// pub/sub: REDIS_CLUSTER_NODES) instead of one Redis server.
+const REDIS_CLUSTER = process.env.BENCH_REDIS === 'cluster';
 const JWT_SECRET = randomBytes(32).toString('hex');
 
-const services: Service[] = [];
+/** The stores the bench started: their processes (for their CPU) and how to stop them. */
+const services: { pids(): number[]; stop(): Promise<void> }[] = [];
 const servers: ServerProcess[] = [];
 
 interface Seeded {
@@ -202,7 +202,11 @@ async function fanOut(a: ServerProcess, b: ServerProcess, group: Seeded['group']
     const serversSystem = () => systemCpuOf(a.child.pid!) + systemCpuOf(b.child.pid!);
     const system0 = serversSystem();
     const machine0 = machineTimes();
-    const storesCpu = () => services.reduce((sum, service) => sum + treeCpuOf(service.pid), 0);
+    const storesCpu = () =>
+      services.reduce(
+        (sum, service) => sum + service.pids().reduce((s, pid) => s + treeCpuOf(pid), 0),
+        0,
+      );
     const stores0 = storesCpu();
     const end = Date.now() + seconds * 1000;
     const t0 = Date.now();
@@ -389,13 +393,25 @@ async function bareBroadcast(count: number) {
 }
 
 async function main() {
-  log('starting PostgreSQL (synchronous_commit=on) and Redis');
+  log(
+    `starting PostgreSQL (synchronous_commit=on) and ${REDIS_CLUSTER ? 'a Redis Cluster (3 masters, 3 replicas)' : 'Redis'}`,
+  );
   const [pg, redis] = await Promise.all([
     startPostgres({ durable: true, settings: ['shared_preload_libraries=pg_stat_statements'] }),
-    startRedis(),
+    REDIS_CLUSTER ? startRedisCluster() : startRedis(),
   ]);
   if (!pg || !redis) throw new Error("the benchmark needs Debian's postgresql and redis-server");
-  services.push(pg, redis);
+  services.push(
+    { pids: () => [pg.pid], stop: () => pg.stop() },
+    {
+      pids: () => ('seeds' in redis ? redis.nodes.map((n) => n.pid) : [redis.pid]),
+      stop: () => redis.stop(),
+    },
+  );
+  const redisEnv: Record<string, string> =
+    'seeds' in redis
+      ? { REDIS_CLUSTER_NODES: redis.seeds, REDIS_PASSWORD: redis.password }
+      : { REDIS_URL: redis.url };
   const databaseUrl = await createDatabase(pg.url, 'bench');
   if (!PARTITIONS) {
     log('BENCH_PARTITIONS=0: the per-conversation tables are plain tables, not partitioned');
@@ -404,7 +420,7 @@ async function main() {
   const stats = dbStats(databaseUrl);
   const env = {
     DATABASE_URL: databaseUrl,
-    REDIS_URL: redis.url,
+    ...redisEnv,
     NODE_ENV: 'production',
     JWT_SECRET,
     DATA_DIR: dataDir,
@@ -678,6 +694,7 @@ async function main() {
     date: new Date().toISOString(),
     seconds: SECONDS,
     partitioned: PARTITIONS,
+    redis: REDIS_CLUSTER ? 'cluster' : 'single',
     send,
     sendWithPush: push,
     history,

@@ -12,12 +12,10 @@
 // HISTORY_CPU_PROFILE=1 also writes a CPU profile of each loaded window (not of the start) to
 // bench/results/profiles/ for `npm run bench:profile`.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import postgres from 'postgres';
 import WebSocket from 'ws';
-import { createTokenService, hashPassword } from '../src/domain/auth.js';
 import {
   createDatabase,
   getFreePort,
@@ -27,6 +25,7 @@ import {
 } from '../test/support/services.js';
 import { benchDir, dataDir, log, runJob, stopChildren } from './harness.js';
 import { cpuOf } from './proc.js';
+import { seedPairs } from './seed-pairs.js';
 
 const ROUNDS = Number(process.env.HISTORY_CPU_ROUNDS ?? 3);
 const SECONDS = Number(process.env.HISTORY_CPU_SECONDS ?? 8);
@@ -41,51 +40,6 @@ const checkouts = process.argv.slice(2).length ? process.argv.slice(2) : [proces
 
 const services: Service[] = [];
 let running: ChildProcess | undefined;
-
-async function seed(databaseUrl: string) {
-  const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
-  const tokens = createTokenService(JWT_SECRET, '1d');
-  const hash = await hashPassword('bench password');
-  const users = Array.from({ length: 2 * CONVERSATIONS }, (_, i) => ({
-    id: randomUUID(),
-    phone: `+1999${String(i).padStart(7, '0')}`,
-    display_name: `Bench ${i}`,
-    password_hash: hash,
-  }));
-  await sql`insert into users ${sql(users)}`;
-  const conversations = Array.from({ length: CONVERSATIONS }, (_, i) => ({
-    id: randomUUID(),
-    kind: 'GROUP',
-    title: `Bench ${i}`,
-    last_seq: HISTORY_PER_CONVERSATION,
-  }));
-  await sql`insert into conversations ${sql(conversations)}`;
-  await sql`insert into conversation_members ${sql(
-    conversations.flatMap((c, i) => [
-      { conversation_id: c.id, user_id: users[2 * i]!.id },
-      { conversation_id: c.id, user_id: users[2 * i + 1]!.id },
-    ]),
-  )}`;
-  // Both members write, in turns; the reader (the first) has everything delivered already, as a
-  // client paging through history would (no delivered-mark writes after the first page).
-  await sql`
-    insert into messages (conversation_id, seq, sender_id, body, created_at)
-    select c.id, g, case when g % 2 = 0 then m.a else m.b end, 'history message ' || g,
-           now() - make_interval(secs => ${HISTORY_PER_CONVERSATION} - g)
-      from conversations c
-      join lateral (select min(user_id::text)::uuid a, max(user_id::text)::uuid b
-                      from conversation_members where conversation_id = c.id) m on true,
-           generate_series(1, ${HISTORY_PER_CONVERSATION}::int) g`;
-  await sql`update conversation_members set last_delivered_seq = ${HISTORY_PER_CONVERSATION}`;
-  await sql`analyze`;
-  await sql.end();
-  return Promise.all(
-    conversations.map(async (c, i) => ({
-      token: await tokens.issue(users[2 * i]!.id),
-      conversationId: c.id,
-    })),
-  );
-}
 
 /** A process's CPU time (user + system) in ms. */
 const cpuMs = (pid: number) => cpuOf(pid) / 1000;
@@ -193,7 +147,11 @@ async function main() {
   first.child.kill();
   await new Promise((r) => first.child.once('exit', r));
   log(`seeding ${CONVERSATIONS * HISTORY_PER_CONVERSATION} messages`);
-  const work = await seed(databaseUrl);
+  const work = await seedPairs(databaseUrl, {
+    conversations: CONVERSATIONS,
+    perConversation: HISTORY_PER_CONVERSATION,
+    jwtSecret: JWT_SECRET,
+  });
 
   const results: Record<
     string,

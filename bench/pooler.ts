@@ -9,9 +9,7 @@
 //   node --import tsx bench/pooler.ts
 //
 // POOLER_ROUNDS (3), POOLER_SECONDS (6). Needs Debian's postgresql, redis-server and pgbouncer.
-import { randomBytes, randomUUID } from 'node:crypto';
-import postgres from 'postgres';
-import { createTokenService, hashPassword } from '../src/domain/auth.js';
+import { randomBytes } from 'node:crypto';
 import { findPgbouncer, startPgbouncer } from '../test/support/pgbouncer.js';
 import { startServerProcess, type ServerProcess } from '../test/support/process.js';
 import {
@@ -21,6 +19,7 @@ import {
   type Service,
 } from '../test/support/services.js';
 import { dataDir, log, runJob, stopChildren } from './harness.js';
+import { seedPairs } from './seed-pairs.js';
 
 const ROUNDS = Number(process.env.POOLER_ROUNDS ?? 3);
 const SECONDS = Number(process.env.POOLER_SECONDS ?? 6);
@@ -39,47 +38,6 @@ interface Load {
 
 const services: Service[] = [];
 let instance: ServerProcess | undefined;
-
-async function seed(databaseUrl: string) {
-  const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
-  const tokens = createTokenService(JWT_SECRET, '1d');
-  const hash = await hashPassword('bench password');
-  const users = Array.from({ length: 2 * CONVERSATIONS }, (_, i) => ({
-    id: randomUUID(),
-    phone: `+1998${String(i).padStart(7, '0')}`,
-    display_name: `Bench ${i}`,
-    password_hash: hash,
-  }));
-  await sql`insert into users ${sql(users)}`;
-  const conversations = Array.from({ length: CONVERSATIONS }, (_, i) => ({
-    id: randomUUID(),
-    kind: 'GROUP',
-    title: `Bench ${i}`,
-    last_seq: HISTORY,
-  }));
-  await sql`insert into conversations ${sql(conversations)}`;
-  await sql`insert into conversation_members ${sql(
-    conversations.flatMap((c, i) => [
-      { conversation_id: c.id, user_id: users[2 * i]!.id, last_delivered_seq: HISTORY },
-      { conversation_id: c.id, user_id: users[2 * i + 1]!.id, last_delivered_seq: HISTORY },
-    ]),
-  )}`;
-  await sql`
-    insert into messages (conversation_id, seq, sender_id, body, created_at)
-    select c.id, g, m.user_id, 'history message ' || g, now() - make_interval(secs => ${HISTORY} - g)
-      from conversations c
-      join lateral (select min(user_id::text)::uuid user_id from conversation_members
-                     where conversation_id = c.id) m on true,
-           generate_series(1, ${HISTORY}::int) g`;
-  await sql`analyze`;
-  await sql.end();
-  return Promise.all(
-    conversations.map(async (c, i) => ({
-      token: await tokens.issue(users[2 * i]!.id),
-      conversationId: c.id,
-    })),
-  );
-}
 
 async function main() {
   const bin = findPgbouncer();
@@ -116,7 +74,11 @@ async function main() {
   // The first start applies the migrations; seeding follows.
   await (await startServerProcess({ ...base, ...setups.direct })).stop();
   log(`seeding ${CONVERSATIONS * HISTORY} messages`);
-  const work = await seed(databaseUrl);
+  const work = await seedPairs(databaseUrl, {
+    conversations: CONVERSATIONS,
+    perConversation: HISTORY,
+    jwtSecret: JWT_SECRET,
+  });
 
   const results: Record<string, { history: Load; send: Load }[]> = {};
   for (let round = 1; round <= ROUNDS; round++) {

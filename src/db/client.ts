@@ -92,6 +92,13 @@ function queryLogger(onQuery?: (sql: string) => void): Logger | undefined {
   return onQuery ? { logQuery: (query) => onQuery(query) } : undefined;
 }
 
+/**
+ * Seconds before postgres.js dials a lost connection again. Its default grows pool-wide up to
+ * 20 s after an outage, with queries waiting meanwhile: retry quickly instead, so a restarted
+ * database (or replica) is back in use within a fraction of a second.
+ */
+export const reconnectBackoff = (attempt: number): number => Math.min(0.05 * 2 ** attempt, 0.5);
+
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseHandle> {
   const logger = queryLogger(opts.onQuery);
   if (opts.url) {
@@ -108,10 +115,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
         onnotice: () => {},
         ...sessionOptions(opts),
         connect_timeout: 5,
-        // postgres.js's default reconnect delay grows pool-wide up to 20 s after an outage, with
-        // queries waiting meanwhile: retry quickly instead, so a restarted database is back in use
-        // within a fraction of a second.
-        backoff: (attempt: number) => Math.min(0.05 * 2 ** attempt, 0.5),
+        backoff: reconnectBackoff,
       }),
     );
     const db = drizzlePostgres({ client, schema, ...(logger ? { logger } : {}) }) as Database;

@@ -17,7 +17,13 @@ import { sql } from 'drizzle-orm';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import type { Logger } from '../logger.js';
-import { isDatabaseUnavailable, pgErrorCode, queryRows, type Database } from './client.js';
+import {
+  isDatabaseUnavailable,
+  pgErrorCode,
+  queryRows,
+  reconnectBackoff,
+  type Database,
+} from './client.js';
 import * as schema from './schema.js';
 
 /** How often the primary's and the replicas' WAL positions are read. */
@@ -88,7 +94,7 @@ export function createHistoryReads(opts: {
       onnotice: () => {},
       connection: { statement_timeout: opts.statementTimeoutMs },
       connect_timeout: 2,
-      backoff: (attempt: number) => Math.min(0.05 * 2 ** attempt, 0.5),
+      backoff: reconnectBackoff,
     });
     return { db: drizzlePostgres({ client, schema }) as Database, client, replayed: undefined };
   });

@@ -23,6 +23,39 @@ interface Sent {
 }
 type Arrival = Sent & { at: number };
 
+/**
+ * A message sent on A reaches bob's `messageAdded` subscription on B. A subscription is live a
+ * few ms after it is requested, so ann sends until one arrives (at most 20 tries).
+ */
+export async function expectDeliveredAcross(opts: {
+  a: ServerProcess;
+  b: ServerProcess;
+  ann: E2eUser;
+  bob: E2eUser;
+  conversationId: string;
+  clients: Client[];
+}): Promise<void> {
+  const { a, b, ann, bob, conversationId } = opts;
+  const c = connect(b.url.replace(/^http/, 'ws'), bob.token);
+  opts.clients.push(c);
+  const received = subscribe<{ body: string }>(
+    c,
+    `subscription($id: ID) { messageAdded(conversationId: $id) { body } }`,
+    { id: conversationId },
+  );
+  for (let i = 0; received.items.length === 0; i++) {
+    expect(i, 'nothing arrived on B').toBeLessThan(20);
+    await okAt(
+      a,
+      `mutation($i: SendMessageInput!) { sendMessage(input: $i) { id } }`,
+      { i: { conversationId, body: `hello ${i}` } },
+      ann.token,
+    );
+    await received.until((items) => items.length > 0, 500).catch(() => undefined);
+  }
+  expect(received.items[0]!.body).toMatch(/^hello \d+$/);
+}
+
 export interface FailoverFigures {
   sent: number;
   acknowledged: number;

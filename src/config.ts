@@ -562,19 +562,19 @@ function databaseUrlOf(single: string | undefined, list: string | undefined): st
   }
   if (single) return checkDatabaseUrl('DATABASE_URL', single);
   if (!list) return undefined;
-  const urls = splitUrls(list).map((url) => checkDatabaseUrl('DATABASE_URLS', url));
-  const parts = urls.map((url) => {
-    const match = /^(postgres(?:ql)?:\/\/(?:[^@/?#]*@)?)([^/?#]*)(.*)$/.exec(url)!;
-    return { prefix: match[1]!, server: match[2]!, rest: match[3]! };
-  });
-  const first = parts[0];
+  const targets = splitUrls(list).map((url) =>
+    parseDatabaseTargets(checkDatabaseUrl('DATABASE_URLS', url)),
+  );
+  const first = targets[0];
   if (!first) return undefined;
-  if (parts.some((p) => p.prefix !== first.prefix || p.rest !== first.rest)) {
+  // Alike but for the server: the same URL once the server is put in the same place.
+  const anyHost = { host: 'h', port: 1 };
+  if (targets.some((t) => t.urlFor(anyHost) !== first.urlFor(anyHost))) {
     throw new ConfigError(
       'Invalid settings:\n  - DATABASE_URLS: the URLs must differ only in host and port (same user, password, database and options)',
     );
   }
-  return `${first.prefix}${parts.map((p) => p.server).join(',')}${first.rest}`;
+  return first.urlFor(...targets.map((t) => t.hosts[0]!));
 }
 
 /**

@@ -22,8 +22,11 @@ export interface DatabaseHost {
 /** A database URL's servers, and the same URL for one of them (credentials, database, options). */
 export interface DatabaseTargets {
   readonly hosts: readonly DatabaseHost[];
-  /** The URL with only `host` in it (and no target_session_attrs: the locator chooses). */
-  urlFor(host: DatabaseHost): string;
+  /**
+   * The URL with only `hosts` in it (one, or several joined by commas), and no
+   * target_session_attrs: the locator chooses.
+   */
+  urlFor(...hosts: DatabaseHost[]): string;
 }
 
 const DEFAULT_PORT = 5432;
@@ -51,7 +54,7 @@ export function parseDatabaseTargets(url: string): DatabaseTargets {
   const auth = userInfo === undefined ? '' : `${userInfo}@`;
   return {
     hosts,
-    urlFor: (h) => `${scheme}${auth}${formatHost(h)}${suffix}`,
+    urlFor: (...chosen) => `${scheme}${auth}${chosen.map(formatHost).join(',')}${suffix}`,
   };
 }
 

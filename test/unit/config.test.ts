@@ -522,7 +522,9 @@ describe('several database servers and read replicas', () => {
       DATABASE_URLS:
         'postgres://parley:pw@db1:5432/parley?sslmode=require, postgres://parley:pw@db2/parley?sslmode=require',
     });
-    expect(config.databaseUrl).toBe('postgres://parley:pw@db1:5432,db2/parley?sslmode=require');
+    expect(config.databaseUrl).toBe(
+      'postgres://parley:pw@db1:5432,db2:5432/parley?sslmode=require',
+    );
   });
 
   it.each([

@@ -344,8 +344,6 @@ export interface Config {
    */
   readonly databasePooler: 'none' | 'transaction';
   readonly dataDir: string;
-  /** REDIS_URL: set only for a single Redis server (see `redis` for every kind). */
-  readonly redisUrl: string | undefined;
   /** Unset: pub/sub, presence and rate limits in process (one instance). */
   readonly redis: RedisTopology | undefined;
   /** Prepended to every Redis key and channel, so deployments can share one Redis. */
@@ -761,7 +759,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     databaseDirectUrl,
     databasePooler,
     dataDir,
-    redisUrl,
     redis,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,

@@ -34,7 +34,7 @@ describe('loadConfig defaults', () => {
     expect(config.port).toBe(4000);
     expect(config.mode).toBe('embedded');
     expect(config.databaseUrl).toBeUndefined();
-    expect(config.redisUrl).toBeUndefined();
+    expect(config.redis).toBeUndefined();
     expect(config.nodeEnv).toBe('development');
     expect(config.logLevel).toBe('info');
     expect(config.jwtSecret).toBe(SECRET);
@@ -86,7 +86,7 @@ describe('loadConfig settings', () => {
     expect(config.logLevel).toBe('debug');
     expect(config.mode).toBe('production');
     expect(config.databaseUrl).toBe('postgres://parley:pw@db.internal:5432/parley');
-    expect(config.redisUrl).toBe('redis://cache.internal:6379');
+    expect(config.redis).toEqual({ kind: 'single', url: 'redis://cache.internal:6379' });
     expect(config.nodeEnv).toBe('production');
   });
 
@@ -582,7 +582,6 @@ describe('Redis topology (REDIS_URL, REDIS_CLUSTER_NODES, REDIS_SENTINELS)', () 
     expect(loadConfig({ JWT_SECRET: SECRET }).redis).toBeUndefined();
     const config = loadConfig({ JWT_SECRET: SECRET, REDIS_URL: 'redis://cache.internal:6379' });
     expect(config.redis).toEqual({ kind: 'single', url: 'redis://cache.internal:6379' });
-    expect(config.redisUrl).toBe('redis://cache.internal:6379');
   });
 
   it('reads cluster seeds as host:port, spaces and IPv6 brackets allowed', () => {
@@ -598,7 +597,6 @@ describe('Redis topology (REDIS_URL, REDIS_CLUSTER_NODES, REDIS_SENTINELS)', () 
         { host: '::1', port: 7002 },
       ],
     });
-    expect(config.redisUrl).toBeUndefined();
   });
 
   it('reads sentinels and the master name together', () => {

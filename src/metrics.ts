@@ -6,7 +6,10 @@ import type { AddressInfo } from 'node:net';
 import client from 'prom-client';
 import type { Logger } from './logger.js';
 
-export function createMetrics(opts: { outboxDepth: () => Promise<number> }) {
+export function createMetrics(opts: {
+  outboxDepth: () => Promise<number>;
+  sendsPending: () => number;
+}) {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'parley_' });
   const requests = new client.Counter({
@@ -61,6 +64,14 @@ export function createMetrics(opts: { outboxDepth: () => Promise<number> }) {
     registers: [registry],
     async collect() {
       this.set(await opts.outboxDepth().catch(() => -1));
+    },
+  });
+  new client.Gauge({
+    name: 'parley_sends_pending',
+    help: 'Sends this instance holds for the group commit: waiting for a batch or in one not yet committed',
+    registers: [registry],
+    collect() {
+      this.set(opts.sendsPending());
     },
   });
   return {

@@ -101,7 +101,11 @@ export async function createServer(opts: {
 }): Promise<ParleyServer> {
   const { config, database, bus, presenceStore, logger } = opts;
   configurePasswordHashing(config.passwordHashing);
-  const metrics = createMetrics({ outboxDepth: () => countOutbox(database.db) });
+  const sends = createSendBatcher(database.db);
+  const metrics = createMetrics({
+    outboxDepth: () => countOutbox(database.db),
+    sendsPending: () => sends.pending(),
+  });
   const rateLimiter = createRateLimiter({
     redis: config.redis,
     keyPrefix: config.redisKeyPrefix,
@@ -147,7 +151,7 @@ export async function createServer(opts: {
   });
   const deps: Deps = {
     db: database.db,
-    sends: createSendBatcher(database.db),
+    sends,
     historyReads,
     tokens: createTokenService(config.jwtSecret, config.jwtExpiresIn),
     events,

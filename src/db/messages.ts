@@ -471,8 +471,9 @@ export async function sendInOneStatement(
   }
 }
 
-/** One message of a batch sent into one conversation (no attachments, reply or mentions). */
+/** One message of a batch (no attachments, reply or mentions). */
 export interface SendItem {
+  conversationId: string;
   senderId: string;
   body: string;
   clientMessageId: string | null;
@@ -517,23 +518,24 @@ const sendBatchQuery = prepareOnce((db) =>
   db
     .select(sentColumns(['ord', ...SENT_COLUMNS]))
     .from(
-      sql`parley_send_messages(${sql.placeholder('conversationId')}::uuid, ${sql.placeholder('senderIds')}::uuid[], ${sql.placeholder('bodies')}::text[], ${sql.placeholder('clientMessageIds')}::text[])`,
+      sql`parley_send_batch(${sql.placeholder('conversationIds')}::uuid[], ${sql.placeholder('senderIds')}::uuid[], ${sql.placeholder('bodies')}::text[], ${sql.placeholder('clientMessageIds')}::text[])`,
     )
-    .prepare('send_messages'),
+    .prepare('send_batch'),
 );
 
 /**
- * Sends messages into one conversation in one statement and one commit (drizzle/0014): seqs in
- * item order, after the conversation's last. Result i is item i's message; undefined where the
- * sender is not a member.
+ * Sends messages in one statement and one commit (drizzle/0018 parley_send_batch): each
+ * conversation's under its lock, seqs in item order after its last. The items must come grouped
+ * by conversation, the groups in ascending id order (lower-case ids sort as PostgreSQL sorts
+ * uuids), which is what keeps two batches from deadlocking. Result i is item i's message;
+ * undefined where the sender is not a member.
  */
 export async function sendBatch(
   db: Executor,
-  conversationId: string,
   items: readonly SendItem[],
 ): Promise<(SendResult | undefined)[]> {
   const rows = (await sendBatchQuery(db).execute({
-    conversationId,
+    conversationIds: arrayLiteral(items.map((i) => i.conversationId)),
     senderIds: arrayLiteral(items.map((i) => i.senderId)),
     bodies: arrayLiteral(items.map((i) => i.body)),
     clientMessageIds: arrayLiteral(items.map((i) => i.clientMessageId)),

@@ -1,57 +1,106 @@
-// Group commit for sends into one conversation. Every send takes the conversation's row lock
-// until it commits (that is how seq stays gap-free and in commit order), so sends into one
-// conversation wait for each other's commits. Instead of queueing at the lock one by one, the
-// sends an instance holds for a conversation while its previous batch is committing go together
-// in the next one: one statement, one lock, one commit for all of them. A send that finds no
-// batch in flight goes at once, so a quiet conversation waits for nothing.
+// Group commit for sends. Every send takes its conversation's row lock until it commits (that is
+// how seq stays gap-free and in commit order), and every statement costs a round trip, a plan
+// execution and a commit. So an instance gathers the plain sends it holds into one statement and
+// one commit (parley_send_batch, drizzle/0018), whatever their conversations:
+//
+// - A send waits for the end of the current turn of the event loop (the requests read together
+//   go together) and goes as soon as fewer than `maxInFlight` batches are running; under load the
+//   sends that arrive meanwhile gather into the next batch, so the cost per send falls as load
+//   rises (PostgreSQL CPU per message: 295 µs alone, 175 µs eight conversations a batch).
+// - A conversation has at most one batch in flight per instance: its next sends wait for that
+//   commit and go together, in arrival order, in a later batch (one lock, one commit for a hot
+//   room's many sends).
+// - Within a batch the conversations go in ascending id order, so batches of two instances that
+//   share conversations lock them in the same order.
+//
+// The cost: a batch waits for each of its conversations' locks, so a send into a quiet
+// conversation can wait behind a room that another instance holds for one commit.
 import type { Executor } from './client.js';
 import { sendBatch, type SendItem, type SendResult } from './messages.js';
 
 export interface SendBatcher {
   /** Sends one message; undefined when the sender is not a member of the conversation. */
-  send(conversationId: string, item: SendItem): Promise<SendResult | undefined>;
+  send(item: SendItem): Promise<SendResult | undefined>;
+  /** Sends held: waiting for a batch, or in one not yet answered. */
+  pending(): number;
 }
 
 interface Waiting {
+  /** The conversation id in lower case: a batch's order and the in-flight key. */
+  key: string;
   item: SendItem;
   resolve(result: SendResult | undefined): void;
   reject(err: unknown): void;
 }
 
-export function createSendBatcher(db: Executor, maxBatch = 200): SendBatcher {
-  // Conversations with a batch in flight → the sends that arrived meanwhile.
-  const gathering = new Map<string, Waiting[]>();
+export function createSendBatcher(
+  db: Executor,
+  opts: { maxBatch?: number; maxInFlight?: number } = {},
+): SendBatcher {
+  const maxBatch = opts.maxBatch ?? 200;
+  const maxInFlight = opts.maxInFlight ?? 4;
+  // Sends not yet in a batch, in arrival order.
+  let waiting: Waiting[] = [];
+  // Conversations with a batch in flight.
+  const busy = new Set<string>();
+  let inFlight = 0;
+  let pending = 0;
+  let scheduled = false;
 
-  const run = (conversationId: string, batch: Waiting[]): void => {
+  const run = (batch: Waiting[]): void => {
+    inFlight++;
+    for (const w of batch) busy.add(w.key);
+    // Stable: a conversation's sends keep their arrival order.
+    batch.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     sendBatch(
       db,
-      conversationId,
       batch.map((w) => w.item),
     )
       .then(
-        (results) => batch.forEach((w, i) => w.resolve(results[i])),
+        (results) => {
+          pending -= batch.length;
+          batch.forEach((w, i) => w.resolve(results[i]));
+        },
         // The statement failed as a whole: nothing of the batch was written.
-        (err: unknown) => batch.forEach((w) => w.reject(err)),
+        (err: unknown) => {
+          pending -= batch.length;
+          batch.forEach((w) => w.reject(err));
+        },
       )
       .finally(() => {
-        const next = gathering.get(conversationId)!;
-        if (next.length === 0) gathering.delete(conversationId);
-        else run(conversationId, next.splice(0, maxBatch));
+        inFlight--;
+        for (const w of batch) busy.delete(w.key);
+        pump();
       });
   };
 
+  // Starts batches while slots are free and sends wait whose conversations are not in flight.
+  const pump = (): void => {
+    scheduled = false;
+    while (inFlight < maxInFlight && waiting.length > 0) {
+      const batch: Waiting[] = [];
+      const rest: Waiting[] = [];
+      for (const w of waiting) {
+        if (batch.length < maxBatch && !busy.has(w.key)) batch.push(w);
+        else rest.push(w);
+      }
+      if (batch.length === 0) return;
+      waiting = rest;
+      run(batch);
+    }
+  };
+
   return {
-    send(conversationId, item) {
+    send(item) {
+      pending++;
       return new Promise((resolve, reject) => {
-        const waiting = { item, resolve, reject };
-        const gathered = gathering.get(conversationId);
-        if (gathered) {
-          gathered.push(waiting);
-          return;
+        waiting.push({ key: item.conversationId.toLowerCase(), item, resolve, reject });
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(pump);
         }
-        gathering.set(conversationId, []);
-        run(conversationId, [waiting]);
       });
     },
+    pending: () => pending,
   };
 }

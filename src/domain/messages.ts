@@ -142,7 +142,7 @@ export async function sendMessage(session: Session, input: SendMessageInput): Pr
     return sent;
   };
   // Messages with attachments, a reply or mentions are sent on their own (parley_send_message);
-  // the group commit batch (parley_send_messages) takes plain messages only, which are nearly all
+  // the group commit batch (parley_send_batch) takes plain messages only, which are nearly all
   // of them: passing per-message arrays of mentions through it is not worth its complexity.
   const alone = attachmentIds.length > 0 || replyTo !== null || mentionUserIds.length > 0;
 
@@ -161,8 +161,13 @@ export async function sendMessage(session: Session, input: SendMessageInput): Pr
     result = found(
       alone
         ? await inOneStatement(deps.db, input.conversationId!)
-        : // Gathered with the other sends into this conversation (one commit for them all).
-          await deps.sends.send(input.conversationId!, { senderId, body, clientMessageId }),
+        : // Gathered with the other sends this instance holds (one commit for them all).
+          await deps.sends.send({
+            conversationId: input.conversationId!,
+            senderId,
+            body,
+            clientMessageId,
+          }),
     );
   }
   if (!result.existed && result.outboxId !== null) {

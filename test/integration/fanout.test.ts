@@ -59,7 +59,7 @@ describe('fan-out to many subscribers of one conversation', () => {
     // clearing its outbox row and the batched record of deliveries.
     const perEvent = during.filter(
       (q) =>
-        !/parley_send_message|delete from "outbox"|last_delivered_seq|set_config|^(begin|commit)/i.test(
+        !/parley_send_(message|batch)|delete from "outbox"|last_delivered_seq|set_config|^(begin|commit)/i.test(
           q.trim(),
         ),
     );

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   backends,
@@ -9,6 +9,7 @@ import {
   type TestApp,
   type TestUser,
 } from '../support/app.js';
+import { createSendBatcher } from '../../src/db/send-batches.js';
 
 const SEND = `mutation($input: SendMessageInput!) {
   sendMessage(input: $input) { id seq conversationId body clientMessageId status sender { id } } }`;
@@ -152,9 +153,148 @@ describe.each(backends())('messages on $name', ({ name, available }) => {
       // each statement on this thread, so the next send only arrives once the last is done.)
       const statements = app.statements
         .slice(before)
-        .filter((q) => q.includes('parley_send_messages')).length;
+        .filter((q) => q.includes('parley_send_batch')).length;
       expect(statements).toBeGreaterThan(0);
       if (name === 'postgres') expect(statements).toBeLessThan(sends.length / 2);
+    },
+  );
+
+  it.skipIf(!available)(
+    'sends into many conversations at once, on two instances, commit in shared batches: each once, gap-free',
+    async () => {
+      // On PostgreSQL two instances share a database (and the token key); PGlite is one
+      // process's database.
+      const env = { JWT_SECRET: randomBytes(32).toString('hex') };
+      const one = name === 'postgres' ? await startApp(name, { env }) : app;
+      const two =
+        name === 'postgres' ? await startApp(name, { env, databaseUrl: one.databaseUrl! }) : app;
+      try {
+        const [a, b] = await Promise.all([registerUser(one, 'A'), registerUser(one, 'B')]);
+        const ids = await Promise.all(
+          range(1, 12).map(
+            async (i) =>
+              ok(
+                await one.gql<{ createGroupConversation: { id: string } }>(
+                  `mutation($i: CreateGroupConversationInput!) { createGroupConversation(input: $i) { id } }`,
+                  { i: { title: `Room ${i}`, memberPhones: [b!.phone] } },
+                  a!.token,
+                ),
+              ).createGroupConversation.id,
+          ),
+        );
+        const before = [one.statements.length, two.statements.length] as const;
+        // The instances walk the rooms in opposite orders, each room several times, and every
+        // room also gets one send retried on both instances at once.
+        const plan = (instance: TestApp, order: string[], tag: string) =>
+          range(1, 5).flatMap((round) =>
+            order.map((id, i) => ({
+              instance,
+              user: (round + i) % 2 ? a! : b!,
+              input: { conversationId: id, body: `${tag}${round}-${i}` },
+            })),
+          );
+        const retried = ids.map((id) => ({
+          conversationId: id,
+          body: 'retried',
+          clientMessageId: randomUUID(),
+        }));
+        const sends = [
+          ...plan(one, ids, 'x'),
+          ...plan(two, [...ids].reverse(), 'y'),
+          ...retried.flatMap((input) => [
+            { instance: one, user: a!, input },
+            { instance: two, user: a!, input },
+          ]),
+        ];
+        const results = await Promise.all(
+          sends.map(
+            async ({ instance, user, input }) =>
+              ok(await instance.gql<Sent>(SEND, { input }, user.token)).sendMessage,
+          ),
+        );
+        results.forEach((r, i) => {
+          expect(r.conversationId).toBe(sends[i]!.input.conversationId);
+          expect(r.body).toBe(sends[i]!.input.body);
+        });
+        for (const [k, input] of retried.entries()) {
+          const answers = results.filter((r, i) => sends[i]!.input === input);
+          expect(new Set(answers.map((r) => r.id)).size, `room ${k}`).toBe(1);
+        }
+        for (const id of ids) {
+          // 5 + 5 sends, one retried send, after the group's first system message.
+          const mine = [
+            ...new Map(
+              results.filter((r) => r.conversationId === id).map((r) => [r.id, r]),
+            ).values(),
+          ];
+          const history = ok(await one.gql<Page>(PAGE, { id, first: 100 }, a!.token)).messages;
+          const sent = seqs(history).slice(-11);
+          expect(mine.map((r) => r.seq).sort((x, y) => x - y)).toEqual(sent);
+          expect(seqs(history)).toEqual(range(1, seqs(history).length));
+          expect(history.edges.filter((e) => e.node.body === 'retried')).toHaveLength(1);
+        }
+        // Gathered: fewer send statements than sends (how many share one depends on how many
+        // are waiting when a batch can start; the next case makes one batch of all).
+        const statements = [
+          ...one.statements.slice(before[0]),
+          ...(two === one ? [] : two.statements.slice(before[1])),
+        ].filter((q) => q.includes('parley_send_batch')).length;
+        expect(statements).toBeGreaterThan(0);
+        expect(statements).toBeLessThan(sends.length);
+      } finally {
+        if (one !== app) await Promise.all([one.close(), two.close()]);
+      }
+    },
+  );
+
+  it.skipIf(!available)(
+    'sends waiting together go in one statement across conversations, each in arrival order',
+    async () => {
+      const [a, b, outsider] = await Promise.all(
+        ['A', 'B', 'Outsider'].map((n) => registerUser(app, n)),
+      );
+      const ids = await Promise.all(
+        range(1, 6).map(async (i) => {
+          const { id } = ok(
+            await app.gql<{ createGroupConversation: { id: string } }>(
+              `mutation($i: CreateGroupConversationInput!) { createGroupConversation(input: $i) { id } }`,
+              { i: { title: `Batch ${i}`, memberPhones: [b!.phone] } },
+              a!.token,
+            ),
+          ).createGroupConversation;
+          return { id, last: (await page(a!, { id, last: 1 })).edges[0]?.node.seq ?? 0 };
+        }),
+      );
+      // One batch at a time: everything sent in this turn of the event loop waits for the first.
+      const batcher = createSendBatcher(app.database.db, { maxInFlight: 1 });
+      const before = app.statements.length;
+      // Rooms in no particular order, one id in upper case (the same conversation), and an
+      // outsider's send among them.
+      const items = [3, 0, 5, 3, 1, 4, 2, 0, 5, 1, 2, 4].map((k, i) => ({
+        conversationId: i === 7 ? ids[k]!.id.toUpperCase() : ids[k]!.id,
+        senderId: i % 2 ? a!.id : b!.id,
+        body: `b${i}`,
+        clientMessageId: null,
+      }));
+      const results = await Promise.all([
+        ...items.map((item) => batcher.send(item)),
+        batcher.send({ ...items[0]!, senderId: outsider!.id, body: 'outsider' }),
+      ]);
+      expect(
+        app.statements.slice(before).filter((q) => q.includes('parley_send_batch')),
+      ).toHaveLength(1);
+      expect(results.at(-1)).toBeUndefined();
+      for (const [k, { id, last }] of ids.entries()) {
+        const mine = items.flatMap((item, i) =>
+          item.conversationId.toLowerCase() === id ? [i] : [],
+        );
+        expect(mine.map((i) => results[i]!.message.body)).toEqual(mine.map((i) => `b${i}`));
+        expect(
+          mine.map((i) => results[i]!.message.seq),
+          `room ${k}`,
+        ).toEqual([last + 1, last + 2]);
+        expect(seqs(await page(b!, { id, last: 10 }))).toEqual(range(1, last + 2).slice(-10));
+      }
     },
   );
 

@@ -8,7 +8,14 @@
 // push check per conversation) and named queues (webhooks of a conversation one at a time, in
 // order), and LISTEN/NOTIFY to start a job within milliseconds of its time. pg-boss enqueues
 // from JavaScript only (an extra round trip per send), and its current versions need Node 22.
-import { Logger as WorkerLogger, run, runMigrations, type Runner } from 'graphile-worker';
+import { EventEmitter } from 'node:events';
+import {
+  Logger as WorkerLogger,
+  run,
+  runMigrations,
+  type Runner,
+  type WorkerEvents,
+} from 'graphile-worker';
 import type { Pool } from 'pg';
 import type { NotificationConfig } from '../config.js';
 import type { Database } from '../db/client.js';
@@ -84,11 +91,18 @@ export function createNotificationQueue(opts: {
       pushPreview: config.pushPreview,
       webhookEndpoints: config.webhookUrls,
     });
+    // What locks jobs (graphile-worker 0.17: the worker pool's id, not its workers'), for the
+    // heartbeat below. Listened to before run() is called, which creates the pool (and says so)
+    // before it returns.
     const workerIds = new Set<string>();
+    const events = new EventEmitter() as WorkerEvents;
+    events.on('pool:create', ({ workerPool }) => workerIds.add(workerPool.id));
+    events.on('pool:release', ({ workerPool }) => workerIds.delete(workerPool.id));
     const taskList = createTasks({ db, config, poster, logger: log, count: opts.count });
     const startRunner = async (): Promise<void> => {
       const started = await run({
         pgPool: pool,
+        events,
         logger: workerLogger,
         concurrency: config.jobConcurrency,
         noHandleSignals: true,
@@ -97,8 +111,6 @@ export function createNotificationQueue(opts: {
         taskList,
       });
       runner = started;
-      started.events.on('worker:create', ({ worker }) => workerIds.add(worker.workerId));
-      started.events.on('worker:release', ({ worker }) => workerIds.delete(worker.workerId));
       // graphile-worker shuts its pool down when it cannot record a job's end (the database went
       // away mid-job) and rejects the runner's promise: nobody else would notice, so an outage
       // would end the instance's jobs for good (or, unhandled, the process). The job is left

@@ -609,6 +609,51 @@ describe.concurrent.each(backends())(
       },
     );
 
+    it.skipIf(!available)(
+      "takes back the jobs of an instance that stopped heartbeating (a crash): nothing stays locked for graphile-worker's 4 hours",
+      async () => {
+        // The instance says its job runner (what locks jobs) is alive.
+        await waitUntil(
+          async () =>
+            (
+              await rows(
+                sql`select 1 from job_workers where worker_id like 'pool-%' and seen_at > now() - interval '15 seconds'`,
+              )
+            ).length > 0,
+        );
+        // A job held by a runner that crashed two minutes ago (its task is nobody's, and not due
+        // for an hour: no one runs it meanwhile).
+        const crashed = `pool-crashed-${name}`;
+        const [job] = await rows<{ id: string }>(
+          sql`select id::text from graphile_worker.add_job('parley_test_nobody', '{}'::json,
+                run_at := now() + interval '1 hour')`,
+        );
+        await rows(
+          sql`update graphile_worker._private_jobs set locked_by = ${crashed}, locked_at = now()
+               where id = ${job!.id}::bigint returning id`,
+        );
+        await rows(
+          sql`insert into job_workers (worker_id, seen_at)
+              values (${crashed}, now() - interval '2 minutes') returning worker_id`,
+        );
+        // At its next heartbeat (every 10 s) the live instance unlocks it.
+        await waitUntil(
+          async () =>
+            (
+              await rows(
+                sql`select 1 from graphile_worker._private_jobs where id = ${job!.id}::bigint and locked_by is null`,
+              )
+            ).length > 0,
+          15_000,
+        );
+        expect(await rows(sql`select 1 from job_workers where worker_id = ${crashed}`)).toEqual([]);
+        await rows(
+          sql`delete from graphile_worker._private_jobs where id = ${job!.id}::bigint returning id`,
+        );
+      },
+      30_000,
+    );
+
     async function rows<T = Record<string, unknown>>(query: ReturnType<typeof sql>): Promise<T[]> {
       const result: unknown = await app.database.db.execute(query);
       return Array.isArray(result) ? (result as T[]) : (result as { rows: T[] }).rows;

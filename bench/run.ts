@@ -16,7 +16,7 @@ import { BIG_ROOM_LOAD, BIG_ROOM_MEMBERS, bigRoom, printBigRoom } from './big-ro
 import { dbStats, perOperation } from './db-stats.js';
 import { createWithoutPartitions } from './partitions.js';
 import { startRedisCluster } from '../test/support/redis-cluster.js';
-import { HOT_ROOM_CONNECTIONS_PER_INSTANCE, hotRoom } from './hot-room.js';
+import { HOT_ROOM_CONNECTIONS_PER_INSTANCE, HOT_ROOM_QUIET_RATE, hotRoom } from './hot-room.js';
 import { seedHistory } from './history-text.js';
 import { lagUnderLoad, printLag } from './lag.js';
 import {
@@ -526,7 +526,14 @@ async function main() {
     null;
   if (ONLY.has('hotroom')) {
     const room = (await seeded()).hotRoom;
-    hot = await stats.during(() => hotRoom([a, b], databaseUrl, room, SECONDS));
+    // Meanwhile 50 sends/s into the 1,000 quiet pair conversations.
+    const quiet = (await seeded()).pairs.map((p) => ({
+      token: p.token,
+      conversationId: p.conversationId,
+    }));
+    hot = await stats.during(() =>
+      hotRoom([a, b], databaseUrl, room, SECONDS, { work: quiet, rate: HOT_ROOM_QUIET_RATE }),
+    );
   }
   if (ONLY.has('fanout')) log(`fan-out: ${SUBSCRIBERS} subscribers on two instances`);
   let fan: Awaited<ReturnType<typeof fanOut>> | null = null;
@@ -678,6 +685,10 @@ async function main() {
     console.log(
       `hot room: ${h.acknowledged} sends acknowledged, ${h.stored} stored (those in flight at the end too), seq ${h.gapFree ? 'gap-free' : 'NOT GAP-FREE'}, ${h.lost} lost, ${h.duplicated} duplicated, ${h.errors} errors; ${cost.statements.toFixed(2)} statements and ${cost.commits.toFixed(2)} writing commits per send (target ≥ 1,000/s: ${h.perSecond >= 1_000 ? 'met' : 'missed'})`,
     );
+    if (h.quiet)
+      console.log(
+        `hot room: meanwhile ${h.quiet.perSecond.toFixed(0)} sends/s into quiet conversations: p50 ${h.quiet.p50.toFixed(1)} ms, p99 ${h.quiet.p99.toFixed(1)} ms, errors ${h.quiet.errors}`,
+      );
   }
   if (search) printSearch(search);
   if (lag) printLag(lag);
@@ -711,6 +722,7 @@ async function main() {
       lost: hot.result.lost,
       gapFree: hot.result.gapFree,
       duplicated: hot.result.duplicated,
+      quiet: hot.result.quiet,
       ...perOperation(hot.cost, hot.result.requests),
     },
     fanOut: fan,

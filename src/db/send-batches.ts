@@ -12,6 +12,8 @@
 //   room's many sends).
 // - Within a batch the conversations go in ascending id order, so batches of two instances that
 //   share conversations lock them in the same order.
+// - A batch that fails as a whole (nothing of it written) goes again one conversation at a time,
+//   so a room whose lock is held past the statement timeout fails its own sends only.
 //
 // The cost: a batch waits for each of its conversations' locks, so a send into a quiet
 // conversation can wait behind a room that another instance holds for one commit.
@@ -47,27 +49,34 @@ export function createSendBatcher(
   let pending = 0;
   let scheduled = false;
 
+  // One statement for `sends`, each answered with its result; rejects with the statement's error
+  // (the statement failed as a whole: nothing of it was written).
+  const attempt = (sends: readonly Waiting[]): Promise<void> =>
+    sendBatch(
+      db,
+      sends.map((w) => w.item),
+    ).then((results) => sends.forEach((w, i) => w.resolve(results[i])));
+  const fail = (sends: readonly Waiting[], err: unknown) => sends.forEach((w) => w.reject(err));
+
   const run = (batch: Waiting[]): void => {
     inFlight++;
     for (const w of batch) busy.add(w.key);
     // Stable: a conversation's sends keep their arrival order.
     batch.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    sendBatch(
-      db,
-      batch.map((w) => w.item),
-    )
-      .then(
-        (results) => {
-          pending -= batch.length;
-          batch.forEach((w, i) => w.resolve(results[i]));
-        },
-        // The statement failed as a whole: nothing of the batch was written.
-        (err: unknown) => {
-          pending -= batch.length;
-          batch.forEach((w) => w.reject(err));
-        },
-      )
+    attempt(batch)
+      // One room's trouble (say a lock held past the statement timeout) must not fail the sends
+      // into the others: each conversation goes again on its own, and only its own sends get
+      // its error.
+      .catch(async (err: unknown) => {
+        const rooms = new Map<string, Waiting[]>();
+        for (const w of batch) rooms.set(w.key, [...(rooms.get(w.key) ?? []), w]);
+        if (rooms.size === 1) return fail(batch, err);
+        await Promise.all(
+          [...rooms.values()].map((sends) => attempt(sends).catch((e: unknown) => fail(sends, e))),
+        );
+      })
       .finally(() => {
+        pending -= batch.length;
         inFlight--;
         for (const w of batch) busy.delete(w.key);
         pump();

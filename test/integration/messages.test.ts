@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   backends,
@@ -297,6 +298,64 @@ describe.each(backends())('messages on $name', ({ name, available }) => {
       }
     },
   );
+
+  // PostgreSQL only: a second connection holds a room's lock while the app sends (PGlite has one).
+  if (name === 'postgres')
+    it.skipIf(!available)(
+      "a room whose lock is held past the statement timeout fails only its own sends, not the batch's others",
+      async () => {
+        const slow = await startApp(name, { env: { DB_STATEMENT_TIMEOUT_MS: '500' } });
+        const holder = postgres(slow.databaseUrl!, { max: 1, onnotice: () => {} });
+        try {
+          const [a, b] = await Promise.all([registerUser(slow, 'A'), registerUser(slow, 'B')]);
+          const ids = await Promise.all(
+            range(1, 4).map(async (i) => {
+              const { id } = ok(
+                await slow.gql<{ createGroupConversation: { id: string } }>(
+                  `mutation($i: CreateGroupConversationInput!) { createGroupConversation(input: $i) { id } }`,
+                  { i: { title: `Held ${i}`, memberPhones: [b!.phone] } },
+                  a!.token,
+                ),
+              ).createGroupConversation;
+              return id;
+            }),
+          );
+          // The first room's lock is held (past the 500 ms timeout) while all eight go, in one batch.
+          const held = await holder.reserve();
+          await held`begin`;
+          await held`select id from conversations where id = ${ids[0]!}::uuid for update`;
+          const batcher = createSendBatcher(slow.database.db, { maxInFlight: 1 });
+          const settled = await Promise.allSettled(
+            ids.flatMap((id) =>
+              [1, 2].map((k) =>
+                batcher.send({
+                  conversationId: id,
+                  senderId: a!.id,
+                  body: `h${k}`,
+                  clientMessageId: null,
+                }),
+              ),
+            ),
+          );
+          await held`commit`;
+          held.release();
+          expect(settled.map((r) => r.status)).toEqual([
+            'rejected',
+            'rejected',
+            ...range(1, 6).map(() => 'fulfilled'),
+          ]);
+          for (const [k, id] of ids.entries()) {
+            const bodies = ok(
+              await slow.gql<Page>(PAGE, { id, last: 10 }, a!.token),
+            ).messages.edges.map((e) => e.node.body);
+            expect(bodies, `room ${k}`).toEqual(k === 0 ? [] : ['h1', 'h2']);
+          }
+        } finally {
+          await holder.end();
+          await slow.close();
+        }
+      },
+    );
 
   it.skipIf(!available)('rejects bad sends with BAD_USER_INPUT and writes nothing', async () => {
     const { a, b, id } = await chat();

@@ -12,12 +12,12 @@
 //   room's many sends).
 // - Within a batch the conversations go in ascending id order, so batches of two instances that
 //   share conversations lock them in the same order.
-// - A batch that fails as a whole (nothing of it written) goes again one conversation at a time,
-//   so a room whose lock is held past the statement timeout fails its own sends only.
+// - A batch the server refuses as a whole (nothing of it written) goes again one conversation at
+//   a time, so a room whose lock is held past the statement timeout fails its own sends only.
 //
 // The cost: a batch waits for each of its conversations' locks, so a send into a quiet
 // conversation can wait behind a room that another instance holds for one commit.
-import type { Executor } from './client.js';
+import { pgErrorCode, type Executor } from './client.js';
 import { sendBatch, type SendItem, type SendResult } from './messages.js';
 
 export interface SendBatcher {
@@ -57,6 +57,10 @@ export function createSendBatcher(
       sends.map((w) => w.item),
     ).then((results) => sends.forEach((w, i) => w.resolve(results[i])));
   const fail = (sends: readonly Waiting[], err: unknown) => sends.forEach((w) => w.reject(err));
+  // Only an error the server reported for the statement says it was rolled back: after a lost
+  // connection the batch may have committed, and sending its messages again (those without a
+  // client message id) would store them twice.
+  const refusedByServer = (err: unknown) => /^[0-9][0-9A-Z]{4}$/.test(pgErrorCode(err) ?? '');
 
   const run = (batch: Waiting[]): void => {
     inFlight++;
@@ -70,7 +74,7 @@ export function createSendBatcher(
       .catch(async (err: unknown) => {
         const rooms = new Map<string, Waiting[]>();
         for (const w of batch) rooms.set(w.key, [...(rooms.get(w.key) ?? []), w]);
-        if (rooms.size === 1) return fail(batch, err);
+        if (rooms.size === 1 || !refusedByServer(err)) return fail(batch, err);
         await Promise.all(
           [...rooms.values()].map((sends) => attempt(sends).catch((e: unknown) => fail(sends, e))),
         );

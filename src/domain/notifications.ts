@@ -1,5 +1,6 @@
 // Push notifications and webhooks: who may register what, what a push and a webhook carry, and
 // when a failed one is tried again. The sending itself is in src/notifications/.
+import { ECDH } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Session } from './context.js';
 import { DomainError, badInput, checkText } from './errors.js';
@@ -111,7 +112,7 @@ export function checkPushSubscription(
     throw badInput('endpoint must be a public push service, not a private address.', 'endpoint');
   }
   const key = base64urlBytes(input.p256dh.trim());
-  if (!key || key.length !== 65 || key[0] !== 0x04) {
+  if (!key || key.length !== 65 || key[0] !== 0x04 || !onP256(key)) {
     throw badInput('p256dh must be an uncompressed P-256 public key, base64url.', 'p256dh');
   }
   const auth = base64urlBytes(input.auth.trim());
@@ -238,4 +239,14 @@ export function webhookBody(
 /** The idempotency id of a webhook event (the `webhook-id` header): the same on every retry. */
 export function webhookId(conversationId: string, eventId: number): string {
   return `msg_${conversationId.replace(/-/g, '')}_${eventId}`;
+}
+
+/** Whether an uncompressed key is a point of the P-256 curve (a push service would refuse it). */
+function onP256(key: Uint8Array): boolean {
+  try {
+    ECDH.convertKey(key, 'prime256v1');
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1665,7 +1665,9 @@ function operationCases(w: World, a: Arbs): Record<Op, CaseArb> {
       })
       // Alice hands over only the groups set aside for it, so she keeps owning the others.
       .map((v) =>
-        v.role === 'OWNER' && !w.handoverGroupIds.includes(String(v.conversationId))
+        v.role === 'OWNER' &&
+        // (Not String(): a hostile value may be an object without a prototype.)
+        !(typeof v.conversationId === 'string' && w.handoverGroupIds.includes(v.conversationId))
           ? { ...v, conversationId: w.handoverGroupIds[0]! }
           : v,
       )

@@ -57,6 +57,27 @@ describe.each(backends())('messages on $name', ({ name, available }) => {
   const range = (from: number, to: number) =>
     Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
+  /** `count` groups of `owner` with `members`, on `on`; their ids. */
+  const groups = (
+    on: TestApp,
+    owner: TestUser,
+    members: TestUser[],
+    count: number,
+    title: string,
+  ) =>
+    Promise.all(
+      range(1, count).map(
+        async (i) =>
+          ok(
+            await on.gql<{ createGroupConversation: { id: string } }>(
+              `mutation($i: CreateGroupConversationInput!) { createGroupConversation(input: $i) { id } }`,
+              { i: { title: `${title} ${i}`, memberPhones: members.map((m) => m.phone) } },
+              owner.token,
+            ),
+          ).createGroupConversation.id,
+      ),
+    );
+
   async function chat(): Promise<{ a: TestUser; b: TestUser; id: string }> {
     const [a, b] = await Promise.all([registerUser(app, 'A'), registerUser(app, 'B')]);
     const first = await send(a, { toPhone: b.phone, body: 'hello' });
@@ -105,13 +126,7 @@ describe.each(backends())('messages on $name', ({ name, available }) => {
       const [a, b, c, outsider] = await Promise.all(
         ['A', 'B', 'C', 'Outsider'].map((n) => registerUser(app, n)),
       );
-      const id = ok(
-        await app.gql<{ createGroupConversation: { id: string } }>(
-          `mutation($i: CreateGroupConversationInput!) { createGroupConversation(input: $i) { id } }`,
-          { i: { title: 'Busy', memberPhones: [b!.phone, c!.phone] } },
-          a!.token,
-        ),
-      ).createGroupConversation.id;
+      const [id] = await groups(app, a!, [b!, c!], 1, 'Busy');
       const retried = randomUUID();
       const before = app.statements.length;
       const sends = [
@@ -171,18 +186,7 @@ describe.each(backends())('messages on $name', ({ name, available }) => {
         name === 'postgres' ? await startApp(name, { env, databaseUrl: one.databaseUrl! }) : app;
       try {
         const [a, b] = await Promise.all([registerUser(one, 'A'), registerUser(one, 'B')]);
-        const ids = await Promise.all(
-          range(1, 12).map(
-            async (i) =>
-              ok(
-                await one.gql<{ createGroupConversation: { id: string } }>(
-                  `mutation($i: CreateGroupConversationInput!) { createGroupConversation(input: $i) { id } }`,
-                  { i: { title: `Room ${i}`, memberPhones: [b!.phone] } },
-                  a!.token,
-                ),
-              ).createGroupConversation.id,
-          ),
-        );
+        const ids = await groups(one, a!, [b!], 12, 'Room');
         const before = [one.statements.length, two.statements.length] as const;
         // The instances walk the rooms in opposite orders, each room several times, and every
         // room also gets one send retried on both instances at once.
@@ -255,16 +259,10 @@ describe.each(backends())('messages on $name', ({ name, available }) => {
         ['A', 'B', 'Outsider'].map((n) => registerUser(app, n)),
       );
       const ids = await Promise.all(
-        range(1, 6).map(async (i) => {
-          const { id } = ok(
-            await app.gql<{ createGroupConversation: { id: string } }>(
-              `mutation($i: CreateGroupConversationInput!) { createGroupConversation(input: $i) { id } }`,
-              { i: { title: `Batch ${i}`, memberPhones: [b!.phone] } },
-              a!.token,
-            ),
-          ).createGroupConversation;
-          return { id, last: (await page(a!, { id, last: 1 })).edges[0]?.node.seq ?? 0 };
-        }),
+        (await groups(app, a!, [b!], 6, 'Batch')).map(async (id) => ({
+          id,
+          last: (await page(a!, { id, last: 1 })).edges[0]?.node.seq ?? 0,
+        })),
       );
       // One batch at a time: everything sent in this turn of the event loop waits for the first.
       const batcher = createSendBatcher(app.database.db, { maxInFlight: 1 });
@@ -308,18 +306,7 @@ describe.each(backends())('messages on $name', ({ name, available }) => {
         const holder = postgres(slow.databaseUrl!, { max: 1, onnotice: () => {} });
         try {
           const [a, b] = await Promise.all([registerUser(slow, 'A'), registerUser(slow, 'B')]);
-          const ids = await Promise.all(
-            range(1, 4).map(async (i) => {
-              const { id } = ok(
-                await slow.gql<{ createGroupConversation: { id: string } }>(
-                  `mutation($i: CreateGroupConversationInput!) { createGroupConversation(input: $i) { id } }`,
-                  { i: { title: `Held ${i}`, memberPhones: [b!.phone] } },
-                  a!.token,
-                ),
-              ).createGroupConversation;
-              return id;
-            }),
-          );
+          const ids = await groups(slow, a!, [b!], 4, 'Held');
           // The first room's lock is held (past the 500 ms timeout) while all eight go, in one batch.
           const held = await holder.reserve();
           await held`begin`;

@@ -44,6 +44,9 @@ describe('push subscriptions', () => {
       'endpoint',
     );
     expect(field({ ...valid, p256dh: randomBytes(65).toString('base64url') })).toBe('p256dh');
+    // The right length and prefix, but not a point of the curve.
+    const offCurve = Buffer.concat([Buffer.from([0x04]), randomBytes(64)]);
+    expect(field({ ...valid, p256dh: offCurve.toString('base64url') })).toBe('p256dh');
     expect(field({ ...valid, p256dh: 'not base64!' })).toBe('p256dh');
     expect(field({ ...valid, auth: randomBytes(12).toString('base64url') })).toBe('auth');
   });

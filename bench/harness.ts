@@ -72,3 +72,47 @@ export function stopChildren() {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   rmSync(dataDir, { recursive: true, force: true });
 }
+
+/** What a load-http.ts job reports. */
+export interface HttpLoad {
+  requests: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+/**
+ * load-http.ts against each server at once, each with its share of the work (every n-th entry)
+ * and of the rate: in `total` the counts summed and the latencies the slowest server's, in
+ * `parts` what each job reported.
+ */
+export async function loadOverServers<T extends HttpLoad = HttpLoad>(
+  servers: readonly { url: string }[],
+  job: {
+    mode: 'send' | 'history' | 'lag';
+    connections: number;
+    seconds: number;
+    work: readonly { token: string; conversationId: string }[];
+    overallRate?: number;
+  },
+): Promise<{ total: HttpLoad; parts: T[] }> {
+  const parts = await Promise.all(
+    servers.map((server, i) =>
+      runJob<T>('load-http.ts', {
+        ...job,
+        url: server.url.replace('/graphql', ''),
+        work: job.work.filter((_, k) => k % servers.length === i),
+        ...(job.overallRate ? { overallRate: job.overallRate / servers.length } : {}),
+      }),
+    ),
+  );
+  const total = {
+    requests: parts.reduce((n, p) => n + p.requests, 0),
+    perSecond: parts.reduce((n, p) => n + p.perSecond, 0),
+    p50: Math.max(...parts.map((p) => p.p50)),
+    p99: Math.max(...parts.map((p) => p.p99)),
+    errors: parts.reduce((n, p) => n + p.errors, 0),
+  };
+  return { total, parts };
+}

@@ -5,18 +5,13 @@
 // send elsewhere, since an instance's batches mix conversations (db/send-batches.ts).
 import postgres from 'postgres';
 import type { ServerProcess } from '../test/support/process.js';
-import { runJob } from './harness.js';
+import { loadOverServers, type HttpLoad } from './harness.js';
 
 export const HOT_ROOM_CONNECTIONS_PER_INSTANCE = 64;
 /** Sends per second into quiet conversations while the room runs. */
 export const HOT_ROOM_QUIET_RATE = 50;
 
-interface LoadResult {
-  requests: number;
-  perSecond: number;
-  p50: number;
-  p99: number;
-  errors: number;
+interface LoadResult extends HttpLoad {
   /** The seq of every acknowledged send. */
   acked: number[];
 }
@@ -30,32 +25,22 @@ export async function hotRoom(
 ) {
   const work = room.memberTokens.map((token) => ({ token, conversationId: room.id }));
   const quietRun = quiet
-    ? Promise.all(
-        servers.map((server, i) =>
-          runJob<Omit<LoadResult, 'acked'>>('load-http.ts', {
-            url: server.url.replace('/graphql', ''),
-            mode: 'send',
-            connections: 4,
-            seconds,
-            work: quiet.work.filter((_, k) => k % servers.length === i),
-            overallRate: quiet.rate / servers.length,
-          }),
-        ),
-      )
-    : Promise.resolve(null);
-  const parts = await Promise.all(
-    servers.map((server, i) =>
-      runJob<LoadResult>('load-http.ts', {
-        url: server.url.replace('/graphql', ''),
-        // Sends like 'send' and reports the seq of every acknowledged message.
-        mode: 'lag',
-        connections: HOT_ROOM_CONNECTIONS_PER_INSTANCE,
+    ? loadOverServers(servers, {
+        mode: 'send',
+        connections: 4,
         seconds,
-        work: work.filter((_, k) => k % servers.length === i),
-      }),
-    ),
-  );
-  const quietParts = await quietRun;
+        work: quiet.work,
+        overallRate: quiet.rate,
+      })
+    : null;
+  // Sends like 'send' and reports the seq of every acknowledged message.
+  const { total, parts } = await loadOverServers<LoadResult>(servers, {
+    mode: 'lag',
+    connections: HOT_ROOM_CONNECTIONS_PER_INSTANCE,
+    seconds,
+    work,
+  });
+  const quietLoad = await quietRun;
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
   const [check] = await sql<{ n: number; seqs: number; top: number; last: number; ids: number }[]>`
     select count(*)::int as n, count(distinct m.seq)::int as seqs, coalesce(max(m.seq), 0) as top,
@@ -65,11 +50,7 @@ export async function hotRoom(
   await sql.end();
   const acked = parts.flatMap((p) => p.acked);
   return {
-    requests: parts.reduce((n, p) => n + p.requests, 0),
-    perSecond: parts.reduce((n, p) => n + p.perSecond, 0),
-    p50: Math.max(...parts.map((p) => p.p50)),
-    p99: Math.max(...parts.map((p) => p.p99)),
-    errors: parts.reduce((n, p) => n + p.errors, 0),
+    ...total,
     acknowledged: acked.length,
     /** Stored: sends still in flight when the load stopped are stored but not acknowledged. */
     stored: check!.n,
@@ -80,11 +61,6 @@ export async function hotRoom(
     /** Stored twice (one client message id, two rows), or two sends acknowledged with one seq. */
     duplicated: check!.n - check!.ids + (acked.length - new Set(acked).size),
     /** Sends into quiet conversations during the run. */
-    quiet: quietParts && {
-      perSecond: quietParts.reduce((n, p) => n + p.perSecond, 0),
-      p50: Math.max(...quietParts.map((p) => p.p50)),
-      p99: Math.max(...quietParts.map((p) => p.p99)),
-      errors: quietParts.reduce((n, p) => n + p.errors, 0),
-    },
+    quiet: quietLoad?.total ?? null,
   };
 }

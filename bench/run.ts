@@ -11,7 +11,16 @@ import webPush from 'web-push';
 import { createTokenService, hashPassword } from '../src/domain/auth.js';
 import { gqlAt, startServerProcess, type ServerProcess } from '../test/support/process.js';
 import { createDatabase, startPostgres, startRedis } from '../test/support/services.js';
-import { ask, benchDir, child, dataDir, log, runJob, stopChildren } from './harness.js';
+import {
+  ask,
+  benchDir,
+  child,
+  dataDir,
+  loadOverServers,
+  log,
+  runJob,
+  stopChildren,
+} from './harness.js';
 import { BIG_ROOM_LOAD, BIG_ROOM_MEMBERS, bigRoom, printBigRoom } from './big-room.js';
 import { dbStats, perOperation } from './db-stats.js';
 import { createWithoutPartitions } from './partitions.js';
@@ -443,33 +452,21 @@ async function main() {
   // Half the connections (and conversations) on each instance, from two load processes: as
   // fast as they are answered, then at a share of that rate (latency when not saturated). What
   // the database did for them is counted over the saturated run.
-  type Load = { requests: number; perSecond: number; p50: number; p99: number; errors: number };
   const overBoth = async (mode: 'send' | 'history', pair: readonly ServerProcess[] = [a, b]) => {
     const work = (await seeded()).pairs.map((p) => ({
       token: p.token,
       conversationId: p.conversationId,
     }));
-    const load = async (seconds: number, overallRate?: number) => {
-      const halves = await Promise.all(
-        pair.map((server, i) =>
-          runJob<Load>('load-http.ts', {
-            url: server.url.replace('/graphql', ''),
-            mode,
-            connections: 32,
-            seconds,
-            work: work.filter((_, k) => k % 2 === i),
-            ...(overallRate ? { overallRate: overallRate / 2 } : {}),
-          }),
-        ),
-      );
-      return {
-        requests: halves[0]!.requests + halves[1]!.requests,
-        perSecond: halves[0]!.perSecond + halves[1]!.perSecond,
-        p50: Math.max(halves[0]!.p50, halves[1]!.p50),
-        p99: Math.max(halves[0]!.p99, halves[1]!.p99),
-        errors: halves[0]!.errors + halves[1]!.errors,
-      };
-    };
+    const load = async (seconds: number, overallRate?: number) =>
+      (
+        await loadOverServers(pair, {
+          mode,
+          connections: 32,
+          seconds,
+          work,
+          ...(overallRate ? { overallRate } : {}),
+        })
+      ).total;
     const { result: saturated, cost } = await stats.during(() => load(SECONDS));
     const rate = Math.round(saturated.perSecond * UNSATURATED_SHARE);
     const unsaturated = await load(Math.max(3, SECONDS / 2), rate);

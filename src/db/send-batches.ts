@@ -17,7 +17,7 @@
 //
 // The cost: a batch waits for each of its conversations' locks, so a send into a quiet
 // conversation can wait behind a room that another instance holds for one commit.
-import { pgErrorCode, type Executor } from './client.js';
+import { isDatabaseUnavailable, pgErrorCode, type Executor } from './client.js';
 import { sendBatch, type SendItem, type SendResult } from './messages.js';
 
 export interface SendBatcher {
@@ -58,9 +58,10 @@ export function createSendBatcher(
     ).then((results) => sends.forEach((w, i) => w.resolve(results[i])));
   const fail = (sends: readonly Waiting[], err: unknown) => sends.forEach((w) => w.reject(err));
   // Only an error the server reported for the statement says it was rolled back: after a lost
-  // connection the batch may have committed, and sending its messages again (those without a
-  // client message id) would store them twice.
-  const refusedByServer = (err: unknown) => /^[0-9][0-9A-Z]{4}$/.test(pgErrorCode(err) ?? '');
+  // connection (or a server going away) the batch may have committed, and sending its messages
+  // again (those without a client message id) would store them twice.
+  const refusedByServer = (err: unknown) =>
+    pgErrorCode(err) !== undefined && !isDatabaseUnavailable(err);
 
   const run = (batch: Waiting[]): void => {
     inFlight++;
